@@ -1,0 +1,263 @@
+"""Figures with Chinese labels, drawn from the tidy tables of a results folder.
+
+Every ``plot_*`` function takes a DataFrame shaped like one table of ``zhili run --out DIR``
+(see ``zhili.report``) and returns a :class:`matplotlib.figure.Figure`; nothing is shown or
+saved, so callers decide (``fig.savefig("terms.png", dpi=150)``). Figures are built without
+pyplot, so making many of them leaks no global state.
+
+Chinese glyphs come from the font shipped in ``zhili/fonts`` (a subset of Noto Sans CJK SC,
+OFL), registered by file path: no system font is needed.
+
+>>> import pandas as pd
+>>> terms = pd.DataFrame({"term": ["社会治理", "網格化"], "count": [12, 7], "doc_count": [3, 2]})
+>>> fig = plot_top_terms(terms, n=10)
+>>> fig.axes[0].get_title()
+'高频词 Top terms'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, rcParams
+from matplotlib.figure import Figure
+
+from zhili.errors import E, ZhiliError
+
+FONT_PATH = Path(__file__).parent / "fonts" / "ZhiliSansSC-Regular.otf"
+K_SEARCH_METRICS = {
+    "perplexity": "困惑度 Perplexity (lower is better)",
+    "coherence_npmi": "一致性 Coherence (NPMI)",
+    "exclusivity": "排他性 Exclusivity",
+    "diversity": "多样性 Diversity",
+    "stability": "稳定性 Stability",
+}
+
+
+def use_chinese_font(path: str | Path = FONT_PATH) -> str:
+    """Register the CJK font at ``path`` with matplotlib, make it the default; return its family.
+
+    >>> use_chinese_font()
+    'Zhili Sans SC'
+    """
+    family = _register_font(str(Path(path).resolve()))
+    rest = [name for name in rcParams["font.sans-serif"] if name != family]
+    rcParams["font.family"] = "sans-serif"
+    rcParams["font.sans-serif"] = [family, *rest]
+    return family
+
+
+@lru_cache(maxsize=None)
+def _register_font(path: str) -> str:
+    try:
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ZhiliError(E.E063, path=path, detail=str(exc) or type(exc).__name__) from exc
+
+
+def _figure(width: float, height: float) -> Figure:
+    use_chinese_font()
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _empty(fig: Figure, message: str) -> Figure:
+    ax = fig.axes[0] if fig.axes else fig.add_subplot()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
+def topic_title(topic: object, labels: Mapping | None = None) -> str:
+    """Panel title for a topic: '3: 基层治理' when labelled, else '主题 Topic 3'."""
+    if labels and topic in labels and str(labels[topic]).strip():
+        return f"{topic}: {labels[topic]}"
+    return f"主题 Topic {topic}"
+
+
+def plot_top_terms(terms: pd.DataFrame, n: int = 30) -> Figure:
+    """Horizontal bars of the ``n`` most frequent terms (table ``terms.csv``: term, count)."""
+    top = terms.nlargest(n, "count").iloc[::-1]
+    fig = _figure(7, max(2.5, 0.25 * len(top) + 1))
+    ax = fig.add_subplot()
+    if top.empty:
+        return _empty(fig, "没有词语 No terms")
+    ax.barh(top["term"].astype(str), top["count"], color="#3b6ea5")
+    ax.set_xlabel("出现次数 Count")
+    ax.set_title("高频词 Top terms")
+    ax.margins(y=0.01)
+    return fig
+
+
+def plot_wordcloud(terms: pd.DataFrame, n: int = 200, seed: int = 0) -> Figure:
+    """Word cloud of the ``n`` most frequent terms, sized by count (``terms.csv``)."""
+    from wordcloud import WordCloud
+
+    fig = _figure(8, 4)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    top = terms.nlargest(n, "count")
+    frequencies = {str(t): float(c) for t, c in zip(top["term"], top["count"]) if c > 0}
+    if not frequencies:
+        return _empty(fig, "没有词语 No terms")
+    cloud = WordCloud(font_path=str(FONT_PATH), width=800, height=400, background_color="white",
+                      colormap="Dark2", random_state=seed, prefer_horizontal=1.0)
+    ax.imshow(cloud.generate_from_frequencies(frequencies), interpolation="bilinear")
+    return fig
+
+
+def _year_order(values: pd.Series) -> pd.Series:
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric if numeric.notna().all() else values.astype(str)
+
+
+def plot_prevalence_over_time(prevalence: pd.DataFrame, by: str = "year",
+                              labels: Mapping | None = None, ncols: int = 3) -> Figure:
+    """One small panel per topic: mean share by ``by`` with its 95 % interval as a band.
+
+    ``prevalence`` is ``topic_prevalence.csv`` (by, group, topic, mean, ci_low, ci_high, n_docs);
+    ``labels`` maps topic -> short label for the panel titles.
+    """
+    rows = prevalence[prevalence["by"] == by].copy()
+    topics = sorted(rows["topic"].unique(), key=str)
+    ncols = max(1, min(ncols, len(topics)))
+    nrows = max(1, math.ceil(len(topics) / ncols))
+    fig = _figure(3.2 * ncols, 2.4 * nrows + 0.4)
+    if rows.empty:
+        return _empty(fig, f"没有按 {by} 的数据 No rows for '{by}'")
+    rows["_x"] = _year_order(rows["group"])
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, topic in zip(axes, topics):
+        one = rows[rows["topic"] == topic].sort_values("_x")
+        ax.fill_between(one["_x"], one["ci_low"], one["ci_high"], color="#3b6ea5", alpha=0.25, linewidth=0)
+        ax.plot(one["_x"], one["mean"], color="#3b6ea5", marker="o", markersize=3)
+        ax.set_title(topic_title(topic, labels), fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(topics):]:
+        ax.set_axis_off()
+    if pd.api.types.is_numeric_dtype(rows["_x"]):
+        axes[0].xaxis.get_major_locator().set_params(integer=True)
+    fig.supxlabel(by)
+    fig.supylabel("平均主题比例 Mean topic share")
+    return fig
+
+
+def plot_prevalence_heatmap(prevalence: pd.DataFrame, by: str = "province",
+                            labels: Mapping | None = None) -> Figure:
+    """Heatmap of mean topic share: topics in rows, groups of ``by`` (e.g. provinces) in columns."""
+    rows = prevalence[prevalence["by"] == by]
+    grid = rows.pivot_table(index="topic", columns="group", values="mean", aggfunc="mean")
+    fig = _figure(min(16, 2.5 + 0.45 * grid.shape[1]), 1.5 + 0.35 * max(1, grid.shape[0]))
+    ax = fig.add_subplot()
+    if grid.empty:
+        return _empty(fig, f"没有按 {by} 的数据 No rows for '{by}'")
+    image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="YlGnBu")
+    ax.set_xticks(range(grid.shape[1]), [str(g) for g in grid.columns], rotation=60, ha="right")
+    ax.set_yticks(range(grid.shape[0]), [topic_title(t, labels) for t in grid.index])
+    ax.set_xlabel(by)
+    fig.colorbar(image, ax=ax, label="平均主题比例 Mean share", shrink=0.8)
+    return fig
+
+
+def plot_keyness(keyness: pd.DataFrame, group: object, n: int = 20, by: str | None = None) -> Figure:
+    """Terms most over-used in ``group`` versus the rest (``keyness.csv``), ranked by G²."""
+    rows = keyness[keyness["group"].astype(str) == str(group)]
+    if by is not None:
+        rows = rows[rows["by"] == by]
+    top = rows[rows["log_ratio"] > 0].nlargest(n, "g2").iloc[::-1]
+    fig = _figure(6, max(2.5, 0.25 * len(top) + 1))
+    ax = fig.add_subplot()
+    if top.empty:
+        return _empty(fig, f"{group}: 没有显著词 No key terms")
+    significant = top["p_adj"] < 0.05 if "p_adj" in top else pd.Series(True, index=top.index)
+    ax.barh(top["term"].astype(str), top["g2"], color=np.where(significant, "#c0392b", "#bbbbbb"))
+    ax.set_xlabel("G² (红 red: p_adj < 0.05)")
+    ax.set_title(f"关键词 Key terms: {group}")
+    ax.margins(y=0.01)
+    return fig
+
+
+def plot_k_search(k_search: pd.DataFrame) -> Figure:
+    """One panel per model-fit metric against the number of topics K; the recommended K is marked."""
+    metrics = [m for m in K_SEARCH_METRICS if m in k_search and k_search[m].notna().any()]
+    fig = _figure(3.2 * max(1, len(metrics)), 2.8)
+    if not metrics:
+        return _empty(fig, "没有指标 No metrics")
+    data = k_search.sort_values("k")
+    recommended = data.loc[data["recommended"].astype(str).str.lower().isin(["true", "1"]), "k"] \
+        if "recommended" in data else pd.Series(dtype=float)
+    for ax, metric in zip(fig.subplots(1, len(metrics), squeeze=False).ravel(), metrics):
+        ax.plot(data["k"], data[metric], marker="o", color="#3b6ea5")
+        for k in recommended:
+            ax.axvline(k, color="#c0392b", linestyle="--", linewidth=1)
+        ax.set_title(K_SEARCH_METRICS[metric], fontsize=9)
+        ax.set_xlabel("K")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_coword(nodes: pd.DataFrame, edges: pd.DataFrame, n: int = 60, seed: int = 0) -> Figure:
+    """Co-word network of the ``n`` most frequent terms; size = count, colour = cluster.
+
+    ``nodes`` is ``coword_nodes.csv`` (term, count, cluster); ``edges`` is ``coword_edges.csv``
+    (source, target, weight). The spring layout is seeded, so the picture is reproducible.
+    """
+    fig = _figure(8, 7)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    keep = nodes.nlargest(n, "count")
+    terms = set(keep["term"].astype(str))
+    graph = nx.Graph()
+    for row in keep.itertuples(index=False):
+        graph.add_node(str(row.term), count=float(row.count), cluster=getattr(row, "cluster", 0))
+    for row in edges.itertuples(index=False):
+        if str(row.source) in terms and str(row.target) in terms:
+            graph.add_edge(str(row.source), str(row.target), weight=float(row.weight))
+    if graph.number_of_nodes() == 0:
+        return _empty(fig, "没有共词 No co-words")
+    position = nx.spring_layout(graph, seed=seed, weight="weight")
+    counts = np.array([graph.nodes[t]["count"] for t in graph])
+    sizes = 100 + 1400 * counts / counts.max()
+    clusters = pd.factorize(pd.Series([graph.nodes[t]["cluster"] for t in graph]).astype(str))[0]
+    weights = np.array([graph.edges[e]["weight"] for e in graph.edges]) if graph.number_of_edges() else np.array([])
+    widths = 0.5 + 3 * weights / weights.max() if weights.size else []
+    nx.draw_networkx_edges(graph, position, ax=ax, width=widths, alpha=0.3, edge_color="#888888")
+    nx.draw_networkx_nodes(graph, position, ax=ax, node_size=sizes, node_color=clusters % 10,
+                           cmap="tab10", vmin=0, vmax=9, alpha=0.85)
+    nx.draw_networkx_labels(graph, position, ax=ax, font_family=use_chinese_font(), font_size=9)
+    ax.set_title("共词网络 Co-word network")
+    return fig
+
+
+def plot_formulation_timeline(formulations: pd.DataFrame, n: int = 20) -> Figure:
+    """When each canonical formulation first appears (dot) and, if known, last appears (line).
+
+    ``formulations`` is ``formulations.csv`` (formulation, canonical, count, n_docs, first_year,
+    optional last_year); variants are pooled under their canonical form; dot size = documents.
+    """
+    spec = {"count": ("count", "sum"), "n_docs": ("n_docs", "max"), "first_year": ("first_year", "min")}
+    if "last_year" in formulations:
+        spec["last_year"] = ("last_year", "max")
+    pooled = (formulations.dropna(subset=["first_year"]).groupby("canonical", as_index=False)
+              .agg(**spec).nlargest(n, "count").sort_values(["first_year", "canonical"], ascending=False))
+    fig = _figure(7, max(2.5, 0.3 * len(pooled) + 1))
+    ax = fig.add_subplot()
+    if pooled.empty:
+        return _empty(fig, "没有提法 No formulations with a year")
+    y = np.arange(len(pooled))
+    if "last_year" in pooled:
+        ax.hlines(y, pooled["first_year"], pooled["last_year"], color="#3b6ea5", alpha=0.5, linewidth=2)
+    sizes = 30 + 300 * pooled["n_docs"] / max(1, pooled["n_docs"].max())
+    ax.scatter(pooled["first_year"], y, s=sizes, color="#c0392b", zorder=3)
+    ax.set_yticks(y, pooled["canonical"].astype(str))
+    ax.set_xlabel("首次出现年份 First year (dot size = documents)")
+    ax.set_title("提法时间线 Formulation timeline")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

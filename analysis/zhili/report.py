@@ -1,0 +1,391 @@
+"""One self-contained HTML report from a results folder written by ``zhili run --out DIR``.
+
+The report inlines its CSS, its one script (the topic explorer) and its figures (PNG as
+``data:`` URIs), so it opens offline and can be mailed as a single file. Its
+Content-Security-Policy forbids every network request and every script but its own. All
+document text (ids, reasons, passages, KWIC lines, terms) is HTML-escaped.
+
+The folder contract: ``manifest.json`` and ``tables/documents.csv`` are required;
+``tables/terms.csv``, ``topics.csv``, ``topic_terms.csv``, ``topic_passages.csv``,
+``k_search.csv``, ``topic_prevalence.csv``, ``keyness.csv``, ``formulations.csv``,
+``formulation_examples.csv``, ``coword_nodes.csv`` and ``coword_edges.csv`` are optional: a
+section whose table is absent is replaced by a short note.
+
+>>> write_report("tests/fixtures/results_minimal", "/tmp/zhili-report.html").name
+'zhili-report.html'
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from matplotlib.figure import Figure
+from PIL import Image
+from scipy.spatial.distance import jensenshannon
+
+from zhili import plotting
+from zhili.errors import E, ZhiliError
+
+TEMPLATES = Path(__file__).parent / "templates"
+DOCUMENT_COLUMNS = ["doc_id", "source", "status", "reason", "n_chars", "n_tokens"]
+TIME_VARIABLES = {"year", "years", "date", "period", "month", "quarter"}
+MAX_GROUP_VALUES = 60          # a docvar with more distinct values is not tabulated in the overview
+MAX_KEYNESS_FIGURES = 8        # per grouping variable; every group still appears in the table
+PASSAGES_PER_TOPIC = 3
+EXAMPLES_PER_FORMULATION = 5
+EXPLORER_TERMS = 100           # terms per topic sent to the explorer, by p(w|t)
+FIGURE_DPI = 100
+
+
+def write_report(results_dir: str | Path, path: str | Path | None = None) -> Path:
+    """Write ``report.html`` (default: inside ``results_dir``) and return its path.
+
+    The file is written to a temporary file beside the target and then moved into place,
+    so an interrupted run never leaves a half-written report over a good one.
+
+    >>> write_report("tests/fixtures/results_minimal", "/tmp/report.html").stat().st_size > 0
+    True
+    """
+    results = Path(results_dir)
+    manifest = read_manifest(results)
+    documents = _read_table(results, "documents.csv", required=True)
+    tables = {name: _read_table(results, name) for name in (
+        "terms.csv", "topics.csv", "topic_terms.csv", "topic_passages.csv", "k_search.csv",
+        "topic_prevalence.csv", "keyness.csv", "formulations.csv", "formulation_examples.csv",
+        "coword_nodes.csv", "coword_edges.csv")}
+    labels = _topic_labels(tables["topics.csv"])
+    explorer = None
+    if tables["topic_terms.csv"] is not None:
+        explorer = topic_explorer_data(tables["topic_terms.csv"], tables["topics.csv"])
+    sections = [
+        _overview(manifest, documents),
+        _terms_section(tables["terms.csv"]),
+        _topics_section(tables["topics.csv"], tables["topic_passages.csv"], explorer, labels),
+        _k_search_section(tables["k_search.csv"]),
+        *_prevalence_sections(tables["topic_prevalence.csv"], labels),
+        _keyness_section(tables["keyness.csv"]),
+        _formulations_section(tables["formulations.csv"], tables["formulation_examples.csv"]),
+        _coword_section(tables["coword_nodes.csv"], tables["coword_edges.csv"]),
+        _manifest_section(manifest),
+    ]
+    script = (TEMPLATES / "explorer.js").read_text(encoding="utf-8") if explorer else ""
+    html = _environment().get_template("report.html.j2").render(
+        title=results.resolve().name,
+        zhili_version=_current_version(),
+        manifest_version=manifest.get("zhili_version", "?"),
+        created=manifest.get("created", ""),
+        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        csp=_content_security_policy(script),
+        script=Markup(script),
+        sections=sections,
+    )
+    target = Path(path) if path is not None else results / "report.html"
+    _write_atomic(target, html)
+    return target
+
+
+def read_manifest(results_dir: Path) -> dict:
+    """Read and check ``manifest.json``: present, valid JSON, written by this zhili major version."""
+    manifest_path = results_dir / "manifest.json"
+    if not results_dir.is_dir():
+        raise ZhiliError(E.E060, path=results_dir, detail="no such folder")
+    if not manifest_path.is_file():
+        raise ZhiliError(E.E060, path=results_dir, detail="manifest.json is missing")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ZhiliError(E.E060, path=results_dir, detail=f"manifest.json is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or "zhili_version" not in manifest:
+        raise ZhiliError(E.E060, path=results_dir, detail="manifest.json has no 'zhili_version'")
+    found, current = str(manifest["zhili_version"]), _current_version()
+    if found.split(".")[0] != current.split(".")[0]:
+        raise ZhiliError(E.E064, path=results_dir, found=found, current=current)
+    return manifest
+
+
+def topic_explorer_data(topic_terms: pd.DataFrame, topics: pd.DataFrame | None = None,
+                        n_terms: int = EXPLORER_TERMS) -> dict:
+    """Data for the explorer: topic positions (classical MDS of Jensen–Shannon distances between
+    the topics' term distributions) and, per topic, its top terms with p(w|t) and p(w).
+
+    Weights in ``topic_terms`` (topic, term, weight) are normalised per topic; p(w) is the
+    share-weighted mix of the topics (uniform shares when ``topics.csv`` is absent).
+
+    >>> tt = pd.DataFrame({"topic": [0, 0, 1, 1], "term": ["治理", "网格", "治理", "数字"],
+    ...                    "weight": [3, 1, 1, 3]})
+    >>> data = topic_explorer_data(tt)
+    >>> [t["terms"][0][0] for t in data["topics"]]
+    ['治理', '数字']
+    """
+    wide = topic_terms.pivot_table(index="topic", columns="term", values="weight", aggfunc="sum", fill_value=0)
+    phi = np.clip(wide.to_numpy(dtype=float), 0, None)
+    phi /= np.where(phi.sum(axis=1, keepdims=True) > 0, phi.sum(axis=1, keepdims=True), 1)
+    share = np.full(len(wide), 1 / len(wide))
+    if topics is not None and "share" in topics:
+        by_topic = topics.set_index("topic")["share"]
+        share = np.array([float(by_topic.get(t, np.nan)) for t in wide.index])
+        share = np.where(np.isfinite(share), share, 0)
+        share = share / share.sum() if share.sum() > 0 else np.full(len(wide), 1 / len(wide))
+    overall = share @ phi
+    coordinates = _classical_mds(np.array([[jensenshannon(a, b, base=2) for b in phi] for a in phi]))
+    labels = _topic_labels(topics)
+    terms = wide.columns.astype(str).to_numpy()
+    result = []
+    for i, topic in enumerate(wide.index):
+        order = [j for j in np.argsort(-phi[i], kind="stable")[:n_terms] if phi[i, j] > 0]
+        result.append({
+            "id": _plain(topic), "label": labels.get(topic, ""), "share": round(float(share[i]), 6),
+            "x": round(float(coordinates[i, 0]), 6), "y": round(float(coordinates[i, 1]), 6),
+            "terms": [[terms[j], float(f"{phi[i, j]:.6g}"), float(f"{overall[j]:.6g}")] for j in order],
+        })
+    return {"lambda": 0.6, "topics": result}
+
+
+def _classical_mds(distances: np.ndarray) -> np.ndarray:
+    """Two-dimensional classical (Torgerson) MDS; missing dimensions are zero."""
+    n = len(distances)
+    centring = np.eye(n) - np.ones((n, n)) / n
+    inner = -0.5 * centring @ np.nan_to_num(distances) ** 2 @ centring
+    values, vectors = np.linalg.eigh(inner)
+    top = np.argsort(values)[::-1][:2]
+    coordinates = vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))
+    return np.pad(coordinates, ((0, 0), (0, 2 - coordinates.shape[1])))
+
+
+def _script_json(data: object) -> Markup:
+    """JSON safe inside <script>: '<', '>' and '&' become \\u escapes, so no text can close the tag."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _content_security_policy(script: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    scripts = f"'sha256-{digest}'" if script else "'none'"
+    return (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def _current_version() -> str:
+    try:
+        return version("zhili")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _read_table(results_dir: Path, name: str, required: bool = False) -> pd.DataFrame | None:
+    path = results_dir / "tables" / name
+    if not path.is_file():
+        if required:
+            raise ZhiliError(E.E060, path=results_dir, detail=f"tables/{name} is missing")
+        return None
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ZhiliError(E.E060, path=results_dir, detail=f"tables/{name} cannot be read: {exc}") from exc
+
+
+def _missing(*names: str) -> str:
+    files = ", ".join(f"tables/{n}" for n in names)
+    return f"未找到 {files}，本节省略。 Section omitted: {files} not found."
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _topic_labels(topics: pd.DataFrame | None) -> dict:
+    if topics is None or "label" not in topics:
+        return {}
+    return {_plain(t): str(label) for t, label in zip(topics["topic"], topics["label"]) if pd.notna(label)}
+
+
+def _png(fig: Figure) -> Markup:
+    """The figure as a small data: URI (PNG, 256-colour palette)."""
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=FIGURE_DPI, facecolor="white")
+    image = Image.open(raw).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small = io.BytesIO()
+    image.save(small, format="PNG", optimize=True)
+    return Markup("data:image/png;base64," + base64.b64encode(small.getvalue()).decode("ascii"))
+
+
+def _cell(value: object) -> dict:
+    if isinstance(value, (bool, np.bool_)) or value is None or (isinstance(value, float) and np.isnan(value)):
+        return {"text": "" if value is None or value != value else str(value), "num": False}
+    if isinstance(value, (int, np.integer)):
+        return {"text": str(value), "num": True}
+    if isinstance(value, (float, np.floating)):
+        return {"text": f"{value:.4g}", "num": True}
+    return {"text": str(value), "num": False}
+
+
+def _table(frame: pd.DataFrame, columns: list[str] | None = None) -> dict:
+    columns = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    return {"columns": columns, "rows": [[_cell(v) for v in row] for row in frame[columns].itertuples(index=False)]}
+
+
+def _key_values(mapping: Mapping, key: str = "key", value: str = "value") -> dict:
+    return {"columns": [key, value], "rows": [[_cell(k), _cell(v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False))]
+                                              for k, v in mapping.items()]}
+
+
+def _overview(manifest: dict, documents: pd.DataFrame) -> dict:
+    status = documents["status"].astype(str) if "status" in documents else pd.Series("analysed", index=documents.index)
+    counts = manifest.get("counts") or {}
+    analysed = documents[status == "analysed"]
+    boxes = [("输入 documents in", counts.get("in", len(documents))),
+             ("已分析 analysed", counts.get("analysed", len(analysed))),
+             ("已跳过 skipped", counts.get("skipped", int((status == "skipped").sum())))]
+    groups = []
+    for var in [c for c in documents.columns if c not in DOCUMENT_COLUMNS]:
+        values = analysed[var].dropna()
+        if 0 < values.nunique() <= MAX_GROUP_VALUES:
+            tally = values.value_counts().rename_axis(var).reset_index(name="documents").sort_values(var)
+            groups.append({"var": var, "table": _table(tally)})
+    return {"id": "overview", "title": "语料概况 Corpus overview", "note": "", "counts": boxes,
+            "skipped": _table(documents[status == "skipped"], ["doc_id", "source", "reason"]), "groups": groups}
+
+
+def _terms_section(terms: pd.DataFrame | None) -> dict:
+    section = {"id": "terms", "title": "高频词 Top terms and word cloud"}
+    if terms is None:
+        return {**section, "note": _missing("terms.csv")}
+    return {**section, "note": "", "top_terms": _png(plotting.plot_top_terms(terms)),
+            "cloud": _png(plotting.plot_wordcloud(terms))}
+
+
+def _topics_section(topics: pd.DataFrame | None, passages: pd.DataFrame | None, explorer: dict | None,
+                    labels: dict) -> dict:
+    section = {"id": "topics", "title": "主题 Topics"}
+    if topics is None:
+        return {**section, "note": _missing("topics.csv")}
+    grouped = []
+    if passages is not None:
+        for topic, rows in passages.groupby("topic", sort=True):
+            best = rows.sort_values("weight", ascending=False).head(PASSAGES_PER_TOPIC)
+            grouped.append({"name": plotting.topic_title(_plain(topic), labels),
+                            "passages": [{"passage": str(r.passage), "doc_id": str(r.doc_id), "weight": f"{r.weight:.3g}"}
+                                         for r in best.itertuples(index=False)]})
+    return {**section, "note": "",
+            "table": _table(topics, ["topic", "label", "name", "share", "top_terms", "frex_terms"]),
+            "explorer": _script_json(explorer) if explorer else "",
+            "explorer_note": "" if explorer else _missing("topic_terms.csv"),
+            "passages": grouped, "passages_note": _missing("topic_passages.csv")}
+
+
+def _k_search_section(k_search: pd.DataFrame | None) -> dict:
+    section = {"id": "k-search", "title": "主题数选择 Choosing the number of topics (K)"}
+    if k_search is None:
+        return {**section, "note": _missing("k_search.csv")}
+    return {**section, "note": "", "figure": _png(plotting.plot_k_search(k_search)), "table": _table(k_search)}
+
+
+def _is_time(by: str, groups: pd.Series) -> bool:
+    return by.lower() in TIME_VARIABLES or pd.to_numeric(groups, errors="coerce").notna().all()
+
+
+def _prevalence_sections(prevalence: pd.DataFrame | None, labels: dict) -> list[dict]:
+    over_time = {"id": "prevalence-time", "title": "主题随时间的变化 Topic prevalence over time"}
+    by_place = {"id": "prevalence-place", "title": "主题的地区差异 Topic prevalence across places"}
+    if prevalence is None:
+        note = _missing("topic_prevalence.csv")
+        return [{**over_time, "note": note}, {**by_place, "note": note}]
+    time_figures, place_figures = [], []
+    for by, rows in prevalence.groupby("by", sort=True):
+        if _is_time(str(by), rows["group"]):
+            time_figures.append({"title": f"按 {by} By {by} (95% 区间 interval)",
+                                 "src": _png(plotting.plot_prevalence_over_time(rows, by=by, labels=labels))})
+        else:
+            place_figures.append({"title": f"按 {by} By {by}",
+                                  "src": _png(plotting.plot_prevalence_heatmap(rows, by=by, labels=labels))})
+    return [{**over_time, "figures": time_figures,
+             "note": "" if time_figures else "没有时间变量 No time variable in tables/topic_prevalence.csv."},
+            {**by_place, "figures": place_figures,
+             "note": "" if place_figures else "没有地区变量 No place variable in tables/topic_prevalence.csv."}]
+
+
+def _keyness_section(keyness: pd.DataFrame | None) -> dict:
+    section = {"id": "keyness", "title": "关键词对比 Keyness by group"}
+    if keyness is None:
+        return {**section, "note": _missing("keyness.csv")}
+    blocks = []
+    for by, rows in keyness.groupby("by", sort=True):
+        groups = sorted(rows["group"].unique(), key=str)
+        summary = pd.DataFrame({"group": groups, "over-used terms 高频特征词": [
+            " ".join(rows[(rows["group"] == g) & (rows["log_ratio"] > 0)].nlargest(10, "g2")["term"].astype(str))
+            for g in groups]})
+        blocks.append({"by": by, "table": _table(summary), "figures": [
+            {"title": f"{by} = {g}", "src": _png(plotting.plot_keyness(rows, g, n=15))}
+            for g in groups[:MAX_KEYNESS_FIGURES]]})
+    return {**section, "note": "", "blocks": blocks}
+
+
+def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFrame | None) -> dict:
+    section = {"id": "formulations", "title": "提法 Formulations"}
+    if formulations is None:
+        return {**section, "note": _missing("formulations.csv")}
+    kwic = None
+    if examples is not None:
+        kwic = _table(examples.groupby("canonical", sort=True).head(EXAMPLES_PER_FORMULATION)
+                      .sort_values("canonical", kind="stable"), ["canonical", "doc_id", "kwic"])
+    return {**section, "note": "", "figure": _png(plotting.plot_formulation_timeline(formulations)),
+            "table": _table(formulations.sort_values("count", ascending=False)),
+            "examples": kwic, "examples_note": _missing("formulation_examples.csv")}
+
+
+def _coword_section(nodes: pd.DataFrame | None, edges: pd.DataFrame | None) -> dict:
+    section = {"id": "coword", "title": "共词网络 Co-word network"}
+    if nodes is None or edges is None:
+        return {**section, "note": _missing("coword_nodes.csv", "coword_edges.csv")}
+    return {**section, "note": "", "figure": _png(plotting.plot_coword(nodes, edges))}
+
+
+def _manifest_section(manifest: dict) -> dict:
+    summary = {k: manifest.get(k, "") for k in ("zhili_version", "created", "command", "random_state")}
+    tables = [(title, _key_values(manifest[key])) for key, title in (
+        ("settings", "设置 Settings"), ("counts", "计数 Counts"), ("timings", "耗时（秒）Timings (s)"),
+        ("libraries", "库版本 Library versions")) if isinstance(manifest.get(key), Mapping)]
+    if isinstance(manifest.get("inputs"), list) and manifest["inputs"]:
+        tables.append(("输入 Inputs", _table(pd.DataFrame(manifest["inputs"]))))
+    return {"id": "manifest", "title": "运行记录 Run manifest", "note": "", "summary": _key_values(summary),
+            "tables": tables, "raw": json.dumps(manifest, ensure_ascii=False, indent=2)}
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    """Write ``text`` to a temporary file in ``target``'s folder, then rename it over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o666 & ~_umask())
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

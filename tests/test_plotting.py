@@ -1,0 +1,101 @@
+"""Figures render Chinese with real glyphs from the shipped font, on a machine without CJK fonts."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from PIL import Image
+
+from zhili import plotting
+from zhili.errors import ZhiliError
+
+TABLES = Path(__file__).parent / "fixtures" / "results_minimal" / "tables"
+
+
+def table(name: str) -> pd.DataFrame:
+    return pd.read_csv(TABLES / name, encoding="utf-8-sig")
+
+
+def render(fig: Figure) -> list[str]:
+    """Save ``fig`` as PNG; return the warnings matplotlib raised while drawing."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=60)
+    image = Image.open(io.BytesIO(buffer.getvalue()))
+    low, high = image.convert("L").getextrema()
+    assert low < high, "figure is blank"
+    return [str(w.message) for w in caught]
+
+
+def test_font_is_the_shipped_cjk_font_not_dejavu():
+    family = plotting.use_chinese_font()
+    assert family == "Zhili Sans SC"
+    used = Path(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]), fallback_to_default=False))
+    assert used.resolve() == plotting.FONT_PATH.resolve()
+    assert "DejaVu" not in used.name
+
+
+def test_chinese_labels_have_no_missing_glyphs():
+    plotting.use_chinese_font()
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.bar(["社会治理", "網格化", "共建共治共享"], [3, 2, 1])
+    ax.set_title("社会治理 網格化 —— 「一网通办」（2019–2021年）")
+    messages = render(fig)
+    assert not [m for m in messages if "missing from font" in m], messages
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plotting.plot_top_terms(table("terms.csv"), n=10),
+    lambda: plotting.plot_wordcloud(table("terms.csv")),
+    lambda: plotting.plot_prevalence_over_time(table("topic_prevalence.csv"), by="year", labels={0: "基层治理"}),
+    lambda: plotting.plot_prevalence_heatmap(table("topic_prevalence.csv"), by="province"),
+    lambda: plotting.plot_keyness(table("keyness.csv"), "浙江"),
+    lambda: plotting.plot_k_search(table("k_search.csv")),
+    lambda: plotting.plot_coword(table("coword_nodes.csv"), table("coword_edges.csv")),
+    lambda: plotting.plot_formulation_timeline(table("formulations.csv")),
+], ids=["top_terms", "wordcloud", "prevalence_time", "heatmap", "keyness", "k_search", "coword", "formulations"])
+def test_every_figure_renders_without_missing_glyphs(make):
+    fig = make()
+    assert isinstance(fig, Figure)
+    messages = render(fig)
+    assert not [m for m in messages if "missing from font" in m], messages
+
+
+def test_prevalence_panels_one_per_topic_with_bands():
+    fig = plotting.plot_prevalence_over_time(table("topic_prevalence.csv"), by="year", labels={0: "基层治理"})
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == 3
+    assert panels[0].get_title() == "0: 基层治理"
+    assert all(ax.collections for ax in panels), "each panel needs its interval band"
+
+
+def test_empty_tables_give_a_message_not_an_error():
+    empty = table("keyness.csv").iloc[0:0]
+    fig = plotting.plot_keyness(empty, "广东")
+    assert "No key terms" in fig.axes[0].texts[0].get_text()
+
+
+def test_coword_layout_is_reproducible():
+    nodes, edges = table("coword_nodes.csv"), table("coword_edges.csv")
+    first = plotting.plot_coword(nodes, edges, seed=1).axes[0].collections[-1].get_offsets()
+    again = plotting.plot_coword(nodes, edges, seed=1).axes[0].collections[-1].get_offsets()
+    assert (first == again).all()
+
+
+def test_bad_font_file_is_e063(tmp_path):
+    bad = tmp_path / "broken.otf"
+    bad.write_bytes(b"not a font" * 20)
+    with pytest.raises(ZhiliError) as error:
+        plotting.use_chinese_font(bad)
+    assert error.value.code == "E063"
+    assert "broken.otf" in str(error.value)
+    with pytest.raises(ZhiliError, match="E063"):
+        plotting.use_chinese_font(tmp_path / "absent.otf")

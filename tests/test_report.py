@@ -1,0 +1,245 @@
+"""The HTML report: self-contained, escaped, written atomically, and clean in a real browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from zhili import report
+from zhili.errors import ZhiliError
+
+FIXTURE = Path(__file__).parent / "fixtures" / "results_minimal"
+EVIL = ("<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=1">')
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return report.write_report(FIXTURE, tmp_path_factory.mktemp("report") / "report.html")
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    """A writable copy of the fixture folder."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "results"))
+
+
+def test_report_has_every_section_and_is_self_contained(built):
+    html = built.read_text(encoding="utf-8")
+    for heading in ("语料概况 Corpus overview", "主题 Topics", "Topic explorer", "Keyness", "提法 Formulations",
+                    "共词网络 Co-word network", "运行记录 Run manifest", "Topic prevalence over time"):
+        assert heading in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "external resource"
+    assert "http-equiv=\"Content-Security-Policy\"" in html
+    assert html.count("data:image/png;base64,") >= 8
+    assert built.stat().st_size < 1_000_000
+
+
+def test_document_text_is_escaped(built):
+    html = built.read_text(encoding="utf-8")
+    for evil in EVIL:
+        assert evil not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert html.count("<script") == 2  # the JSON data block and the explorer itself
+
+
+def test_explorer_json_cannot_close_its_script_tag(built):
+    html = built.read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="topic-explorer-data">(.*?)</script>', html, re.S)
+    assert block and "<" not in block.group(1)
+    data = json.loads(block.group(1))
+    assert [t["id"] for t in data["topics"]] == [0, 1, 2]
+    assert any(EVIL[1] == term[0] for term in data["topics"][2]["terms"])
+
+
+def test_explorer_positions_follow_topic_similarity():
+    import pandas as pd
+
+    tt = pd.DataFrame({"topic": [0, 0, 1, 1, 2, 2], "term": ["a", "b", "a", "b", "c", "d"],
+                       "weight": [0.5, 0.5, 0.6, 0.4, 0.5, 0.5]})
+    xy = {t["id"]: (t["x"], t["y"]) for t in report.topic_explorer_data(tt)["topics"]}
+    near = abs(xy[0][0] - xy[1][0]) + abs(xy[0][1] - xy[1][1])
+    far = abs(xy[0][0] - xy[2][0]) + abs(xy[0][1] - xy[2][1])
+    assert near < far
+
+
+def test_missing_optional_tables_become_notes(results):
+    for name in ("keyness.csv", "topic_terms.csv", "coword_edges.csv", "formulations.csv"):
+        (results / "tables" / name).unlink()
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert "Section omitted: tables/keyness.csv not found." in html
+    assert "Section omitted: tables/topic_terms.csv not found." in html
+    assert 'id="topic-explorer"' not in html and "<script>" not in html
+    assert "script-src &#39;none&#39;" in html
+
+
+def test_default_path_is_inside_the_results_folder(results):
+    assert report.write_report(results) == results / "report.html"
+
+
+def test_failed_write_keeps_the_old_report(results, monkeypatch):
+    target = results / "report.html"
+    target.write_text("old good report", encoding="utf-8")
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report.os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        report.write_report(results)
+    assert target.read_text(encoding="utf-8") == "old good report"
+    assert sorted(p.name for p in results.iterdir()) == ["manifest.json", "report.html", "tables"]
+
+
+@pytest.mark.parametrize("remove", ["manifest.json", "tables/documents.csv"])
+def test_not_a_results_folder_is_e060(results, remove):
+    (results / remove).unlink()
+    with pytest.raises(ZhiliError) as error:
+        report.write_report(results)
+    assert error.value.code == "E060"
+    assert Path(remove).name in str(error.value)
+
+
+def test_manifest_from_another_major_version_is_e064(results):
+    manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+    manifest["zhili_version"] = "99.0.0"
+    (results / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ZhiliError) as error:
+        report.write_report(results)
+    assert error.value.code == "E064"
+    assert "99.0.0" in str(error.value)
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+class DevTools:
+    """Chrome DevTools protocol over --remote-debugging-pipe (fd 3 in, fd 4 out): no websocket needed."""
+
+    def __init__(self, chromium: str, profile: Path):
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+
+        def wire_pipes():
+            os.dup2(to_chrome_r, 3)
+            os.dup2(from_chrome_w, 4)
+            os.set_inheritable(3, True)  # dup2 onto the same number keeps close-on-exec
+            os.set_inheritable(4, True)
+
+        self.process = subprocess.Popen(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--remote-debugging-pipe", f"--user-data-dir={profile}", "--window-size=1200,900", "about:blank"],
+            close_fds=False, preexec_fn=wire_pipes,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict] = []
+
+    def send(self, method: str, session: str | None = None, timeout: float = 30, **params) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        reply = self._read_until(lambda m: m.get("id") == self._next_id, timeout)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def wait_for(self, method: str, timeout: float = 30) -> dict:
+        seen = next((e for e in self.events if e.get("method") == method), None)
+        return seen or self._read_until(lambda m: m.get("method") == method, timeout)
+
+    def _read_until(self, done, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                message = json.loads(raw)
+                if "method" in message:
+                    self.events.append(message)
+                if done(message):
+                    return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._from_chrome], [], [], remaining)[0]:
+                raise TimeoutError("chromium did not answer in time")
+            chunk = os.read(self._from_chrome, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the DevTools pipe")
+            self._buffer += chunk
+
+    def close(self) -> None:
+        try:
+            os.write(self._to_chrome, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        os.close(self._to_chrome)
+        os.close(self._from_chrome)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        reason = "headless Chromium not installed (apt-get install chromium)"
+        if os.environ.get("ZHILI_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + "; ZHILI_REQUIRE_BROWSER=1 requires it")
+        pytest.skip(reason)
+    with tempfile.TemporaryDirectory(prefix="zhili-chromium-") as profile:
+        tools = DevTools(chromium, Path(profile))
+        try:
+            yield tools
+        finally:
+            tools.close()
+
+
+def test_report_in_headless_chromium(built, browser, tmp_path):
+    target = browser.send("Target.createTarget", url="about:blank")["targetId"]
+    session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    for domain in ("Runtime.enable", "Log.enable", "Page.enable"):
+        browser.send(domain, session)
+    browser.send("Page.navigate", session, url=built.resolve().as_uri())
+    browser.wait_for("Page.loadEventFired")
+
+    def evaluate(expression: str):
+        return browser.send("Runtime.evaluate", session, expression=expression, returnByValue=True)["result"].get("value")
+
+    assert evaluate("typeof window.__pwned") == "undefined"
+    assert evaluate("document.querySelectorAll('#topic-explorer svg.te-map circle').length") == 3
+    assert evaluate("document.querySelectorAll('#topic-explorer svg.te-bars text.te-term').length") == 6
+    first_bar = "document.querySelector('#topic-explorer svg.te-bars text.te-term').textContent"
+    at_one = evaluate("(() => { const s = document.querySelector('.te-lambda'); s.value = '1';"
+                      " s.dispatchEvent(new Event('input')); return " + first_bar + "; })()")
+    at_zero = evaluate("(() => { const s = document.querySelector('.te-lambda'); s.value = '0';"
+                       " s.dispatchEvent(new Event('input')); return " + first_bar + "; })()")
+    assert at_one == "社会治理" and at_zero != at_one, "relevance(λ) must reorder the terms"
+    evaluate("document.querySelectorAll('#topic-explorer .te-topic')[2].dispatchEvent(new MouseEvent('click'))")
+    assert evaluate("document.getElementById('topic-explorer').dataset.selected") == "2"
+    assert evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)") is True
+
+    shot = base64.b64decode(browser.send("Page.captureScreenshot", session, format="png")["data"])
+    (tmp_path / "report.png").write_bytes(shot)
+    low, high = Image.open(io.BytesIO(shot)).convert("L").getextrema()
+    assert low < high, "the page is blank"
+
+    time.sleep(0.3)
+    evaluate("0")  # reading this reply also collects any console messages that came before it
+    errors = [e for e in browser.events if e.get("sessionId") == session and (
+        e["method"] == "Runtime.exceptionThrown"
+        or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
+        or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"))]
+    assert not errors, errors
