@@ -52,6 +52,7 @@ class E:
     # comparisons
     E050 = "Docvar '{var}' is empty for {n_missing} of {n} documents. Fill it (sidecar or --name-pattern) or group by another variable."
     E051 = "Dictionary '{path}' {where}: {detail}. See corpus/dictionaries/README.md for the format."
+    E053 = "docvars has {n_rows} rows but there are {n_docs} documents. Give one docvars row per document (same order), or add a 'doc_id' column."
     E052 = "Keyness target '{target}' is not a value of '{var}'; values: {available}."
     # results, config, report
     E060 = "'{path}' is not a zhili results folder ({detail}). Run `zhili run ... --out {path}` first."

@@ -1,0 +1,152 @@
+"""Tests for zhili.formulations: numbered formulations (提法) and quoted phrases."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import time
+
+import pandas as pd
+import pytest
+
+from zhili.formulations import (
+    canonical_formulation,
+    extract_formulations,
+    formulation_counts,
+    formulation_table,
+    kwic_formulation,
+)
+
+# Every numbered formulation of the seed essay, read off the text by hand (canonical form).
+SEED_NUMBERED = {
+    "五大导向", "四大体系", "七大能力",                       # 树立“五大导向”、优化“四大体系”、提升“七大能力”
+    "两个稳", "两手抓两手硬两促进", "两手抓两促进",              # “两个稳”两手抓、两手硬、两促进
+    "四个责任制", "五进", "四大建设", "四个全面",
+    "四级综治中心", "五个一", "四级领导干部",                  # 四级综治中心 (3×), “五个一”标准
+    "一张网五统一", "五个到位", "三降三升", "一综多专",
+    "一核多元", "三个导向", "三台融合", "三个100%", "四位一体",
+}
+
+
+def numbered(text: str) -> list[str]:
+    return [f.canonical for f in extract_formulations(text) if f.kind == "numbered"]
+
+
+def test_seed_yields_exactly_its_numbered_formulations(seed_text):
+    assert set(numbered(seed_text)) == SEED_NUMBERED
+
+
+def test_seed_table_holds_formulations_with_kwic(seed_text):
+    table = formulation_table([seed_text], ["seed"]).set_index("canonical")
+    assert SEED_NUMBERED <= set(table.index)
+    row = table.loc["四级综治中心"]
+    assert (row["formulation"], row["count"], row["kind"]) == ("四級綜治中心", 3, "numbered")
+    assert "【四級綜治中心】" in row["example"]
+    assert "【五大導向】" in table.loc["五大导向", "example"]
+    assert table.loc["新时代市域社会治理现代化", "kind"] == "quoted"
+
+
+def test_offsets_point_into_the_original_text(seed_text):
+    for f in extract_formulations(seed_text):
+        assert seed_text[f.start : f.end] == f.text
+
+
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        ("四個全面", "四个全面"),
+        ("兩個維護", "两个维护"),
+        ("二个维护", "两个维护"),
+        ("３个100％", "三个100%"),
+        ("3个100%", "三个100%"),
+        ("五 大 导向", "五大导向"),
+        ("一張網、五統一", "一张网五统一"),
+        ("十二个", "十二个"),  # a 二 inside a number stays
+    ],
+)
+def test_variants_share_one_canonical_form(variant, canonical):
+    assert canonical_formulation(variant) == canonical
+
+
+def test_variants_are_counted_together():
+    counts = formulation_counts(["坚决做到“兩個維護”", "做到两个维护、四个全面"], ["t", "s"])
+    assert counts.to_dict("records") == [
+        {"doc_id": "t", "canonical": "两个维护", "count": 1},
+        {"doc_id": "s", "canonical": "两个维护", "count": 1},
+        {"doc_id": "s", "canonical": "四个全面", "count": 1},
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "用三个月时间完成整治，增长十个百分点。",
+        "2019年全市生产总值增长6.5%，新建学校5所。",
+        "一是加强领导。二是突出重点。三是强化考核。",
+        "一、主要工作\n二、今后任务",
+        "第一，进一步统一思想；一些地方一直一般，一定要在一线一起干。",
+        "这是唯一的办法，一系列措施一体推进，以防万一。",
+        "统一的多民族国家；长三角一体化发展。",
+        "一心一意谋发展，四面八方来支援，一年一度。",
+        "具有两个方面的特点，市县两级工作日每天有接访，镇村两级随时可接访。",
+        "党的二十大和二十届二中全会精神，十一届三中全会以来。",
+        "增长两位数，发展二手车市场，二级以上医院，建设了五个人的小组。",
+    ],
+)
+def test_plain_quantities_and_words_are_not_formulations(sentence):
+    assert numbered(sentence) == []
+
+
+def test_grammar_forms():
+    text = "坚持两手抓、两手硬，推进三去一降一补，形成一综多专格局，实施三大攻坚战，落实五大发展理念和四个不摘要求，实现五统一。"
+    assert numbered(text) == ["两手抓两手硬", "三去一降一补", "一综多专", "三大攻坚战", "五大发展理念", "四个不摘", "五统一"]
+
+
+def test_quoted_phrases_respect_length_limits_and_flag():
+    text = "提出“大平安”与「共建共治共享」，以及“很长很长很长很长很长很长很长很长的一句话”和“五进”"
+    kinds = {f.text: f.kind for f in extract_formulations(text, max_quote_len=10)}
+    assert kinds == {"大平安": "quoted", "共建共治共享": "quoted", "五进": "numbered"}
+    assert [f.text for f in extract_formulations(text, quoted=False)] == ["五进"]
+
+
+def test_kwic_marks_the_formulation():
+    text = "全市呈现“三降三升”良好態勢"
+    f = next(f for f in extract_formulations(text) if f.canonical == "三降三升")
+    assert kwic_formulation(text, f, window=3) == "呈现“【三降三升】”良好"
+
+
+def test_table_years_groups_and_order():
+    texts = ["坚持“四个全面”和五大导向", "四個全面", "“四个全面”，四个全面"]
+    docvars = pd.DataFrame({"doc_id": ["a", "b", "c"], "year": [2019, 2015, None], "city": ["南通", "苏州", "南通"]})
+    table = formulation_table(texts, ["a", "b", "c"], docvars, by=["city"])
+    assert table["canonical"].tolist() == ["四个全面", "五大导向"]
+    first = table.iloc[0]
+    assert (first["count"], first["n_docs"], first["first_year"], first["first_doc"]) == (4, 3, 2015, "b")
+    assert (first["n_city"], first["citys"]) == (2, "南通、苏州")
+    assert first["formulation"] == "四个全面"
+
+
+def test_table_rejects_unknown_group_variable():
+    from zhili.errors import ZhiliError
+
+    with pytest.raises(ZhiliError, match="E012"):
+        formulation_table(["四个全面"], ["a"], pd.DataFrame({"year": [2020]}), by=["city"])
+
+
+# Top-50 entries of the corpus table must not look like quantities, ordinals, times or enumerations.
+FALSE_POSITIVE = re.compile(r"^第|^[一二三四五六七八九十两]+[是、]|[年月日届次倍]$|个(月|百分点|方面)|二十大|^[0-9]")
+
+
+def test_gov_reports_top50_is_precise_and_fast(shared_data):
+    path = shared_data("gov_work_reports") / "docs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh]
+    docvars = pd.DataFrame({"doc_id": [d["id"] for d in docs], "year": [d.get("year") for d in docs]})
+    start = time.perf_counter()
+    table = formulation_table([d["text"] for d in docs], [d["id"] for d in docs], docvars)
+    assert time.perf_counter() - start < 20  # ~3 s on one core
+    top = table[table["kind"] == "numbered"].head(50)
+    assert not [c for c in top["canonical"] if FALSE_POSITIVE.search(c)]
+    assert {"两个维护", "两个确立", "一带一路", "八项规定", "四个意识", "四个自信"} <= set(top["canonical"])
+    assert table.set_index("canonical").loc["四个现代化", "first_year"] <= 1980
