@@ -1,0 +1,33 @@
+"""zhili (治理): segment and topic-model Chinese policy and governance texts, and compare
+themes across cities and years.
+
+>>> import zhili
+>>> c = zhili.corpus()                       # the embedded seed essay
+>>> toks = zhili.tokens(c, cache=False)
+>>> d = zhili.dtm(toks)
+>>> "网格化" in set(d.vocabulary)
+True
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .corpus import Corpus, corpus, corpus_from_texts, split_units
+from .dtm import DTM, dtm, dtm_group, dtm_trim, dtm_weight, term_frequencies, write_table
+from .errors import E, ZhiliError
+from .kwic import kwic
+from .normalize import detect_script, normalize, to_simplified
+from .pipeline import RunResult, RunSettings, run
+from .segment import Segmenter
+from .tokens import TokenFilter, Tokens, tokens, tokens_filter, tokens_replace
+
+try:
+    __version__ = version("zhili")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Corpus", "DTM", "E", "RunResult", "RunSettings", "Segmenter", "TokenFilter", "Tokens", "ZhiliError",
+    "corpus", "corpus_from_texts", "detect_script", "dtm", "dtm_group", "dtm_trim", "dtm_weight", "kwic",
+    "normalize", "run", "split_units", "term_frequencies", "to_simplified", "tokens", "tokens_filter",
+    "tokens_replace", "write_table", "__version__",
+]

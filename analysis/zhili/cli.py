@@ -1,0 +1,210 @@
+"""The ``zhili`` command: each subcommand parses arguments and calls one library function.
+
+A :class:`~zhili.errors.ZhiliError` becomes one line on stderr and exit code 1; bad
+arguments exit with 2 (argparse); success is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ZhiliError
+
+log = logging.getLogger("zhili")
+
+EPILOGS = {
+    "zhili": "examples:\n  zhili run                       # analyse the embedded seed corpus into ./zhili-results\n"
+             "  zhili run reports/ --by year --topics auto --out results/\n  echo 推进市域社会治理现代化 | zhili segment",
+    "run": "examples:\n  zhili run\n  zhili run reports/ --name-pattern \"{city}_{year}\" --unit paragraph --out results/\n"
+           "  zhili run reports.xlsx --text-col 正文 --id-col 编号 --by year --by city --topics auto",
+    "ingest": "example:\n  zhili ingest reports/ --sidecar meta.csv --out results/",
+    "segment": "examples:\n  echo 貫徹落實習近平總書記指示 | zhili segment\n  zhili segment input.txt --keep-all > tokens.txt",
+    "phrases": "example:\n  zhili phrases reports/ --top 100 --user-dict my_terms.txt",
+    "kwic": "example:\n  zhili kwic reports/ 网格化 --window 15 --out kwic.csv",
+}
+
+
+def _source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help="folders, document files or tables (default: the embedded seed corpus)")
+    p.add_argument("--text-col", default="text", help="text column of table sources (default: text)")
+    p.add_argument("--id-col", help="id column of table sources (default: id or doc_id when present)")
+    p.add_argument("--name-pattern", help='variables from file names, e.g. "{city}_{year}"')
+    p.add_argument("--sidecar", help="metadata table joined on doc_id/id or file name (default: a folder's metadata.csv)")
+    p.add_argument("--encoding", help="force an encoding instead of detecting it (e.g. gb18030, big5)")
+
+
+def _segment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--segmenter", default="auto", choices=["auto", "rjieba", "jieba"],
+                   help="segmentation backend; both cut like jieba (default: auto = rjieba)")
+    p.add_argument("--user-dict", action="append", default=[], metavar="FILE",
+                   help="jieba-format user dictionary (word [freq] [pos]); repeatable; wins over ours")
+    p.add_argument("--no-lexicon", action="store_true", help="do not load the shipped governance lexicon")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="zhili", description="Segment and topic-model Chinese policy texts.",
+                                     epilog=EPILOGS["zhili"], formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"zhili {version('zhili')}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the main job: ingest, segment, count (and model, compare, report)",
+                       epilog=EPILOGS["run"], formatter_class=fmt)
+    _source_options(p)
+    _segment_options(p)
+    p.add_argument("--unit", default="document", choices=["document", "paragraph", "sentence"])
+    p.add_argument("--out", default="zhili-results", help="results folder (default: zhili-results)")
+    p.add_argument("--stopwords", default="all", choices=["all", "general", "policy", "none"])
+    p.add_argument("--extra-stopwords", action="append", default=[], metavar="FILE_OR_WORD")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes for segmentation (-1: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="segment again instead of using the on-disk cache")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("ingest", help="read sources and write the documents table", epilog=EPILOGS["ingest"],
+                       formatter_class=fmt)
+    _source_options(p)
+    p.add_argument("--unit", default="document", choices=["document", "paragraph", "sentence"])
+    p.add_argument("--out", default="zhili-results")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("segment", help="segment UTF-8 lines; one line of space-separated tokens per line",
+                       epilog=EPILOGS["segment"], formatter_class=fmt)
+    p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
+    p.add_argument("--keep-all", action="store_true",
+                   help="keep every token (punctuation too), so tokens rejoin to the input line")
+    _segment_options(p)
+    p.set_defaults(func=_cmd_segment)
+
+    p = sub.add_parser("phrases", help="propose multi-word terms (PMI + boundary entropy)", epilog=EPILOGS["phrases"],
+                       formatter_class=fmt)
+    _source_options(p)
+    _segment_options(p)
+    p.add_argument("--top", type=int, default=100)
+    p.add_argument("--min-count", type=int, default=5)
+    p.add_argument("--out", help="write the table (.csv/.parquet/.xlsx)")
+    p.add_argument("--user-dict-out", help="also write the phrases as a jieba user dictionary")
+    p.set_defaults(func=_cmd_phrases)
+
+    p = sub.add_parser("kwic", help="keyword in context, in the original script", epilog=EPILOGS["kwic"],
+                       formatter_class=fmt)
+    p.add_argument("pattern", help="term (Simplified or Traditional), or a regex with --regex")
+    _source_options(p)
+    p.add_argument("--window", type=int, default=20)
+    p.add_argument("--regex", action="store_true")
+    p.add_argument("--out", help="write the table (.csv/.parquet/.xlsx) instead of printing")
+    p.set_defaults(func=_cmd_kwic)
+    return parser
+
+
+def _corpus_kwargs(a: argparse.Namespace) -> dict:
+    return {"text_col": a.text_col, "id_col": a.id_col, "name_pattern": a.name_pattern, "sidecar": a.sidecar,
+            "encoding": a.encoding}
+
+
+def _cmd_run(a: argparse.Namespace) -> int:
+    from .pipeline import RunSettings, run
+
+    settings = RunSettings(sources=a.sources, out=a.out, unit=a.unit, segmenter=a.segmenter, user_dicts=a.user_dict,
+                           lexicon=not a.no_lexicon, stopwords=a.stopwords, extra_stopwords=a.extra_stopwords,
+                           n_jobs=a.n_jobs, cache=not a.no_cache, **_corpus_kwargs(a))
+    res = run(settings, progress=None if not a.quiet else False)
+    counts = res.manifest["counts"]
+    log.info("analysed %d of %d documents (%d skipped; see %s)", counts["analysed"], counts["in"],
+             counts["skipped"], res.out / "run.log")
+    for name, path in res.tables.items():
+        log.info("  %-12s %s", name, path)
+    log.info("results: %s", res.out.resolve())
+    return 0
+
+
+def _cmd_ingest(a: argparse.Namespace) -> int:
+    from .corpus import corpus
+    from .dtm import write_table
+
+    c = corpus(*a.sources, **_corpus_kwargs(a), unit=a.unit)
+    out = Path(a.out) / "tables"
+    docs = c.log.merge(c.docs.drop(columns=["text", "position", "source"]).drop_duplicates("doc_id"), on="doc_id", how="left")
+    write_table(docs, out / "documents.csv")
+    write_table(c.docs, out / "units.parquet")
+    for w in c.warnings:
+        log.warning(w)
+    log.info("%r -> %s", c, out)
+    return 0
+
+
+def _cmd_segment(a: argparse.Namespace) -> int:
+    from .segment import Segmenter
+
+    seg = Segmenter(backend=a.segmenter, lexicon=not a.no_lexicon, user_dicts=a.user_dict)
+    stream = sys.stdin if a.file == "-" else open(a.file, encoding="utf-8-sig")
+    with stream:
+        for line in stream:
+            toks = seg.segment(line.rstrip("\r\n"), keep_all=False)
+            if not a.keep_all:
+                toks = [t for t in toks if any(ch.isalnum() for ch in t)]
+            sys.stdout.write(" ".join(toks) + "\n")
+    return 0
+
+
+def _cmd_phrases(a: argparse.Namespace) -> int:
+    from .corpus import corpus
+    from .dtm import write_table
+    from .phrases import find_phrases, to_user_dict
+    from .tokens import TokenFilter, tokens
+
+    c = corpus(*a.sources, **_corpus_kwargs(a))
+    toks = tokens(c, segmenter=a.segmenter, lexicon=not a.no_lexicon, user_dicts=a.user_dict,
+                  filter=TokenFilter(stopwords="none", min_chars=1, synonyms=False))
+    table = find_phrases(toks, min_count=a.min_count, top=a.top)
+    if a.out:
+        write_table(table, a.out)
+    else:
+        sys.stdout.write(table.to_string(index=False) + "\n")
+    if a.user_dict_out:
+        to_user_dict(table, a.user_dict_out)
+    return 0
+
+
+def _cmd_kwic(a: argparse.Namespace) -> int:
+    from .corpus import corpus
+    from .dtm import write_table
+    from .kwic import kwic
+
+    hits = kwic(corpus(*a.sources, **_corpus_kwargs(a)), a.pattern, window=a.window, regex=a.regex)
+    if a.out:
+        write_table(hits, a.out)
+    else:
+        for r in hits.itertuples():
+            sys.stdout.write(f"{r.doc_id}\t{r.left:>{a.window}}【{r.keyword}】{r.right}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ZhiliError as exc:
+        sys.stderr.write(f"zhili: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("zhili: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Document-term matrices that keep their document variables.
+
+``dtm(tokens)`` counts; ``dtm_trim``, ``dtm_group`` and ``dtm_weight`` return new
+matrices; ``term_frequencies`` and ``write_table`` make tidy tables for papers.
+
+>>> from zhili.corpus import corpus_from_texts
+>>> from zhili.tokens import tokens
+>>> c = corpus_from_texts(["网格化 网格化 平安建设", "平安建设 矛盾纠纷"], docvars={"city": ["南通", "苏州"]})
+>>> d = dtm(tokens(c, cache=False))
+>>> d.shape, list(d.vocabulary)
+((2, 3), ['网格化', '平安建设', '矛盾纠纷'])
+>>> dtm_group(d, "city").docvars["city"].tolist()
+['南通', '苏州']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .errors import E, ZhiliError
+from .tokens import Tokens
+
+
+@dataclass
+class DTM:
+    """A sparse units x terms matrix with ``vocabulary`` and aligned ``docvars``.
+
+    ``weighting`` is ``'count'``, ``'prop'`` or ``'tfidf'``; topic models need counts.
+    """
+
+    matrix: sp.csr_matrix
+    vocabulary: np.ndarray
+    docvars: pd.DataFrame
+    weighting: str = "count"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
+
+    def __repr__(self) -> str:
+        n, v = self.shape
+        return f"DTM({n} units x {v} terms, {self.weighting}, {self.matrix.nnz} non-zero)"
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return self.docvars["doc_id"].astype(str).tolist()
+
+    def to_pandas(self, long: bool = False) -> pd.DataFrame:
+        """Wide (units x terms, doc_id as index) or long (doc_id, [position], term, value)."""
+        if not long:
+            return pd.DataFrame.sparse.from_spmatrix(self.matrix, index=self.doc_ids, columns=self.vocabulary)
+        coo = self.matrix.tocoo()
+        keys = [c for c in ("doc_id", "position") if c in self.docvars.columns]
+        out = self.docvars[keys].iloc[coo.row].reset_index(drop=True)
+        out["term"] = self.vocabulary[coo.col]
+        out[self.weighting] = coo.data
+        return out
+
+    def write(self, path: str | Path) -> Path:
+        """The long table (non-zero cells) as .csv (UTF-8 with BOM), .parquet or .xlsx."""
+        return write_table(self.to_pandas(long=True), path)
+
+
+def dtm(toks: Tokens) -> DTM:
+    """Count tokens into a sparse matrix (one row per unit of ``toks``)."""
+    lengths = np.array([len(a) for a in toks.ids], dtype=np.int64)
+    cols = np.concatenate(toks.ids) if len(toks.ids) else np.empty(0, np.int32)
+    rows = np.repeat(np.arange(len(toks.ids)), lengths)
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.int64), (rows, cols)), shape=(len(toks.ids), len(toks.vocab)))
+    m.sum_duplicates()
+    return DTM(m, np.array(toks.vocab, dtype=object), toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
+
+
+def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | float = 1.0,
+             max_features: int | None = None) -> DTM:
+    """Keep terms by total count and document frequency; ``max_features`` keeps the most frequent.
+
+    Integer ``min_df``/``max_df`` count units, floats are shares of units.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> from zhili.tokens import tokens
+    >>> d = dtm(tokens(corpus_from_texts(["网格化 平安建设", "网格化 矛盾纠纷"]), cache=False))
+    >>> list(dtm_trim(d, min_df=2).vocabulary)
+    ['网格化']
+    """
+    n = d.shape[0]
+    df = np.asarray((d.matrix > 0).sum(axis=0)).ravel()
+    counts = np.asarray(d.matrix.sum(axis=0)).ravel()
+    lo = min_df if isinstance(min_df, (int, np.integer)) else np.ceil(min_df * n)
+    hi = max_df if isinstance(max_df, (int, np.integer)) else np.floor(max_df * n)
+    keep = (df >= lo) & (df <= hi) & (counts >= min_count)
+    idx = np.flatnonzero(keep)
+    if max_features is not None and len(idx) > max_features:
+        order = np.lexsort((idx, -counts[idx]))  # by count desc, ties by first appearance
+        idx = np.sort(idx[order[:max_features]])
+    if not len(idx):
+        raise ZhiliError(E.E030, min_df=min_df, max_df=max_df, max_features=max_features)
+    meta = {**d.meta, "trim": {"min_count": min_count, "min_df": min_df, "max_df": max_df, "max_features": max_features}}
+    return replace(d, matrix=d.matrix[:, idx].tocsr(), vocabulary=d.vocabulary[idx], meta=meta)
+
+
+def require_docvars(docvars: pd.DataFrame, by: str | Sequence[str]) -> list[str]:
+    """The grouping variables as a list, or E012 naming what is available."""
+    by = [by] if isinstance(by, str) else list(by)
+    for var in by:
+        if var not in docvars.columns:
+            available = ", ".join(c for c in docvars.columns if c != "text")
+            raise ZhiliError(E.E012, var=var, available=available)
+    return by
+
+
+def dtm_group(d: DTM, by: str | Sequence[str]) -> DTM:
+    """Sum rows by one or more document variables; the result's docvars are the groups
+    plus ``n_units``. Units whose variable is missing form no group (counted in ``meta``).
+    """
+    by = require_docvars(d.docvars, by)
+    keys = d.docvars[by].astype("object")
+    missing = keys.isna().any(axis=1).to_numpy()
+    codes, uniques = pd.MultiIndex.from_frame(keys[~missing]).factorize()
+    rows = np.flatnonzero(~missing)
+    g = sp.csr_matrix((np.ones(len(rows)), (codes, rows)), shape=(len(uniques), d.shape[0]))
+    matrix = (g @ d.matrix).tocsr()
+    groups = uniques.to_frame(index=False)
+    groups.columns = by
+    groups["doc_id"] = ["|".join(map(str, t)) for t in uniques]
+    groups["n_units"] = np.bincount(codes, minlength=len(uniques))
+    if d.weighting == "count":
+        matrix = matrix.astype(np.int64)
+    meta = {**d.meta, "grouped_by": by, "units_without_group": int(missing.sum())}
+    return replace(d, matrix=matrix, docvars=groups, meta=meta)
+
+
+def dtm_weight(d: DTM, scheme: str = "prop") -> DTM:
+    """``'prop'``: each row sums to 1; ``'tfidf'``: counts x log(N / df), rows L2-normalised
+    (scikit-learn's smooth idf); ``'count'``: unchanged.
+    """
+    if scheme == "count":
+        return d
+    if d.weighting != "count":
+        raise ZhiliError(E.E031, scheme=f"{scheme} (this matrix is already weighted by {d.weighting}; weight counts)")
+    if scheme == "prop":
+        sums = np.asarray(d.matrix.sum(axis=1)).ravel().astype(float)
+        sums[sums == 0] = 1.0
+        m = sp.diags(1.0 / sums) @ d.matrix
+    elif scheme == "tfidf":
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        m = TfidfTransformer().fit_transform(d.matrix)
+    else:
+        raise ZhiliError(E.E031, scheme=scheme)
+    return replace(d, matrix=sp.csr_matrix(m), weighting=scheme)
+
+
+def term_frequencies(d: DTM, by: str | Sequence[str] | None = None, n: int | None = None) -> pd.DataFrame:
+    """Tidy term table: ``term, count, doc_count`` (and ``share``), per group when ``by``.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> from zhili.tokens import tokens
+    >>> d = dtm(tokens(corpus_from_texts(["网格化 网格化", "网格化 平安建设"]), cache=False))
+    >>> term_frequencies(d)[["term", "count", "doc_count"]].values.tolist()
+    [['网格化', 3, 2], ['平安建设', 1, 1]]
+    """
+    if by is None:
+        return _freq_table(d.matrix, d.vocabulary, n)
+    by = require_docvars(d.docvars, by)
+    parts = []
+    for key, idx in d.docvars.groupby(by, dropna=True, sort=True).indices.items():
+        t = _freq_table(d.matrix[idx], d.vocabulary, n)
+        key = key if isinstance(key, tuple) else (key,)
+        for var, val in zip(by, key):
+            t.insert(0, var, val)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*by, "term", "count", "doc_count", "share"])
+
+
+def _freq_table(m: sp.csr_matrix, vocabulary: np.ndarray, n: int | None) -> pd.DataFrame:
+    counts = np.asarray(m.sum(axis=0)).ravel()
+    docs = np.asarray((m > 0).sum(axis=0)).ravel()
+    keep = np.flatnonzero(counts > 0)
+    order = keep[np.lexsort((keep, -counts[keep]))]
+    if n is not None:
+        order = order[:n]
+    total = counts.sum() or 1
+    return pd.DataFrame({"term": vocabulary[order], "count": counts[order].astype(np.int64),
+                         "doc_count": docs[order].astype(np.int64), "share": counts[order] / total})
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a tidy table by suffix: ``.csv`` (UTF-8 with BOM so Excel shows Chinese),
+    ``.parquet`` or ``.xlsx``. Written to a temporary file first, then renamed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    elif suffix == ".parquet":
+        _parquet_safe(df).to_parquet(tmp, index=False)
+    elif suffix == ".xlsx":
+        df.to_excel(tmp, index=False, engine="openpyxl")
+    else:
+        raise ZhiliError(E.E032, fmt=suffix or "(none)", path=path)
+    os.replace(tmp, path)
+    return path
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(type).nunique() > 1:
+            out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return out

