@@ -5,7 +5,7 @@ from zhili.normalize import compose, detect_script, fold_width, normalize, strip
 
 @pytest.mark.parametrize("raw, expected", [
     ("２０１９年", "2019年"),
-    ("ＧＤＰ增长６．５％", "GDP增长6.5%"),
+    ("ＧＤＰ增长６．５％，", "GDP增长6.5%，"),
     ("社会\u3000治理", "社会 治理"),
     ("\u00a0网格", " 网格"),
 ])

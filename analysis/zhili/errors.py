@@ -37,6 +37,7 @@ class E:
     E021 = "Unknown segmenter '{name}'. Use 'auto', 'rjieba' or 'jieba'."
     E022 = "Unknown filter option '{name}'. Available: {available}."
     E023 = "Synonym file '{path}' line {line}: {detail}. Format: `canonical<TAB>variant1 variant2 ...`."
+    E024 = "Unknown {what} '{value}'. Use one of: {available}."
     # document-term matrix
     E030 = "The vocabulary is empty after trimming (min_df={min_df}, max_df={max_df}, max_features={max_features}). Lower min_df or raise max_df."
     E031 = "Unknown weighting '{scheme}'. Use one of: count, prop, tfidf."

@@ -18,22 +18,23 @@ from functools import lru_cache, reduce
 
 Step = Callable[[str], str]
 
-# Full-width ASCII (U+FF01..U+FF5E) to ASCII, ideographic and odd spaces to a plain space.
-_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_SPACES = {cp: 0x20 for cp in (0x3000, 0x00A0, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006,
-                               0x2007, 0x2008, 0x2009, 0x200A, 0x202F, 0x205F, 0x200B, 0x200C, 0x200D,
-                               0xFEFF, 0x2028, 0x2029)}
-_WIDTH_TABLE = str.maketrans({**_WIDTH, **_SPACES})
+# Full-width letters, digits and number signs to ASCII; ideographic and odd spaces to ' '.
+# Chinese punctuation (，。：（）) is left alone: segmenters treat both widths alike.
+_FOLD = {**{chr(cp): chr(cp - 0xFEE0) for cp in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
+                                                 *range(0xFF41, 0xFF5B), 0xFF05, 0xFF0B, 0xFF0D, 0xFF0E]},
+         **{chr(cp): " " for cp in (0x3000, 0x00A0, *range(0x2000, 0x200E), 0x202F, 0x205F, 0xFEFF,
+                                    0x2028, 0x2029)}}
+_FOLD_RX = re.compile("[" + "".join(_FOLD) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def fold_width(text: str) -> str:
-    """Full-width letters, digits and ASCII punctuation to half-width; unusual spaces to ' '.
+    """Full-width letters, digits and %+-. to half-width; unusual spaces to ' '.
 
-    >>> fold_width("２０１９年，ＧＤＰ增长")
-    '2019年,GDP增长'
+    >>> fold_width("２０１９年，ＧＤＰ增长６．５％")
+    '2019年，GDP增长6.5%'
     """
-    return text.translate(_WIDTH_TABLE)
+    return _FOLD_RX.sub(lambda m: _FOLD[m.group()], text)
 
 
 def strip_control(text: str) -> str:
@@ -129,8 +130,25 @@ def compose(*steps: Step) -> Step:
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (fold_width, strip_control, to_simplified)
-normalize: Step = compose(*DEFAULT_STEPS)
-normalize.__doc__ = "The default analysis normalisation: width, control characters, Simplified script."
+_default_pipeline = compose(*DEFAULT_STEPS)
+
+
+@lru_cache(maxsize=1)
+def _needs_work() -> re.Pattern[str]:
+    """Any character that one of the default steps would change."""
+    return re.compile(_FOLD_RX.pattern[:-1] + _CONTROL.pattern[1:-1] + _traditional_chars().pattern[1:])
+
+
+def normalize(text: str) -> str:
+    """The default analysis normalisation: width, control characters, Simplified script.
+
+    Same result as ``compose(*DEFAULT_STEPS)``; most texts need none of it, and one scan
+    tells.
+
+    >>> normalize("２０１９年，市域社會治理")
+    '2019年，市域社会治理'
+    """
+    return _default_pipeline(text) if _needs_work().search(text) else text
 
 
 def normalize_many(texts: Iterable[str], steps: Iterable[Step] = DEFAULT_STEPS) -> list[str]:

@@ -7,8 +7,8 @@ Text is normalised first (width, Traditional to Simplified), and because normali
 keeps one character for one character, tokens can be shown in the original script.
 
 >>> seg = Segmenter()
->>> seg.cut("推进市域社会治理现代化")
-['推进', '市域社会治理', '现代化']
+>>> seg.cut("推进市域社会治理，加强网格化管理")
+['推进', '市域社会治理', '，', '加强', '网格化', '管理']
 >>> seg.segment("貫徹落實習近平總書記指示")
 ['貫徹', '落實', '習近平', '總書記', '指示']
 """
@@ -24,12 +24,14 @@ from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
 from . import lexicon
 from .errors import E, ZhiliError
 from .normalize import normalize
 
 BACKENDS = ("auto", "rjieba", "jieba")
-_ASCII_RUN = re.compile(r"[a-zA-Z0-9+#&._%\-]+")  # jieba's re_han_default, ASCII part
+_ASCII_WITH_PUNCT = re.compile(r"^[a-zA-Z0-9+#&._%\-]*[+#&._%\-][a-zA-Z0-9+#&._%\-]*$", re.M)  # jieba re_han ASCII runs with a cut point
 _JIEBA_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg's re_skip
 
 
@@ -142,14 +144,55 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         """Tokens of already-normalised text; every character lands in exactly one token."""
+        vocab, ids, _ = self.cut_batch([text])
+        return [vocab[i] for i in ids]
+
+    def cut_batch(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Tokens of many normalised texts as (vocabulary, int32 ids, tokens per text).
+
+        Encoding to ids runs in C (``dict.fromkeys``, ``map``), so it costs little next to
+        the cutting itself, and every later step works on integer arrays.
+        """
+        flat: list[str] = []
+        lengths = []
         if self.config.resolved_backend == "jieba":
-            return self._engine.lcut(text, HMM=self.config.hmm)
-        tokens = self._engine.cut(text, self.config.hmm)
-        split = {run: pieces for run in _ASCII_RUN.findall(text)
-                 if len(pieces := [p for p in _JIEBA_SKIP.split(run) if p]) > 1 and not self._engine.has_word(run)}
-        if split:  # jieba cuts runs like '2021-2025' or 'PM_2.5' at the punctuation; jieba-rs does not
-            tokens = [p for t in tokens for p in split.get(t, (t,))]
-        return tokens
+            for text in texts:
+                toks = self._engine.lcut(text, HMM=self.config.hmm)
+                flat.extend(toks)
+                lengths.append(len(toks))
+            return (*encode(flat), np.array(lengths, dtype=np.int64))
+        cut, hmm = self._engine.cut, self.config.hmm
+        for text in texts:
+            toks = cut(text, hmm)
+            flat.extend(toks)
+            lengths.append(len(toks))
+        vocab, ids = encode(flat)
+        return self._split_ascii_runs(vocab, ids, np.array(lengths, dtype=np.int64))
+
+    def _split_ascii_runs(self, vocab: list[str], ids: np.ndarray, lengths: np.ndarray):
+        """jieba cuts ASCII runs like '2021-2025' or 'PM_2.5' at the punctuation (its
+        ``finalseg.re_skip``); jieba-rs keeps them whole. Re-cut those word types, then
+        expand the id array with numpy."""
+        has_word = self._engine.has_word
+        index = dict(zip(vocab, range(len(vocab))))
+        pieces = {index[t]: p for t in _ASCII_WITH_PUNCT.findall("\n".join(vocab))
+                  if len(p := [x for x in _JIEBA_SKIP.split(t) if x]) > 1 and not has_word(t)}
+        if not pieces:
+            return vocab, ids, lengths
+        n_pieces = np.ones(len(vocab), dtype=np.int64)
+        for i, parts in pieces.items():
+            n_pieces[i] = len(parts)
+        first_piece = np.cumsum(n_pieces) - n_pieces
+        flat_pieces = np.repeat(np.arange(len(vocab), dtype=np.int32), n_pieces)
+        for i, parts in pieces.items():
+            flat_pieces[first_piece[i]:first_piece[i] + len(parts)] = [index.setdefault(x, len(index)) for x in parts]
+        per_token = n_pieces[ids]
+        ends = np.cumsum(per_token)
+        within = np.arange(ends[-1]) - np.repeat(ends - per_token, per_token)
+        new_ids = flat_pieces[np.repeat(first_piece[ids], per_token) + within]
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        cum = np.concatenate([[0], ends])
+        return list(index), new_ids, cum[bounds[1:]] - cum[bounds[:-1]]
 
     def tag(self, text: str) -> list[tuple[str, str]]:
         """(token, part-of-speech) pairs of already-normalised text (jieba's tag set)."""
@@ -165,6 +208,17 @@ class Segmenter:
         """
         tokens = realign(text, self.cut(normalize(text)))
         return tokens if keep_all else [t for t in tokens if not t.isspace()]
+
+
+def encode(items: list[str]) -> tuple[list[str], np.ndarray]:
+    """Strings to (vocabulary in first-seen order, int32 ids).
+
+    >>> encode(["网格", "治理", "网格"])
+    (['网格', '治理'], array([0, 1, 0], dtype=int32))
+    """
+    vocab = list(dict.fromkeys(items))
+    index = dict(zip(vocab, range(len(vocab))))
+    return vocab, np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
 
 
 def realign(original: str, tokens: Sequence[str]) -> list[str]:

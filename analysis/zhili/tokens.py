@@ -5,9 +5,9 @@ and filters; ``tokens_filter`` and ``tokens_replace`` return new objects. Filter
 decided once per word type, not per token, so it costs almost nothing.
 
 >>> from zhili.corpus import corpus_from_texts
->>> toks = tokens(corpus_from_texts(["推进网格化服务管理工作。", "加强矛盾纠纷多元化解"]), cache=False)
+>>> toks = tokens(corpus_from_texts(["推进网格化管理工作。", "加强矛盾纠纷多元化解"]), cache=False)
 >>> toks[0]
-['网格化', '服务', '管理']
+['网格化', '管理']
 >>> toks.docvars["doc_id"].tolist()
 ['text1', 'text2']
 """
@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from . import lexicon
 from .corpus import Corpus
 from .errors import E, ZhiliError
 from .normalize import normalize
-from .segment import SegmenterConfig, get_segmenter
+from .segment import SegmenterConfig, encode, get_segmenter
 
 CACHE_FORMAT = 1
 
@@ -82,13 +83,15 @@ class TokenFilter:
     def keep(self, term: str, stop: frozenset[str] | None = None) -> bool:
         """Whether one word type passes (POS is checked separately, per token)."""
         stop = self.stopword_set if stop is None else stop
-        if term in stop or not _HAS_WORD_CHAR.search(term) or term.isspace():
-            return self.punctuation and not term.isspace() and term not in stop
+        if term in stop or term.isspace():
+            return False
+        if not _HAS_WORD_CHAR.search(term):
+            return self.punctuation
+        if len(term) < self.min_chars:
+            return False
         if not self.numbers and _NUMBER.match(term):
             return False
-        if not self.latin and _LATIN.search(term) and not _HAN.search(term):
-            return False
-        return len(term) >= self.min_chars
+        return self.latin or not _LATIN.search(term) or bool(_HAN.search(term))
 
 
 @dataclass
@@ -145,7 +148,7 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
             "tagged": tagged, "unit": corpus.unit, "seconds_segment": time.perf_counter() - t0,
             "cached_shards": n_cached}
     toks = Tokens(vocab, ids, corpus.docvars.reset_index(drop=True), meta, pos_vocab, pos_ids)
-    return tokens_filter(toks, filter) if filter is not None else toks
+    return tokens_filter(toks, filter) if filter is not None else _compact(toks)
 
 
 def tokens_filter(toks: Tokens, filter: TokenFilter = TokenFilter()) -> Tokens:
@@ -203,15 +206,14 @@ def tokens_replace(toks: Tokens, mapping: dict[str, str]) -> Tokens:
 
 
 def _compact(toks: Tokens) -> Tokens:
-    """Drop vocabulary entries no token uses; order the vocabulary by first use."""
-    if not toks.ids:
-        return replace(toks, vocab=[])
+    """Drop vocabulary entries no token uses (order kept)."""
     flat = np.concatenate(toks.ids) if toks.ids else np.empty(0, np.int32)
-    used, first = np.unique(flat, return_index=True)
-    order = used[np.argsort(first)]
+    used = np.flatnonzero(np.bincount(flat, minlength=len(toks.vocab)))
+    if len(used) == len(toks.vocab):
+        return toks
     remap = np.full(len(toks.vocab), -1, dtype=np.int32)
-    remap[order] = np.arange(len(order), dtype=np.int32)
-    return replace(toks, vocab=[toks.vocab[i] for i in order], ids=[remap[a] for a in toks.ids])
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    return replace(toks, vocab=[toks.vocab[i] for i in used], ids=[remap[a] for a in toks.ids])
 
 
 # --- segmentation of shards: cached, optionally parallel ----------------------------------
@@ -235,22 +237,15 @@ def _shard_key(texts: Sequence[str], fingerprint: str, tagged: bool) -> str:
 def segment_shard(config: SegmenterConfig, texts: Sequence[str], tagged: bool = False) -> dict:
     """Segment one shard of raw texts into a local vocabulary and id arrays (picklable, compact)."""
     seg = get_segmenter(config)
-    index: dict[str, int] = {}
-    pos_index: dict[str, int] = {}
-    lengths, flat, pos_flat = [], [], []
-    for text in texts:
-        norm = normalize(text)
-        if tagged:
-            pairs = seg.tag(norm)
-            toks = [w for w, _ in pairs]
-            pos_flat.extend(pos_index.setdefault(p, len(pos_index)) for _, p in pairs)
-        else:
-            toks = seg.cut(norm)
-        flat.extend(index.setdefault(t, len(index)) for t in toks)
-        lengths.append(len(toks))
-    return {"vocab": list(index), "ids": np.array(flat, dtype=np.int32), "lengths": np.array(lengths, dtype=np.int64),
-            "pos_vocab": list(pos_index) if tagged else None,
-            "pos_ids": np.array(pos_flat, dtype=np.int32) if tagged else None}
+    norms = [normalize(t) for t in texts]
+    if not tagged:
+        vocab, ids, lengths = seg.cut_batch(norms)
+        return {"vocab": vocab, "ids": ids, "lengths": lengths, "pos_vocab": None, "pos_ids": None}
+    pairs = [seg.tag(t) for t in norms]
+    vocab, ids = encode([w for doc in pairs for w, _ in doc])
+    pos_vocab, pos_ids = encode([p for doc in pairs for _, p in doc])
+    return {"vocab": vocab, "ids": ids, "lengths": np.array([len(d) for d in pairs], dtype=np.int64),
+            "pos_vocab": pos_vocab, "pos_ids": pos_ids}
 
 
 def _segment_corpus(corpus: Corpus, config: SegmenterConfig, tagged: bool, cache_dir: Path | None,
@@ -306,15 +301,23 @@ def _run_shards(config: SegmenterConfig, shards: list[list[str]], tagged: bool, 
 
 
 def _merge(results: list[dict], tagged: bool):
-    index: dict[str, int] = {}
-    pos_index: dict[str, int] = {}
+    """Shard vocabularies into one; shard ids remapped with numpy."""
+    vocab, index = _union([r["vocab"] for r in results])
+    pos_vocab, pos_index = _union([r["pos_vocab"] for r in results]) if tagged else (None, None)
     ids: list[np.ndarray] = []
     pos_ids: list[np.ndarray] = []
     for res in results:
-        remap = np.array([index.setdefault(t, len(index)) for t in res["vocab"]], dtype=np.int32)
         bounds = np.cumsum(res["lengths"])[:-1]
-        ids += np.split(remap[res["ids"]] if len(remap) else res["ids"], bounds)
+        ids += np.split(_remap(res["vocab"], index)[res["ids"]], bounds)
         if tagged:
-            premap = np.array([pos_index.setdefault(p, len(pos_index)) for p in res["pos_vocab"]], dtype=np.int32)
-            pos_ids += np.split(premap[res["pos_ids"]] if len(premap) else res["pos_ids"], bounds)
-    return list(index), ids, (list(pos_index) if tagged else None), (pos_ids if tagged else None)
+            pos_ids += np.split(_remap(res["pos_vocab"], pos_index)[res["pos_ids"]], bounds)
+    return vocab, ids, pos_vocab, (pos_ids if tagged else None)
+
+
+def _union(vocabs: list[list[str]]) -> tuple[list[str], dict[str, int]]:
+    vocab = list(dict.fromkeys(chain.from_iterable(vocabs)))
+    return vocab, dict(zip(vocab, range(len(vocab))))
+
+
+def _remap(local: list[str], index: dict[str, int]) -> np.ndarray:
+    return np.fromiter(map(index.__getitem__, local), dtype=np.int32, count=len(local))
