@@ -6,8 +6,8 @@ decided once per word type, not per token, so it costs almost nothing.
 
 >>> from zhili.corpus import corpus_from_texts
 >>> toks = tokens(corpus_from_texts(["推进网格化管理工作。", "加强矛盾纠纷多元化解"]), cache=False)
->>> toks[0]
-['网格化', '管理']
+>>> toks[0]  # the synonym map merges 网格化管理 into 网格化服务管理
+['网格化服务管理']
 >>> toks.docvars["doc_id"].tolist()
 ['text1', 'text2']
 """
