@@ -10,7 +10,7 @@ keeps one character for one character, tokens can be shown in the original scrip
 >>> seg.cut("推进市域社会治理，加强网格化管理")
 ['推进', '市域社会治理', '，', '加强', '网格化管理']
 >>> seg.segment("貫徹落實習近平總書記指示")
-['貫徹', '落實', '習近平', '總書記', '指示']
+['貫徹落實', '習近平', '總書記', '指示']
 """
 
 from __future__ import annotations
