@@ -55,6 +55,8 @@ class E:
     E051 = "Dictionary '{path}' {where}: {detail}. See corpus/dictionaries/README.md for the format."
     E053 = "docvars has {n_rows} rows but there are {n_docs} documents. Give one docvars row per document (same order), or add a 'doc_id' column."
     E052 = "Keyness target '{target}' is not a value of '{var}'; values: {available}."
+    E054 = "before_after needs documents on both sides of cut={cut} in '{var}'; its years run {first}-{last}. Choose a cut inside that range."
+    E055 = "Co-word window '{window}' needs {window} units, but these units are '{unit}'. Build the tokens from corpus.reshape('{window}'), or use window='document'. Windows: document, paragraph, sentence."
     # results, config, report
     E060 = "'{path}' is not a zhili results folder ({detail}). Run `zhili run ... --out {path}` first."
     E061 = "Config '{path}': unknown key '{key}'. Known keys: {known}."

@@ -59,6 +59,7 @@ __all__ = [
     "canonical_formulation",
     "extract_formulations",
     "formulation_counts",
+    "formulation_examples",
     "formulation_table",
     "kwic_formulation",
 ]
@@ -476,3 +477,23 @@ def _align_docvars(docvars: pd.DataFrame | None, doc_ids: Sequence[str]) -> pd.D
     if len(docvars) != len(doc_ids):
         raise ZhiliError(E.E053, n_rows=len(docvars), n_docs=len(doc_ids))
     return docvars.reset_index(drop=True)
+
+
+def formulation_examples(texts: Sequence[str], doc_ids: Sequence[str], per: int = 3,
+                         window: int = 20) -> pd.DataFrame:
+    """Up to ``per`` KWIC lines for each canonical formulation, each from a different
+    document, in the original script: ``canonical, doc_id, kwic``.
+
+    >>> formulation_examples(["堅持“五大導向”。"], ["d1"]).values.tolist()
+    [['五大导向', 'd1', '堅持“【五大導向】”。']]
+    """
+    _check_lengths(texts, doc_ids)
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for text, doc_id in zip(texts, doc_ids):
+        for f in extract_formulations(text):
+            if len(found[f.canonical]) < per and (f.canonical, doc_id) not in seen:
+                seen.add((f.canonical, doc_id))
+                found[f.canonical].append((doc_id, kwic_formulation(text, f, window)))
+    rows = [(canonical, doc_id, line) for canonical, hits in found.items() for doc_id, line in hits]
+    return pd.DataFrame(rows, columns=["canonical", "doc_id", "kwic"])

@@ -38,7 +38,10 @@ from .segment import SegmenterConfig, encode, get_segmenter
 
 CACHE_FORMAT = 1
 
-_NUMBER = re.compile(r"^[\d.,%‰+\-－·]+[%‰]?$|^[零〇一二三四五六七八九十百千万亿两]+$|^\d+(年|月|日|万|亿|个|项|家|人|次|元|公里|亩|吨|倍)$")
+_UNITS = "年|月|日|号|万|亿|个|项|家|人|次|元|公里|亩|吨|倍|届|批|所|座|条|户"
+_CN_NUM = "[零〇一二三四五六七八九十百千万亿两]"
+# numbers, years and counts (2019年, 一九五八年, 三百万); five-year-plan names (十四五) are kept
+_NUMBER = re.compile(rf"^[\d.,%‰+\-－·]+[%‰]?$|^(?!十[一二三四五]?五$){_CN_NUM}+$|^(\d+|{_CN_NUM}+)({_UNITS})$")
 _HAS_WORD_CHAR = re.compile(r"[\w\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u3400-\u9fff]")

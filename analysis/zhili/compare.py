@@ -1,0 +1,568 @@
+"""Compare topic prevalence and term use across groups (cities, provinces, years …).
+
+Every interval carries both kinds of uncertainty: each unit's topic shares are drawn
+from its posterior (``model.doc_topic_concentration_``, a Dirichlet per unit) and the
+documents of each group are resampled with replacement (a cluster bootstrap, so the
+paragraphs of one report move together). ``topic_regression`` combines the same draws
+with the sampling uncertainty of a least-squares fit (the "method of composition" of
+R's ``stm::estimateEffect``).
+
+A fitted model is anything with ``n_topics_``, ``doc_topic_`` (units x K, rows sum to 1),
+``doc_topic_concentration_`` (units x K Dirichlet parameters), ``docvars_`` (aligned with
+the units, with ``doc_id``), ``labels_`` and ``topic_names_`` (list or None).
+
+>>> import types
+>>> rng = np.random.default_rng(0)
+>>> alpha = rng.gamma(2.0, 5.0, size=(6, 3))
+>>> model = types.SimpleNamespace(
+...     n_topics_=3, doc_topic_=alpha / alpha.sum(1, keepdims=True), doc_topic_concentration_=alpha,
+...     docvars_=pd.DataFrame({"doc_id": list("abcdef"), "city": ["南通市"] * 3 + ["苏州市"] * 2 + ["无锡市"]}),
+...     labels_=["网格 治理", "经济 发展", "法治 建设"], topic_names_=None)
+>>> table = compare_topics(model, "city", n_draws=50)
+>>> table.columns.tolist()[:8]
+['by', 'group', 'topic', 'label', 'mean', 'ci_low', 'ci_high', 'n_docs']
+>>> table.loc[table["group"] == "无锡市", "note"].iloc[0]
+'too few documents for an interval'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.interpolate import BSpline
+from scipy.stats import norm
+from threadpoolctl import threadpool_limits
+
+from .dtm import DTM, require_docvars
+from .errors import E, ZhiliError, ZhiliWarning
+from .metadata import parse_year
+
+TOO_FEW = "too few documents for an interval"
+COMBINE = "×"  # joins variable names: by=['city', 'year'] is reported as 'city×year'
+JOIN = "|"  # joins values: group '南通市|2019'
+
+
+# --- groups --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grouping:
+    """Which group each unit belongs to, and which document ("cluster") within its group.
+
+    ``unit_group`` is -1 for units whose variable is empty (they are left out).
+    """
+
+    name: str
+    values: list
+    unit_group: np.ndarray
+    unit_cluster: np.ndarray
+    cluster_group: np.ndarray
+    n_docs: np.ndarray
+    n_units: np.ndarray
+    n_docs_left_out: int
+
+
+def group_labels(docvars: pd.DataFrame, by: str | Sequence[str]) -> tuple[str, pd.Series]:
+    """The grouping's name and each unit's group (``None`` where a variable is empty).
+
+    One variable keeps its values (years stay numbers); a combination is named
+    ``'city×year'`` and its groups are strings like ``'南通市|2019'``. A variable that does
+    not exist raises E012; one that is empty for more than half of the documents, E050.
+    Documents left out for an empty value are reported with a :class:`ZhiliWarning`.
+
+    >>> dv = pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通市", "苏州市"], "year": [2019, 2020]})
+    >>> name, labels = group_labels(dv, ["city", "year"])
+    >>> name, labels.tolist()
+    ('city×year', ['南通市|2019', '苏州市|2020'])
+    """
+    by = require_docvars(docvars, by)
+    doc_ids = docvars["doc_id"].astype(str).to_numpy() if "doc_id" in docvars else np.arange(len(docvars)).astype(str)
+    n_docs = len(set(doc_ids))
+    missing = np.zeros(len(docvars), dtype=bool)
+    for var in by:
+        empty = _is_empty(docvars[var])
+        n_missing = len(set(doc_ids[empty]))
+        if n_missing > 0.5 * n_docs:
+            raise ZhiliError(E.E050, var=var, n_missing=n_missing, n=n_docs)
+        missing |= empty
+    if missing.any():
+        n_out = len(set(doc_ids[missing]))
+        warnings.warn(f"{n_out} of {n_docs} documents have no value for {', '.join(map(repr, by))} "
+                      "and are left out of this comparison.", ZhiliWarning, stacklevel=3)
+    columns = [docvars[var].astype(object).map(_plain).to_numpy() for var in by]
+    if len(by) == 1:
+        labels = columns[0]
+    else:
+        labels = np.array([JOIN.join(map(str, row)) for row in zip(*columns)], dtype=object)
+    labels = pd.Series(labels, index=docvars.index, dtype=object)
+    labels[missing] = None
+    return COMBINE.join(by), labels
+
+
+def _is_empty(column: pd.Series) -> np.ndarray:
+    return (column.isna() | column.astype(str).str.strip().eq("")).to_numpy()
+
+
+def _plain(value: object) -> object:
+    """Numpy and pandas scalars to plain Python; whole floats (2019.0) to int."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def sorted_values(values: Sequence) -> list:
+    """Distinct values in natural order (numbers numerically, otherwise as text)."""
+    distinct = list(dict.fromkeys(v for v in values if v is not None))
+    try:
+        return sorted(distinct)
+    except TypeError:
+        return sorted(distinct, key=str)
+
+
+def make_grouping(docvars: pd.DataFrame, by: str | Sequence[str], labels: pd.Series | None = None,
+                  values: list | None = None) -> Grouping:
+    """Group codes per unit and cluster (document) codes for the bootstrap.
+
+    ``labels`` (one per unit, ``None`` = no group) and ``values`` (their order) replace the
+    values of ``by`` when given.
+    """
+    if labels is None:
+        name, labels = group_labels(docvars, by)
+    else:
+        name = COMBINE.join(require_docvars(docvars, by))
+    values = sorted_values(labels) if values is None else list(values)
+    code = {v: i for i, v in enumerate(values)}
+    unit_group = np.array([-1 if v is None else code[v] for v in labels], dtype=np.int64)
+    doc_ids = docvars["doc_id"].astype(str).to_numpy() if "doc_id" in docvars else np.arange(len(docvars)).astype(str)
+    keep = unit_group >= 0
+    pairs = pd.MultiIndex.from_arrays([unit_group[keep], doc_ids[keep]])
+    cluster_codes, clusters = pairs.factorize(sort=True)  # sorted by group, then document
+    unit_cluster = np.full(len(docvars), -1, dtype=np.int64)
+    unit_cluster[keep] = cluster_codes
+    cluster_group = clusters.get_level_values(0).to_numpy().astype(np.int64)
+    n_docs = np.bincount(cluster_group, minlength=len(values))
+    n_units = np.bincount(unit_group[keep], minlength=len(values))
+    n_out = len(set(doc_ids[~keep]) - set(doc_ids[keep]))
+    return Grouping(name, values, unit_group, unit_cluster, cluster_group, n_docs, n_units, n_out)
+
+
+def _indicator(grouping: Grouping) -> sp.csr_matrix:
+    """Sparse groups x units matrix with a 1 where the unit belongs to the group."""
+    keep = np.flatnonzero(grouping.unit_group >= 0)
+    return sp.csr_matrix((np.ones(len(keep)), (grouping.unit_group[keep], keep)),
+                         shape=(len(grouping.values), len(grouping.unit_group)))
+
+
+# --- draws ----------------------------------------------------------------------------------
+
+def _check_model(model: object) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    theta = np.asarray(model.doc_topic_, dtype=float)
+    alpha = np.asarray(model.doc_topic_concentration_, dtype=float)
+    docvars = model.docvars_.reset_index(drop=True)
+    if theta.shape != alpha.shape or len(docvars) != theta.shape[0]:
+        raise ValueError(f"model arrays do not align: doc_topic_ {theta.shape}, "
+                         f"doc_topic_concentration_ {alpha.shape}, docvars_ {len(docvars)} rows")
+    return theta, np.maximum(alpha, 1e-12), docvars
+
+
+def _topic_labels(model: object) -> list[str]:
+    names = getattr(model, "topic_names_", None)
+    labels = names if names is not None else getattr(model, "labels_", None)
+    return list(labels) if labels is not None else [f"topic {k}" for k in range(int(model.n_topics_))]
+
+
+def draw_theta(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw of every unit's topic shares from its Dirichlet posterior (rows sum to 1)."""
+    gamma = rng.standard_gamma(alpha)
+    sums = gamma.sum(axis=1, keepdims=True)
+    flat = sums[:, 0] == 0  # every shape tiny: fall back to the posterior mean
+    if flat.any():
+        gamma[flat], sums[flat] = alpha[flat], alpha[flat].sum(axis=1, keepdims=True)
+    return gamma / sums
+
+
+def _bootstrap_weights(cluster_group: np.ndarray, n_docs: np.ndarray, unit_cluster: np.ndarray,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Per-unit weights: how often its document was drawn when resampling within its group.
+
+    Clusters are numbered group by group, so group g's clusters are a consecutive block.
+    """
+    start = np.concatenate([[0], np.cumsum(n_docs)[:-1]])
+    pick = start[cluster_group] + (rng.random(len(cluster_group)) * n_docs[cluster_group]).astype(np.int64)
+    times = np.bincount(pick, minlength=len(cluster_group)).astype(float)
+    return times[unit_cluster]
+
+
+def group_mean_draws(alpha: np.ndarray, grouping: Grouping, n_draws: int, random_state: int | None) -> np.ndarray:
+    """``n_draws x groups x K`` group means, each from one posterior draw and one bootstrap."""
+    rng = np.random.default_rng(random_state)
+    keep = np.flatnonzero(grouping.unit_group >= 0)
+    indicator = _indicator(grouping)[:, keep]
+    alpha, unit_cluster = alpha[keep], grouping.unit_cluster[keep]
+    out = np.empty((n_draws, len(grouping.values), alpha.shape[1]))
+    for d in range(n_draws):
+        weights = _bootstrap_weights(grouping.cluster_group, grouping.n_docs, unit_cluster, rng)
+        theta = draw_theta(alpha, rng)
+        total = indicator @ weights
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[d] = (indicator @ (theta * weights[:, None])) / total[:, None]
+    return out
+
+
+def _interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
+    return low, high
+
+
+# --- topic prevalence -----------------------------------------------------------------------
+
+def compare_topics(model: object, by: str | Sequence[str], n_draws: int = 200, random_state: int | None = 42,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Mean topic share per group with intervals that carry topic uncertainty.
+
+    ``by`` is a document variable or a list (a combination: ``by=['city', 'year']`` gives
+    ``by='city×year'`` and groups like ``'南通市|2019'``). The mean is over units (e.g.
+    paragraphs); each of ``n_draws`` draws takes every unit's shares from its Dirichlet
+    posterior and resamples whole documents within each group. The interval is the central
+    ``level`` share of the draws. ``n_docs`` counts documents. A group with one document has
+    its mean, an empty (NaN) interval and ``note='too few documents for an interval'``.
+
+    Columns: ``by, group, topic, label, mean, ci_low, ci_high, n_docs, n_units, note``.
+    """
+    theta, alpha, docvars = _check_model(model)
+    grouping = make_grouping(docvars, by)
+    return _prevalence_table(theta, alpha, grouping, _topic_labels(model), n_draws, random_state, level)
+
+
+def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, labels: list[str], n_draws: int,
+                      random_state: int | None, level: float) -> pd.DataFrame:
+    indicator = _indicator(grouping)
+    mean = (indicator @ theta) / np.maximum(grouping.n_units, 1)[:, None]
+    draws = group_mean_draws(alpha, grouping, n_draws, random_state)
+    low, high = _interval(draws, level)
+    few = grouping.n_docs < 2
+    low[few], high[few] = np.nan, np.nan
+    n_groups, k = mean.shape
+    table = pd.DataFrame({
+        "by": grouping.name,
+        "group": pd.Series(np.repeat(np.array(grouping.values, dtype=object), k), dtype=object),
+        "topic": np.tile(np.arange(k), n_groups),
+        "label": np.tile(np.array(labels, dtype=object), n_groups),
+        "mean": mean.ravel(), "ci_low": low.ravel(), "ci_high": high.ravel(),
+        "n_docs": np.repeat(grouping.n_docs, k), "n_units": np.repeat(grouping.n_units, k),
+        "note": np.where(np.repeat(few, k), TOO_FEW, ""),
+    })
+    table.attrs.update(n_draws=n_draws, level=level, random_state=random_state,
+                       documents_left_out=grouping.n_docs_left_out)
+    return table
+
+
+def numeric_years(docvars: pd.DataFrame, var: str = "year") -> pd.Series:
+    """``docvars[var]`` as whole years (``Int64``; empty stays empty); E017 names a bad value.
+
+    >>> numeric_years(pd.DataFrame({"doc_id": ["a", "b"], "year": ["2019年", None]})).tolist()
+    [2019, <NA>]
+    """
+    require_docvars(docvars, var)
+    column = docvars[var]
+    doc_ids = docvars["doc_id"] if "doc_id" in docvars else pd.Series(range(len(docvars)))
+    parsed: dict = {}
+    years = []
+    for value, doc_id in zip(column, doc_ids):
+        key = None if pd.isna(value) else (type(value), value)
+        if key not in parsed:
+            try:
+                parsed[key] = parse_year(value)
+            except ValueError:
+                raise ZhiliError(E.E017, var=var, value=value, doc_id=doc_id) from None
+        years.append(parsed[key])
+    return pd.Series(pd.array(years, dtype="Int64"), index=docvars.index, name=var)
+
+
+def topic_trends(model: object, time: str = "year", n_draws: int = 200, random_state: int | None = 42,
+                 level: float = 0.95) -> pd.DataFrame:
+    """Mean topic share per year with intervals: :func:`compare_topics` by a year variable.
+
+    Years may be written ``2019``, ``'2019年'`` or ``'二〇一九年'``; anything else raises E017.
+    Groups are whole numbers in time order.
+    """
+    theta, alpha, docvars = _check_model(model)
+    docvars = docvars.assign(**{time: numeric_years(docvars, time)})
+    grouping = make_grouping(docvars, time)
+    return _prevalence_table(theta, alpha, grouping, _topic_labels(model), n_draws, random_state, level)
+
+
+def before_after(model: object, time: str = "year", cut: int = 2012, n_draws: int = 200,
+                 random_state: int | None = 42, level: float = 0.95) -> pd.DataFrame:
+    """Difference in mean topic share after (``time >= cut``) minus before, with an interval.
+
+    Columns: ``topic, label, time, cut, mean_before, mean_after, difference, ci_low, ci_high,
+    n_docs_before, n_docs_after, note``.
+    """
+    theta, alpha, docvars = _check_model(model)
+    years = numeric_years(docvars, time)
+    docvars = docvars.assign(**{time: years})
+    group_labels(docvars, time)  # E050 when the years are mostly empty
+    side = [None if pd.isna(y) else ("after" if y >= cut else "before") for y in years]
+    grouping = make_grouping(docvars, time, labels=pd.Series(side, dtype=object), values=["before", "after"])
+    if (grouping.n_docs == 0).any():
+        raise ZhiliError(E.E054, var=time, cut=cut, first=years.min(), last=years.max())
+    mean = (_indicator(grouping) @ theta) / grouping.n_units[:, None]
+    draws = group_mean_draws(alpha, grouping, n_draws, random_state)
+    low, high = _interval(draws[:, 1] - draws[:, 0], level)
+    few = bool((grouping.n_docs < 2).any())
+    if few:
+        low[:], high[:] = np.nan, np.nan
+    k = theta.shape[1]
+    table = pd.DataFrame({
+        "topic": np.arange(k), "label": _topic_labels(model), "time": time, "cut": cut,
+        "mean_before": mean[0], "mean_after": mean[1], "difference": mean[1] - mean[0],
+        "ci_low": low, "ci_high": high, "n_docs_before": grouping.n_docs[0], "n_docs_after": grouping.n_docs[1],
+        "note": TOO_FEW if few else "",
+    })
+    table.attrs.update(n_draws=n_draws, level=level, random_state=random_state)
+    return table
+
+
+# --- regression -----------------------------------------------------------------------------
+
+@dataclass
+class TopicRegression:
+    """Coefficients and fitted shares of :func:`topic_regression`, both with intervals.
+
+    ``coefficients``: ``term, topic, label, estimate, se, ci_low, ci_high``.
+    ``fitted``: ``[time], [contrast], topic, label, mean, ci_low, ci_high, note``: the fitted
+    share at every observed year (and group), the thing to plot for a spline.
+    """
+
+    coefficients: pd.DataFrame
+    fitted: pd.DataFrame
+
+
+def topic_regression(model: object, year: str | None = "year", spline_df: int | None = None,
+                     contrasts: str | None = None, n_draws: int = 200, random_state: int | None = 42,
+                     level: float = 0.95) -> TopicRegression:
+    """Regress every topic's share on a year trend (linear, or a B-spline with ``spline_df``
+    degrees of freedom) and/or group contrasts (treatment coding against the first group).
+
+    Method of composition: each draw takes every unit's shares from its Dirichlet posterior,
+    fits least squares, and draws coefficients from their sampling distribution (normal, with
+    a covariance clustered by document, so paragraphs of one report are not treated as
+    independent). Intervals are the central ``level`` share of all draws. The linear ``year``
+    coefficient is the change in share per year; the intercept is the share in the first
+    year (of the reference group). Contrast groups with one document get NaN intervals.
+    """
+    if year is None and contrasts is None:
+        raise ValueError("topic_regression needs year=..., contrasts=... or both")
+    _, alpha, docvars = _check_model(model)
+    keep = np.ones(len(docvars), dtype=bool)
+    years = None
+    if year is not None:
+        years = numeric_years(docvars, year)
+        group_labels(docvars.assign(**{year: years}), year)  # E050 when mostly empty
+        keep &= years.notna().to_numpy()
+    groups = None
+    if contrasts is not None:
+        groups = group_labels(docvars, contrasts)[1]
+        keep &= groups.notna().to_numpy()
+    rows = np.flatnonzero(keep)
+    year_values = years[rows].to_numpy(dtype=float) if years is not None else None
+    group_values = groups[rows].tolist() if groups is not None else None
+    design = _Design.build(year_values, spline_df, group_values, contrasts)
+    x = design.matrix(year_values, group_values)
+    doc_ids = docvars["doc_id"].astype(str).to_numpy()[rows] if "doc_id" in docvars else rows.astype(str)
+    clusters = pd.factorize(doc_ids)[0]
+    draws = _composition_draws(x, alpha[rows], clusters, n_draws, np.random.default_rng(random_state))
+
+    labels = _topic_labels(model)
+    k = alpha.shape[1]
+    low, high = _interval(draws, level)
+    coefficients = pd.DataFrame({
+        "term": np.repeat(design.names, k), "topic": np.tile(np.arange(k), len(design.names)),
+        "label": np.tile(np.array(labels, dtype=object), len(design.names)),
+        "estimate": draws.mean(axis=0).ravel(), "se": draws.std(axis=0, ddof=1).ravel(),
+        "ci_low": low.ravel(), "ci_high": high.ravel(),
+    })
+    grid = design.grid()
+    fitted_draws = np.einsum("gp,dpk->dgk", design.matrix(grid.get("time"), grid.get("group")), draws)
+    f_low, f_high = _interval(fitted_draws, level)
+    fitted = pd.DataFrame({"topic": np.tile(np.arange(k), len(grid["frame"])),
+                           "label": np.tile(np.array(labels, dtype=object), len(grid["frame"])),
+                           "mean": fitted_draws.mean(axis=0).ravel(), "ci_low": f_low.ravel(), "ci_high": f_high.ravel()})
+    frame = grid["frame"].rename(columns={"time": year, "group": contrasts}).loc[lambda f: f.index.repeat(k)]
+    fitted = pd.concat([frame.reset_index(drop=True), fitted], axis=1)
+    fitted["note"] = ""
+    if groups is not None:
+        n_docs = pd.Series(doc_ids).groupby(group_values).nunique()
+        few = [g for g, n in n_docs.items() if n < 2]
+        if few:
+            fitted.loc[fitted[contrasts].isin(few), ["ci_low", "ci_high"]] = np.nan
+            fitted.loc[fitted[contrasts].isin(few), "note"] = TOO_FEW
+            for g in few:
+                mask = coefficients["term"] == f"{contrasts}[{g}]"
+                coefficients.loc[mask, ["ci_low", "ci_high"]] = np.nan
+    coefficients.attrs.update(n_draws=n_draws, level=level, n_units=len(rows), n_docs=int(clusters.max() + 1))
+    return TopicRegression(coefficients, fitted)
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The columns of the regression: intercept, year (linear or B-spline), group dummies."""
+
+    names: list[str]
+    year_start: float | None
+    knots: np.ndarray | None
+    degree: int
+    levels: list | None
+    year_values: list | None
+
+    @classmethod
+    def build(cls, years: np.ndarray | None, spline_df: int | None, groups: list | None,
+              group_name: str | None) -> _Design:
+        names = ["(Intercept)"]
+        start = knots = None
+        degree = 0
+        if years is not None:
+            start = float(years.min())
+            if spline_df is None:
+                names.append("year")
+            else:
+                if spline_df < 1:
+                    raise ValueError(f"spline_df must be a whole number >= 1; got {spline_df}")
+                degree = min(3, spline_df)
+                distinct = np.unique(years)
+                inner = np.quantile(distinct, np.linspace(0, 1, spline_df - degree + 2)[1:-1])
+                knots = np.r_[[distinct[0]] * (degree + 1), inner, [distinct[-1]] * (degree + 1)]
+                names += [f"year_bs{i}" for i in range(1, spline_df + 1)]
+        levels = sorted_values(groups) if groups is not None else None
+        if levels is not None:
+            names += [f"{group_name}[{v}]" for v in levels[1:]]
+        year_values = sorted({int(y) for y in years}) if years is not None else None
+        return cls(names, start, knots, degree, levels, year_values)
+
+    def matrix(self, years: np.ndarray | None, groups: list | None) -> np.ndarray:
+        n = len(years) if years is not None else len(groups)
+        columns = [np.ones((n, 1))]
+        if self.year_start is not None:
+            if self.knots is None:
+                columns.append((np.asarray(years, dtype=float) - self.year_start)[:, None])
+            else:
+                basis = BSpline.design_matrix(np.asarray(years, dtype=float), self.knots, self.degree).toarray()
+                columns.append(basis[:, 1:])
+        if self.levels is not None:
+            index = {v: i for i, v in enumerate(self.levels)}
+            dummies = np.zeros((n, len(self.levels)))
+            dummies[np.arange(n), [index[g] for g in groups]] = 1.0
+            columns.append(dummies[:, 1:])
+        return np.hstack(columns)
+
+    def grid(self) -> dict:
+        """Every observed year crossed with every group (the points where fits are reported)."""
+        parts = {}
+        if self.year_values is not None:
+            parts["time"] = self.year_values
+        if self.levels is not None:
+            parts["group"] = self.levels
+        frame = pd.MultiIndex.from_product(list(parts.values()), names=list(parts)).to_frame(index=False)
+        out = {"frame": frame}
+        if "time" in parts:
+            out["time"] = frame["time"].to_numpy(dtype=float)
+        if "group" in parts:
+            out["group"] = frame["group"].tolist()
+        return out
+
+
+def _composition_draws(x: np.ndarray, alpha: np.ndarray, clusters: np.ndarray, n_draws: int,
+                       rng: np.random.Generator) -> np.ndarray:
+    """``n_draws x p x K`` coefficient draws: posterior draw of shares, OLS, then a normal
+    draw around it with the cluster-robust (CR1) covariance."""
+    n, p = x.shape
+    n_clusters = int(clusters.max()) + 1
+    bread = np.linalg.pinv(x.T @ x)
+    projector = bread @ x.T
+    cluster_sum = sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
+    scale = n_clusters / max(n_clusters - 1, 1) * (n - 1) / max(n - p, 1)
+    out = np.empty((n_draws, p, alpha.shape[1]))
+    with threadpool_limits(1, user_api="blas"):  # threads only slow these many small products
+        for d in range(n_draws):
+            out[d] = _composition_draw(x, alpha, projector, bread, cluster_sum, scale, rng)
+    return out
+
+
+def _composition_draw(x: np.ndarray, alpha: np.ndarray, projector: np.ndarray, bread: np.ndarray,
+                      cluster_sum: sp.csr_matrix, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """One ``p x K`` draw: shares from the posterior, their OLS fit, and a normal step from it."""
+    p, k = x.shape[1], alpha.shape[1]
+    theta = draw_theta(alpha, rng)
+    beta = projector @ theta
+    resid = theta - x @ beta
+    scores = np.stack([cluster_sum @ (x[:, [j]] * resid) for j in range(p)], axis=1)  # clusters x p x K
+    meat = np.einsum("cpk,cqk->kpq", scores, scores)
+    cov = scale * bread @ meat @ bread
+    values, vectors = np.linalg.eigh(cov)
+    root = vectors * np.sqrt(np.clip(values, 0, None))[:, None, :]
+    return beta + np.einsum("kpq,qk->pk", root, rng.standard_normal((p, k)))
+
+
+# --- term trends ------------------------------------------------------------------------------
+
+def term_trends(d: DTM, terms: Sequence[str], time: str = "year", per: float = 1000, level: float = 0.95) -> pd.DataFrame:
+    """Rate of each term per ``per`` tokens in each year, with a Wilson interval.
+
+    ``total`` is the number of tokens counted in the matrix that year (after filtering and
+    trimming). The Wilson interval treats tokens as independent, so it is narrower than the
+    variation between documents; compare years with many documents with care. Terms not in
+    the vocabulary get zero counts and a :class:`ZhiliWarning`.
+
+    Columns: ``time, term, count, total, rate, ci_low, ci_high`` (``time`` is named after the
+    variable, e.g. ``year``).
+    """
+    if isinstance(terms, str):
+        terms = [terms]
+    years = numeric_years(d.docvars, time)
+    grouping = make_grouping(d.docvars.assign(**{time: years}), time)
+    index = {t: i for i, t in enumerate(d.vocabulary)}
+    missing = [t for t in terms if t not in index]
+    if missing:
+        warnings.warn(f"Not in the vocabulary (counted as 0): {', '.join(missing)}", ZhiliWarning, stacklevel=2)
+    indicator = _indicator(grouping)
+    totals = np.asarray(indicator @ d.matrix.sum(axis=1)).ravel()
+    cols = [index.get(t) for t in terms]
+    present = [c for c in cols if c is not None]
+    counts_present = np.asarray((indicator @ d.matrix[:, present]).todense()) if present else np.zeros((len(totals), 0))
+    counts = np.zeros((len(totals), len(terms)))
+    counts[:, [i for i, c in enumerate(cols) if c is not None]] = counts_present
+    low, high = wilson_interval(counts, totals[:, None], level)
+    n_years = len(grouping.values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = counts / totals[:, None] * per
+    return pd.DataFrame({
+        time: np.repeat(np.array(grouping.values, dtype=object), len(terms)), "term": np.tile(list(terms), n_years),
+        "count": counts.ravel().astype(np.int64), "total": np.repeat(totals, len(terms)).astype(np.int64),
+        "rate": rate.ravel(), "ci_low": (low * per).ravel(), "ci_high": (high * per).ravel(),
+    })
+
+
+def wilson_interval(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion (NaN where there are no trials).
+
+    >>> [round(float(v), 4) for v in wilson_interval(np.array(5), np.array(100))]
+    [0.0215, 0.1118]
+    """
+    z = norm.ppf(1 - (1 - level) / 2)
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.asarray(successes, dtype=float) / n
+        denominator = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denominator
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)

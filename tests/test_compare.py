@@ -1,0 +1,247 @@
+"""Topic prevalence by group, year trends, before/after and the regression interface,
+on simulated models whose true group means are known."""
+
+from __future__ import annotations
+
+import types
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from zhili.compare import (TOO_FEW, before_after, compare_topics, group_labels, numeric_years, term_trends,
+                           topic_regression, topic_trends, wilson_interval)
+from zhili.dtm import DTM
+from zhili.errors import ZhiliError, ZhiliWarning
+
+CITY_MEANS = {"南通市": [0.6, 0.3, 0.1], "苏州市": [0.2, 0.5, 0.3], "无锡市": [0.1, 0.2, 0.7]}
+
+
+def fake_model(docvars: pd.DataFrame, alpha: np.ndarray) -> types.SimpleNamespace:
+    """A fitted model as compare.py expects it (the topic helper's contract)."""
+    return types.SimpleNamespace(
+        n_topics_=alpha.shape[1], doc_topic_=alpha / alpha.sum(axis=1, keepdims=True), doc_topic_concentration_=alpha,
+        docvars_=docvars.reset_index(drop=True), labels_=[f"词{k}" for k in range(alpha.shape[1])], topic_names_=None)
+
+
+def simulate(docs_per_city: int = 25, paragraphs: int = 4, tokens_per_unit: float = 60, seed: int = 1,
+             means: dict = CITY_MEANS) -> types.SimpleNamespace:
+    """Each document draws its shares around its city's mean; its paragraphs vary around the
+    document; each unit's posterior is a Dirichlet as if fitted on ``tokens_per_unit`` tokens."""
+    rng = np.random.default_rng(seed)
+    rows, alphas = [], []
+    for city, mean in means.items():
+        for i in range(docs_per_city):
+            doc_theta = rng.dirichlet(np.array(mean) * 20)
+            for p in range(1, paragraphs + 1):
+                unit_theta = rng.dirichlet(doc_theta * 50 + 0.01)
+                alphas.append(rng.multinomial(int(tokens_per_unit), unit_theta) + 0.1)
+                rows.append({"doc_id": f"{city}-{i}", "position": p, "city": city, "year": 2010 + i % 10})
+    return fake_model(pd.DataFrame(rows), np.array(alphas, dtype=float))
+
+
+@pytest.fixture(scope="module")
+def model() -> types.SimpleNamespace:
+    return simulate()
+
+
+def test_intervals_contain_the_true_group_means(model):
+    table = compare_topics(model, "city", n_draws=200)
+    truth = np.array([CITY_MEANS[g][t] for g, t in zip(table["group"], table["topic"])])
+    inside = (table["ci_low"] <= truth) & (truth <= table["ci_high"])
+    assert inside.mean() >= 8 / 9
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+
+
+def test_output_columns_counts_and_labels(model):
+    table = compare_topics(model, "city", n_draws=20)
+    assert list(table.columns) == ["by", "group", "topic", "label", "mean", "ci_low", "ci_high", "n_docs", "n_units", "note"]
+    assert set(table["by"]) == {"city"} and table["group"].tolist()[:3] == ["南通市"] * 3  # groups in code-point order
+    assert (table["n_docs"] == 25).all() and (table["n_units"] == 100).all()
+    assert table["label"].tolist()[:3] == ["词0", "词1", "词2"]
+    assert np.allclose(table.groupby("group")["mean"].sum(), 1.0)
+
+
+def test_topic_names_replace_labels(model):
+    named = types.SimpleNamespace(**{**vars(model), "topic_names_": ["网格治理", "经济发展", "法治建设"]})
+    assert compare_topics(named, "city", n_draws=5)["label"].tolist()[:3] == ["网格治理", "经济发展", "法治建设"]
+
+
+def test_same_seed_same_intervals(model):
+    a = compare_topics(model, "city", n_draws=30, random_state=7)
+    b = compare_topics(model, "city", n_draws=30, random_state=7)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bootstrap_resamples_documents_not_paragraphs():
+    """Paragraphs that copy their document add no information: the interval must be as
+    wide as with one unit per document, not half as wide."""
+    one = simulate(docs_per_city=30, paragraphs=1, tokens_per_unit=2000, seed=3)
+    dv = one.docvars_.loc[one.docvars_.index.repeat(4)].reset_index(drop=True)
+    four = fake_model(dv, np.repeat(one.doc_topic_concentration_, 4, axis=0))
+    width = lambda m: (lambda t: (t["ci_high"] - t["ci_low"]).mean())(compare_topics(m, "city", n_draws=200))
+    assert width(four) == pytest.approx(width(one), rel=0.2)
+
+
+def test_one_document_group_has_mean_nan_interval_and_note():
+    m = simulate(docs_per_city=5)
+    dv = m.docvars_.copy()
+    dv.loc[dv["doc_id"] == "无锡市-0", "city"] = "常州市"
+    table = compare_topics(fake_model(dv, m.doc_topic_concentration_), "city", n_draws=20)
+    lone = table[table["group"] == "常州市"]
+    assert len(lone) == 3 and lone["mean"].notna().all()
+    assert lone["ci_low"].isna().all() and lone["ci_high"].isna().all()
+    assert (lone["note"] == TOO_FEW).all() and (lone["n_docs"] == 1).all()
+    assert (table.loc[table["group"] != "常州市", "note"] == "").all()
+
+
+def test_combination_of_variables(model):
+    table = compare_topics(model, ["city", "year"], n_draws=5)
+    assert set(table["by"]) == {"city×year"}
+    assert "南通市|2010" in set(table["group"])
+    name, labels = group_labels(model.docvars_, ("city", "year"))
+    assert name == "city×year" and labels.iloc[0] == "南通市|2010"
+
+
+@pytest.mark.parametrize("by", ["county", ["city", "county"]])
+def test_unknown_variable_is_E012(model, by):
+    with pytest.raises(ZhiliError) as err:
+        compare_topics(model, by, n_draws=5)
+    assert err.value.code == "E012" and "county" in str(err.value)
+
+
+@pytest.mark.parametrize("empty", [None, "", "  "])
+def test_mostly_empty_variable_is_E050(model, empty):
+    dv = model.docvars_.copy()
+    dv["district"] = np.where(dv["doc_id"].isin(dv["doc_id"].unique()[:10]), "崇川区", empty)
+    with pytest.raises(ZhiliError) as err:
+        compare_topics(fake_model(dv, model.doc_topic_concentration_), "district", n_draws=5)
+    assert err.value.code == "E050" and "'district'" in str(err.value) and "65 of 75" in str(err.value)
+
+
+def test_some_empty_values_are_left_out_with_a_warning(model):
+    dv = model.docvars_.copy()
+    dv.loc[dv["doc_id"].isin(["南通市-0", "南通市-1"]), "city"] = None
+    with pytest.warns(ZhiliWarning, match="2 of 75 documents"):
+        table = compare_topics(fake_model(dv, model.doc_topic_concentration_), "city", n_draws=5)
+    assert table.loc[table["group"] == "南通市", "n_docs"].iloc[0] == 23
+    assert table.attrs["documents_left_out"] == 2
+
+
+def test_topic_trends_parses_years_and_orders_them():
+    m = simulate(docs_per_city=10, paragraphs=2)
+    dv = m.docvars_.assign(year=m.docvars_["year"].map(lambda y: f"{y}年"))
+    table = topic_trends(fake_model(dv, m.doc_topic_concentration_), n_draws=10)
+    assert table["group"].drop_duplicates().tolist() == list(range(2010, 2020))
+    assert set(table["by"]) == {"year"}
+
+
+@pytest.mark.parametrize("bad", ["明年", "20199", 3.5])
+def test_year_that_is_not_a_number_is_E017(bad):
+    dv = pd.DataFrame({"doc_id": ["a", "b"], "year": [2019, bad]}, dtype=object)
+    with pytest.raises(ZhiliError) as err:
+        numeric_years(dv, "year")
+    assert err.value.code == "E017" and "'year'" in str(err.value) and "'b'" in str(err.value)
+
+
+def trend_model(slope: float = 0.02, seed: int = 5) -> types.SimpleNamespace:
+    """Topic 0's share rises by ``slope`` a year from 0.2 in 2000; one unit per document."""
+    rng = np.random.default_rng(seed)
+    years = np.repeat(np.arange(2000, 2016), 6)
+    share0 = 0.2 + slope * (years - 2000)
+    theta = np.column_stack([share0, (1 - share0) / 2, (1 - share0) / 2])
+    alpha = np.array([rng.multinomial(400, t) + 0.1 for t in theta], dtype=float)
+    city = np.where(np.arange(len(years)) % 2 == 0, "南通市", "苏州市")
+    dv = pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(years))], "year": years, "city": city})
+    return fake_model(dv, alpha)
+
+
+def test_linear_trend_interval_contains_the_true_slope():
+    fit = topic_regression(trend_model(), year="year", n_draws=100)
+    year0 = fit.coefficients.query("term == 'year' and topic == 0").iloc[0]
+    assert year0["ci_low"] <= 0.02 <= year0["ci_high"] and year0["ci_low"] > 0
+    assert list(fit.coefficients.columns) == ["term", "topic", "label", "estimate", "se", "ci_low", "ci_high"]
+    assert fit.fitted["year"].drop_duplicates().tolist() == list(range(2000, 2016))
+    assert fit.fitted["year"].map(type).eq(int).all()
+
+
+@pytest.mark.parametrize("spline_df", [1, 3, 5])
+def test_spline_fit_follows_the_trend(spline_df):
+    fit = topic_regression(trend_model(), year="year", spline_df=spline_df, n_draws=50)
+    assert fit.coefficients["term"].tolist().count("year_bs1") == 3
+    first, last = fit.fitted.query("topic == 0 and year in (2000, 2015)")["mean"]
+    assert first == pytest.approx(0.2, abs=0.05) and last == pytest.approx(0.5, abs=0.05)
+    assert (fit.fitted["ci_low"] <= fit.fitted["mean"]).all()
+
+
+def test_contrasts_give_group_coefficients_and_fits():
+    fit = topic_regression(trend_model(), year="year", contrasts="city", n_draws=50)
+    contrast = fit.coefficients.query("term == 'city[苏州市]'")
+    assert len(contrast) == 3
+    assert ((contrast["ci_low"] <= 0) & (0 <= contrast["ci_high"])).all()  # no true difference
+    assert set(fit.fitted.columns) >= {"year", "city", "topic", "mean", "ci_low", "ci_high", "note"}
+    only = topic_regression(trend_model(), year=None, contrasts="city", n_draws=20)
+    assert only.fitted["city"].drop_duplicates().tolist() == ["南通市", "苏州市"]
+
+
+def test_contrast_group_with_one_document_has_no_interval():
+    m = trend_model()
+    dv = m.docvars_.assign(city=np.where(m.docvars_["doc_id"] == "d0", "常州市", m.docvars_["city"]))
+    fit = topic_regression(fake_model(dv, m.doc_topic_concentration_), year=None, contrasts="city", n_draws=20)
+    lone = fit.fitted[fit.fitted["city"] == "常州市"]
+    assert lone["mean"].notna().all() and lone["ci_low"].isna().all() and (lone["note"] == TOO_FEW).all()
+    assert fit.coefficients.query("term == 'city[常州市]'")["ci_high"].isna().all()
+
+
+def test_before_after_difference_and_interval():
+    table = before_after(trend_model(), cut=2008, n_draws=200)
+    row = table.iloc[0]
+    assert row["mean_before"] == pytest.approx(0.2 + 0.02 * 3.5, abs=0.02)
+    assert row["difference"] == pytest.approx(0.16, abs=0.02) and row["ci_low"] <= 0.16 <= row["ci_high"]
+    assert row["n_docs_before"] == 48 and row["n_docs_after"] == 48
+    with pytest.raises(ZhiliError, match="cut=1990"):
+        before_after(trend_model(), cut=1990, n_draws=5)
+
+
+def term_dtm() -> DTM:
+    m = sp.csr_matrix(np.array([[5, 0, 95], [1, 2, 97], [0, 0, 50], [10, 0, 40]]))
+    dv = pd.DataFrame({"doc_id": list("abcd"), "year": pd.array([2019, 2019, 2020, 2021], dtype="Int64")})
+    return DTM(m, np.array(["网格化", "疫情", "发展"], dtype=object), dv)
+
+
+def test_term_trends_counts_rates_and_wilson():
+    table = term_trends(term_dtm(), ["网格化", "疫情"], per=1000)
+    assert list(table.columns) == ["year", "term", "count", "total", "rate", "ci_low", "ci_high"]
+    first = table.iloc[0]
+    assert (first["year"], first["term"], first["count"], first["total"]) == (2019, "网格化", 6, 200)
+    assert first["rate"] == pytest.approx(30.0)
+    low, high = wilson_interval(np.array(6), np.array(200))
+    assert (first["ci_low"], first["ci_high"]) == pytest.approx((low * 1000, high * 1000))
+    assert first["ci_low"] < 30 < first["ci_high"]
+
+
+def test_term_trends_warns_about_unknown_terms():
+    with pytest.warns(ZhiliWarning, match="智慧治理"):
+        table = term_trends(term_dtm(), ["智慧治理"])
+    assert (table["count"] == 0).all()
+
+
+def test_term_trends_bad_year_is_E017():
+    d = term_dtm()
+    d.docvars = d.docvars.assign(year=["2019", "去年", "2020", "2021"])
+    with pytest.raises(ZhiliError, match="去年"):
+        term_trends(d, ["网格化"])
+
+
+def test_wilson_matches_the_textbook_value():
+    low, high = wilson_interval(np.array([0, 10]), np.array([10, 10]))
+    assert low[0] == 0 and high[1] == pytest.approx(1)
+    assert high[0] == pytest.approx(0.2775, abs=1e-4)
+
+
+def test_no_warnings_on_clean_input(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compare_topics(model, "city", n_draws=5)
