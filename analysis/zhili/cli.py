@@ -20,7 +20,11 @@ EPILOGS = {
     "zhili": "examples:\n  zhili run                       # analyse the embedded seed corpus into ./zhili-results\n"
              "  zhili run reports/ --by year --topics auto --out results/\n  echo 推进市域社会治理现代化 | zhili segment",
     "run": "examples:\n  zhili run\n  zhili run reports/ --name-pattern \"{city}_{year}\" --unit paragraph --out results/\n"
-           "  zhili run reports.xlsx --text-col 正文 --id-col 编号 --by year --by city --topics auto",
+           "  zhili run reports.xlsx --text-col 正文 --id-col 编号 --by year --by city --topics auto\n"
+           "  zhili run --config run.toml        # a batch of analyses, each into its own folder",
+    "topics": "examples:\n  zhili topics reports/ --unit paragraph\n  zhili topics reports/ --topics 15 --seed 7 --out results/",
+    "compare": "example:\n  zhili compare reports/ --by year --by province --topics auto --out results/",
+    "report": "example:\n  zhili report results/",
     "ingest": "example:\n  zhili ingest reports/ --sidecar meta.csv --out results/",
     "segment": "examples:\n  echo 貫徹落實習近平總書記指示 | zhili segment\n  zhili segment input.txt --keep-all > tokens.txt",
     "phrases": "example:\n  zhili phrases reports/ --top 100 --user-dict my_terms.txt",
@@ -57,17 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("run", help="the main job: ingest, segment, count (and model, compare, report)",
-                       epilog=EPILOGS["run"], formatter_class=fmt)
-    _source_options(p)
-    _segment_options(p)
-    p.add_argument("--unit", default="document", choices=["document", "paragraph", "sentence"])
-    p.add_argument("--out", default="zhili-results", help="results folder (default: zhili-results)")
-    p.add_argument("--stopwords", default="all", choices=["all", "general", "policy", "none"])
-    p.add_argument("--extra-stopwords", action="append", default=[], metavar="FILE_OR_WORD")
-    p.add_argument("--n-jobs", type=int, default=1, help="processes for segmentation (-1: all cores)")
-    p.add_argument("--no-cache", action="store_true", help="segment again instead of using the on-disk cache")
-    p.set_defaults(func=_cmd_run)
+    for name, help_text in (("run", "the main job: ingest, segment, count, formulations (and topics, comparisons, report)"),
+                            ("topics", "fit a topic model (like run with --topics auto)"),
+                            ("compare", "compare groups: keyness and topic prevalence (like run with --by)")):
+        p = sub.add_parser(name, help=help_text, epilog=EPILOGS[name], formatter_class=fmt)
+        _run_options(p, command=name)
+        p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("report", help="write report.html again from a results folder", epilog=EPILOGS["report"],
+                       formatter_class=fmt)
+    p.add_argument("results", help="a folder written by zhili run")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("ingest", help="read sources and write the documents table", epilog=EPILOGS["ingest"],
                        formatter_class=fmt)
@@ -105,24 +109,86 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_options(p: argparse.ArgumentParser, command: str) -> None:
+    _source_options(p)
+    _segment_options(p)
+    p.add_argument("--config", help="TOML file describing one or more analyses (see README); options given here override it")
+    p.add_argument("--unit", default=None, choices=["document", "paragraph", "sentence"],
+                   help="unit of analysis (default: document)")
+    p.add_argument("--out", default=None, help="results folder (default: zhili-results)")
+    p.add_argument("--topics", default="auto" if command == "topics" else None, metavar="K|auto",
+                   help="fit a topic model with K topics, or choose K ('auto')")
+    p.add_argument("--topic-method", default="auto", choices=["auto", "nmf", "lda"])
+    p.add_argument("--by", action="append", default=[], required=command == "compare", metavar="VAR",
+                   help="compare groups of this document variable (repeatable: --by year --by city)")
+    p.add_argument("--dictionary", help="category dictionary (YAML or CSV) to code documents with")
+    p.add_argument("--keep-places", action="store_true", help="keep place names in keyness tables")
+    p.add_argument("--stopwords", default="all", choices=["all", "general", "policy", "none"])
+    p.add_argument("--extra-stopwords", action="append", default=[], metavar="FILE_OR_WORD")
+    p.add_argument("--min-df", type=float, default=2, help="drop terms in fewer units (int) or share (float < 1)")
+    p.add_argument("--seed", type=int, default=42, help="random_state for topic models and intervals (default 42)")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="segment again instead of using the on-disk cache")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+
+
 def _corpus_kwargs(a: argparse.Namespace) -> dict:
     return {"text_col": a.text_col, "id_col": a.id_col, "name_pattern": a.name_pattern, "sidecar": a.sidecar,
             "encoding": a.encoding}
 
 
 def _cmd_run(a: argparse.Namespace) -> int:
-    from .pipeline import RunSettings, run
+    from .pipeline import RunSettings, load_config, run
 
-    settings = RunSettings(sources=a.sources, out=a.out, unit=a.unit, segmenter=a.segmenter, user_dicts=a.user_dict,
-                           lexicon=not a.no_lexicon, stopwords=a.stopwords, extra_stopwords=a.extra_stopwords,
-                           n_jobs=a.n_jobs, cache=not a.no_cache, **_corpus_kwargs(a))
-    res = run(settings, progress=None if not a.quiet else False)
-    counts = res.manifest["counts"]
-    log.info("analysed %d of %d documents (%d skipped; see %s)", counts["analysed"], counts["in"],
-             counts["skipped"], res.out / "run.log")
-    for name, path in res.tables.items():
-        log.info("  %-12s %s", name, path)
-    log.info("results: %s", res.out.resolve())
+    given = {"sources": a.sources, "unit": a.unit, "out": a.out, "segmenter": a.segmenter, "user_dicts": a.user_dict,
+             "lexicon": not a.no_lexicon, "stopwords": a.stopwords, "extra_stopwords": a.extra_stopwords,
+             "n_jobs": a.n_jobs, "cache": not a.no_cache, "topics": _topics_arg(a.topics),
+             "topic_method": a.topic_method, "by": a.by, "dictionary": a.dictionary, "random_state": a.seed,
+             "exclude_places": not a.keep_places, "min_df": int(a.min_df) if a.min_df >= 1 else a.min_df,
+             "report": not a.no_report, **_corpus_kwargs(a)}
+    if a.config:
+        defaults = RunSettings()
+        changed = {k: v for k, v in given.items() if v not in (None, []) and v != getattr(defaults, k)}
+        batch = [RunSettings(**{**vars(s), **changed}) for s in load_config(a.config)]
+    else:
+        batch = [RunSettings(**{k: v for k, v in given.items() if v is not None})]
+    summary = []
+    for settings in batch:
+        res = run(settings, progress=False if a.quiet else None)
+        summary.append(res)
+    _print_summary(summary)
+    return 0
+
+
+def _topics_arg(value: str | None) -> int | str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        from .errors import E
+
+        raise ZhiliError(E.E040, k=value) from None
+
+
+def _print_summary(results: list) -> None:
+    log.info("")
+    log.info("%-28s %8s %8s %8s  %s", "results", "docs", "skipped", "units", "tables")
+    for res in results:
+        c = res.manifest["counts"]
+        k = f", K={res.model.n_topics_}" if res.model is not None else ""
+        log.info("%-28s %8d %8d %8d  %d tables%s", str(res.out), c["analysed"], c["skipped"], c["units"],
+                 len(res.tables), k)
+        if c["skipped"]:
+            log.info("  skipped documents and reasons: %s", res.out / "run.log")
+        if "report" in res.tables:
+            log.info("  report: %s", res.tables["report"].resolve())
+
+
+def _cmd_report(a: argparse.Namespace) -> int:
+    from .report import write_report
+
+    log.info("report: %s", write_report(a.results))
     return 0
 
 

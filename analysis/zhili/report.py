@@ -44,6 +44,7 @@ TIME_VARIABLES = {"year", "years", "date", "period", "month", "quarter"}
 MAX_GROUP_VALUES = 60          # a docvar with more distinct values is not tabulated in the overview
 MAX_KEYNESS_FIGURES = 8        # per grouping variable; every group still appears in the table
 PASSAGES_PER_TOPIC = 3
+MAX_FORMULATIONS = 150  # rows shown; the CSV has them all
 EXAMPLES_PER_FORMULATION = 5
 EXPLORER_TERMS = 100           # terms per topic sent to the explorer, by p(w|t)
 FIGURE_DPI = 100
@@ -341,12 +342,15 @@ def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFr
     section = {"id": "formulations", "title": "提法 Formulations"}
     if formulations is None:
         return {**section, "note": _missing("formulations.csv")}
+    top = formulations.sort_values("count", ascending=False, kind="stable").head(MAX_FORMULATIONS)
     kwic = None
     if examples is not None:
-        kwic = _table(examples.groupby("canonical", sort=True).head(EXAMPLES_PER_FORMULATION)
+        shown = examples[examples["canonical"].isin(set(top["canonical"]))]
+        kwic = _table(shown.groupby("canonical", sort=True).head(EXAMPLES_PER_FORMULATION)
                       .sort_values("canonical", kind="stable"), ["canonical", "doc_id", "kwic"])
-    return {**section, "note": "", "figure": _png(plotting.plot_formulation_timeline(formulations)),
-            "table": _table(formulations.sort_values("count", ascending=False)),
+    return {**section, "note": "", "caption": f"前 {len(top)} 条 · top {len(top)} of {len(formulations)} (all in tables/formulations.csv)",
+            "figure": _png(plotting.plot_formulation_timeline(formulations)),
+            "table": _table(top),
             "examples": kwic, "examples_note": _missing("formulation_examples.csv")}
 
 

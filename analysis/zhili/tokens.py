@@ -145,13 +145,25 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     tagged = filter is not None and filter.pos is not None
     cache_dir = _cache_dir(cache)
     t0 = time.perf_counter()
-    vocab, ids, pos_vocab, pos_ids, n_cached = _segment_corpus(corpus, config, tagged, cache_dir, n_jobs, progress)
     seg = get_segmenter(config)
+    shards = list(corpus.shards())
+    keys = [_shard_key(shard, seg.fingerprint, tagged) for shard in shards]
     meta = {"segmenter": asdict(config), "backend": config.resolved_backend, "segmenter_fingerprint": seg.fingerprint,
-            "tagged": tagged, "unit": corpus.unit, "seconds_segment": time.perf_counter() - t0,
-            "cached_shards": n_cached}
-    toks = Tokens(vocab, ids, corpus.docvars.reset_index(drop=True), meta, pos_vocab, pos_ids)
-    return tokens_filter(toks, filter) if filter is not None else _compact(toks)
+            "tagged": tagged, "unit": corpus.unit, "filter": asdict(filter) if filter is not None else None}
+    docvars = corpus.docvars.reset_index(drop=True)
+    final = cache_dir / "final" / f"{_final_key(keys, filter)}.pkl" if cache_dir is not None else None
+    packed = _read_cache(final) if final is not None else None
+    if packed is not None:
+        toks = _unpack(packed, docvars, {**meta, "cache": "hit"})
+    else:
+        results, n_cached = _segment_shards(shards, keys, config, tagged, cache_dir, n_jobs, progress)
+        vocab, ids, pos_vocab, pos_ids = _merge(results, tagged)
+        toks = Tokens(vocab, ids, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"}, pos_vocab, pos_ids)
+        toks = tokens_filter(toks, filter) if filter is not None else _compact(toks)
+        if final is not None:
+            _write_cache(final, _pack(toks))
+    toks.meta["seconds_segment"] = time.perf_counter() - t0
+    return toks
 
 
 def tokens_filter(toks: Tokens, filter: TokenFilter = TokenFilter()) -> Tokens:
@@ -251,28 +263,49 @@ def segment_shard(config: SegmenterConfig, texts: Sequence[str], tagged: bool = 
             "pos_vocab": pos_vocab, "pos_ids": pos_ids}
 
 
-def _segment_corpus(corpus: Corpus, config: SegmenterConfig, tagged: bool, cache_dir: Path | None,
-                    n_jobs: int, progress: bool | None):
-    shards = list(corpus.shards())
-    fingerprint = get_segmenter(config).fingerprint
-    results: list[dict | None] = [None] * len(shards)
-    keys = [_shard_key(s, fingerprint, tagged) for s in shards]
-    n_cached = 0
-    if cache_dir is not None:
-        for i, key in enumerate(keys):
-            path = cache_dir / key[:2] / f"{key}.pkl"
-            if path.exists():
-                try:
-                    results[i] = pickle.loads(path.read_bytes())
-                    n_cached += 1
-                except Exception:  # a corrupt cache entry is recomputed
-                    results[i] = None
+def _final_key(shard_keys: list[str], filter: TokenFilter | None) -> str:
+    """Key of the filtered result: the shards plus every filter setting and word list."""
+    h = hashlib.sha256("|".join(shard_keys).encode())
+    if filter is not None:
+        h.update(repr(sorted(asdict(filter).items())).encode())
+        h.update("\n".join(sorted(filter.stopword_set)).encode())
+        if filter.synonyms:
+            synonyms = lexicon.read_synonyms(None if filter.synonyms is True else filter.synonyms)
+            h.update(repr(sorted(synonyms.items())).encode())
+    return h.hexdigest()
+
+
+def _read_cache(path: Path) -> dict | None:
+    try:
+        return pickle.loads(path.read_bytes()) if path.exists() else None
+    except Exception:  # a corrupt or foreign cache entry is recomputed
+        return None
+
+
+def _pack(toks: Tokens) -> dict:
+    cat = lambda arrays: np.concatenate(arrays) if arrays else np.empty(0, np.int32)  # noqa: E731
+    return {"vocab": toks.vocab, "ids": cat(toks.ids), "lengths": toks.n_tokens, "pos_vocab": toks.pos_vocab,
+            "pos_ids": cat(toks.pos_ids) if toks.pos_ids is not None else None}
+
+
+def _unpack(packed: dict, docvars: pd.DataFrame, meta: dict) -> Tokens:
+    bounds = np.cumsum(packed["lengths"])[:-1]
+    pos_ids = np.split(packed["pos_ids"], bounds) if packed["pos_ids"] is not None else None
+    return Tokens(packed["vocab"], np.split(packed["ids"], bounds), docvars, meta, packed["pos_vocab"], pos_ids)
+
+
+def _segment_shards(shards: list[list[str]], keys: list[str], config: SegmenterConfig, tagged: bool,
+                    cache_dir: Path | None, n_jobs: int, progress: bool | None) -> tuple[list[dict], int]:
+    """Each shard from the cache or segmented (then cached); how many came from the cache."""
+    paths = [cache_dir / key[:2] / f"{key}.pkl" if cache_dir is not None else None for key in keys]
+    results = [_read_cache(p) if p is not None else None for p in paths]
+    n_cached = sum(r is not None for r in results)
     todo = [i for i, r in enumerate(results) if r is None]
     for i, res in zip(todo, _run_shards(config, [shards[i] for i in todo], tagged, n_jobs, progress)):
         results[i] = res
-        if cache_dir is not None:
-            _write_cache(cache_dir / keys[i][:2] / f"{keys[i]}.pkl", res)
-    return (*_merge(results, tagged), n_cached)
+        if paths[i] is not None:
+            _write_cache(paths[i], res)
+    return results, n_cached
 
 
 def _write_cache(path: Path, res: dict) -> None:
