@@ -99,3 +99,26 @@ def test_bad_font_file_is_e063(tmp_path):
     assert "broken.otf" in str(error.value)
     with pytest.raises(ZhiliError, match="E063"):
         plotting.use_chinese_font(tmp_path / "absent.otf")
+
+
+def test_prevalence_panels_in_numeric_topic_order_regression():
+    import pandas as pd
+
+    from zhili.plotting import plot_prevalence_over_time, topic_title
+
+    rows = [{"by": "year", "group": y, "topic": t, "mean": 0.1, "ci_low": 0.05, "ci_high": 0.2, "n_docs": 3}
+            for t in range(12) for y in (2019, 2020)]
+    fig = plot_prevalence_over_time(pd.DataFrame(rows))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == [topic_title(t) for t in range(12)]
+
+
+def test_formulation_timeline_single_year_has_a_narrow_axis_regression():
+    import pandas as pd
+
+    from zhili.plotting import plot_formulation_timeline
+
+    fig = plot_formulation_timeline(pd.DataFrame({"canonical": ["五大导向", "三降三升"], "count": [3, 2],
+                                                  "n_docs": [1, 1], "first_year": [2019, 2019]}))
+    lo, hi = fig.axes[0].get_xlim()
+    assert hi - lo <= 6

@@ -5,7 +5,7 @@ table (.csv .tsv .xlsx .jsonl .jsonl.gz .parquet) with one document per row. Eve
 is accounted for: it is either in ``Corpus.docs`` or in ``Corpus.log`` with
 ``status='skipped'`` and a reason that says how to fix it.
 
->>> c = corpus_from_texts(["網格化管理。矛盾纠纷化解。", "平安建设"], docvars={"year": [2019, 2020]})
+>>> c = corpus_from_texts(["推进市域社会治理现代化，加强網格化管理。矛盾纠纷化解。", "平安建设"], docvars={"year": [2019, 2020]})
 >>> len(c), c.docs["script"].tolist()
 (2, ['mixed', 'simplified'])
 >>> len(c.reshape("sentence"))

@@ -125,7 +125,7 @@ def plot_prevalence_over_time(prevalence: pd.DataFrame, by: str = "year",
     ``labels`` maps topic -> short label for the panel titles.
     """
     rows = prevalence[prevalence["by"] == by].copy()
-    topics = sorted(rows["topic"].unique(), key=str)
+    topics = sorted(rows["topic"].unique(), key=lambda t: (not str(t).isdigit(), int(t) if str(t).isdigit() else 0, str(t)))
     ncols = max(1, min(ncols, len(topics)))
     nrows = max(1, math.ceil(len(topics) / ncols))
     fig = _figure(3.2 * ncols, 2.4 * nrows + 0.4)
@@ -259,5 +259,8 @@ def plot_formulation_timeline(formulations: pd.DataFrame, n: int = 20) -> Figure
     ax.set_xlabel("首次出现年份 First year (dot size = documents)")
     ax.set_title("提法时间线 Formulation timeline")
     ax.xaxis.get_major_locator().set_params(integer=True)
+    first, last = pooled["first_year"].min(), pooled[["first_year", *(["last_year"] if "last_year" in pooled else [])]].max().max()
+    if last - first < 4:  # one or a few years: a narrow axis instead of matplotlib's ±100
+        ax.set_xlim(first - 2, last + 2)
     ax.grid(axis="x", alpha=0.3)
     return fig
