@@ -243,3 +243,14 @@ def test_report_in_headless_chromium(built, browser, tmp_path):
         or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
         or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"))]
     assert not errors, errors
+
+
+def test_report_embeds_a_font_subset_for_machines_without_chinese_fonts(tmp_path):
+    import re
+
+    from zhili.report import write_report
+
+    html = write_report(FIXTURE, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "font-src data:" in html
+    face = re.search(r'@font-face \{ font-family: "Zhili Sans SC"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)', html)
+    assert face and len(face.group(1)) < 2_000_000

@@ -50,6 +50,10 @@ class E:
     E044 = "Model file '{path}' is not a zhili topic model ({detail})."
     E045 = "This model was fitted on a different vocabulary; transform() needs a DTM built with model.vocabulary_."
     E046 = "topic_names needs {k} names, got {n}."
+    E047 = "Topic models need a count DTM; this one is weighted by '{weighting}'. Fit on the DTM before dtm_weight()."
+    E048 = "The corpus has {n_corpus} units but the model has {n_model}; pass the corpus (same unit, same order) the DTM was built from."
+    E049 = "Unknown term ranking '{by}'. Use one of: prob, frex, lift, relevance."
+    E056 = "This TopicModel is not fitted yet; call .fit(dtm) first (or TopicModel.load(path))."
     # comparisons
     E050 = "Docvar '{var}' is empty for {n_missing} of {n} documents. Fill it (sidecar or --name-pattern) or group by another variable."
     E051 = "Dictionary '{path}' {where}: {detail}. See corpus/dictionaries/README.md for the format."

@@ -92,6 +92,7 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         script=Markup(script),
         sections=sections,
     )
+    html = html.replace(FONT_FACE_SLOT, _font_face(html), 1)
     target = Path(path) if path is not None else results / "report.html"
     _write_atomic(target, html)
     return target
@@ -171,10 +172,37 @@ def _script_json(data: object) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+FONT_FACE_SLOT = "/* zhili:font-face */"
+
+
+def _font_face(html: str) -> str:
+    """An @font-face with the shipped CJK font cut down to the characters this page uses,
+    so Chinese shows on machines without Chinese fonts (the page needs no network)."""
+    import io
+
+    from fontTools import subset
+
+    chars = {ord(ch) for ch in html if ord(ch) > 0x2E7F}
+    if not chars:
+        return ""
+    options = subset.Options()
+    options.flavor = "woff"
+    options.layout_features = ["*"]
+    font = subset.load_font(str(plotting.FONT_PATH), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=chars)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    subset.save_font(font, buffer, options)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f'@font-face {{ font-family: "{plotting.use_chinese_font()}"; '
+            f'src: url(data:font/woff;base64,{data}) format("woff"); }}')
+
+
 def _content_security_policy(script: str) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     scripts = f"'sha256-{digest}'" if script else "'none'"
-    return (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
+    return (f"default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
             "base-uri 'none'; form-action 'none'")
 
 

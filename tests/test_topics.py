@@ -1,0 +1,240 @@
+"""Topic models: planted topics are recovered, runs are reproducible, bad input is explained."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+from zhili.corpus import corpus_from_texts
+from zhili.dtm import dtm, dtm_trim, dtm_weight
+from zhili.errors import ZhiliError
+from zhili.tokens import tokens
+from zhili.topics import KSearch, TopicModel, coherence_npmi, frex, match_topics, search_k
+
+THEMES = {
+    "网格化": ["网格员", "网格", "巡查", "网格化", "走访", "台账"],
+    "矛盾化解": ["调解", "矛盾纠纷", "信访", "调解员", "化解", "诉求"],
+    "养老": ["养老", "托育", "医疗", "老年人", "护理", "助餐"],
+    "环境": ["污水", "河长", "排污", "水质", "治污", "垃圾"],
+}
+SHARED = ["工作", "群众", "社区", "服务"]
+
+
+def planted_texts(n_per_theme: int = 15, seed: int = 0) -> tuple[list[str], list[int]]:
+    """Short texts, each drawn mostly from one theme's words plus shared words."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for label, words in enumerate(THEMES.values()):
+        for _ in range(n_per_theme):
+            own = rng.choice(words, size=12)
+            common = rng.choice(SHARED, size=4)
+            texts.append(" ".join([*own, *common]))
+            labels.append(label)
+    order = rng.permutation(len(texts))
+    return [texts[i] for i in order], [labels[i] for i in order]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    texts, labels = planted_texts()
+    c = corpus_from_texts(texts, docvars={"city": [f"城市{i % 3}" for i in range(len(texts))]})
+    return c, dtm(tokens(c, cache=False)), labels
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    return TopicModel(n_topics=4).fit(planted[1])
+
+
+def test_recovers_planted_topics_with_the_documented_attributes(planted, fitted):
+    c, d, labels = planted
+    m = fitted
+    assert m.method_ == "nmf" and m.n_topics_ == 4
+    assert normalized_mutual_info_score(labels, m.doc_topic_.argmax(axis=1)) > 0.95
+    assert m.topic_term_.shape == (4, len(m.vocabulary_))
+    np.testing.assert_allclose(m.topic_term_.sum(axis=1), 1)
+    np.testing.assert_allclose(m.doc_topic_.sum(axis=1), 1)
+    assert m.doc_topic_concentration_.shape == m.doc_topic_.shape and (m.doc_topic_concentration_ > 0).all()
+    np.testing.assert_allclose(m.topic_sizes_.sum(), 1)
+    assert m.docvars_["doc_id"].tolist() == c.docs["doc_id"].tolist()
+    assert all(len(label.split("·")) == 3 for label in m.labels_)
+    assert m.topic_names_ is None and m.settings_["random_state"] == 42
+    themes_found = {next(i for i, w in enumerate(THEMES.values()) if t[0] in w) for t in m.top_terms(3)}
+    assert themes_found == {0, 1, 2, 3}
+
+
+def test_lda_method_has_the_same_contract(planted):
+    m = TopicModel(n_topics=4, method="lda").fit(planted[1])
+    assert m.method_ == "lda"
+    np.testing.assert_allclose(m.doc_topic_.sum(axis=1), 1)
+    np.testing.assert_allclose(m.topic_term_.sum(axis=1), 1)
+    np.testing.assert_allclose(m.doc_topic_ , m.doc_topic_concentration_ / m.doc_topic_concentration_.sum(1, keepdims=True))
+    assert normalized_mutual_info_score(planted[2], m.doc_topic_.argmax(axis=1)) > 0.8
+
+
+def test_same_settings_give_byte_identical_tables(planted):
+    a = TopicModel(n_topics=4).fit(planted[1]).topics_table().to_csv()
+    b = TopicModel(n_topics=4).fit(planted[1]).topics_table().to_csv()
+    assert a == b
+
+
+def test_term_rankings_and_measures(fitted):
+    for by in ("prob", "frex", "lift", "relevance"):
+        terms = fitted.top_terms(n=5, by=by)
+        assert len(terms) == 4 and all(len(t) == 5 for t in terms)
+    assert fitted.top_terms(2, by="relevance", lam=1.0) == fitted.top_terms(2, by="prob")
+    with pytest.raises(ZhiliError, match="E049"):
+        fitted.top_terms(by="salience")
+    assert frex(np.array([[0.5, 0.3, 0.2], [0.1, 0.3, 0.6]])).argmax(axis=1).tolist() == [0, 2]
+    order, sim = match_topics(fitted.topic_term_, fitted.topic_term_[::-1])
+    assert order.tolist() == [3, 2, 1, 0] and np.allclose(sim, 1)
+
+
+def test_tables_and_names(planted):
+    m = TopicModel(n_topics=4).fit(planted[1])
+    t = m.topics_table()
+    assert list(t.columns) == ["topic", "name", "label", "share", "top_terms", "frex_terms"]
+    assert t["name"].tolist() == m.labels_
+    m.name_topics({0: "甲"})
+    assert m.topic_names_[0] == "甲" and m.topic_names_[1] == m.labels_[1]
+    m.name_topics(["一", "二", "三", "四"])
+    assert m.topics_table()["name"].tolist() == ["一", "二", "三", "四"]
+    assert set(m.topic_terms_table(n=5)["name"]) == {"一", "二", "三", "四"}
+    with pytest.raises(ZhiliError, match=r"E046.*4 names, got 3"):
+        m.name_topics(["一", "二", "三"])
+    docs = m.doc_topics_table()
+    assert list(docs.columns)[:2] == ["doc_id", "source"] and "position" not in docs.columns
+    assert list(docs.columns)[-4:] == ["topic_0", "topic_1", "topic_2", "topic_3"] and "city" in docs.columns
+    long = m.topic_terms_table(n=5)
+    assert list(long.columns) == ["topic", "name", "rank", "term", "weight", "frex_rank", "lift", "term_share"]
+    assert len(long) == 20 and long["frex_rank"].min() >= 1
+
+
+def test_paragraph_units_keep_position_and_passages_stay_in_the_original_script():
+    texts, _ = planted_texts(8, seed=3)
+    trad = ["網格員 網格 巡查 網格化 走訪 台賬 社區", "調解 矛盾糾紛 信訪 調解員 化解 訴求"]
+    c = corpus_from_texts(["\n".join(texts[:16] + trad), "\n".join(texts[16:])]).reshape("paragraph")
+    m = TopicModel(n_topics=4).fit(dtm(tokens(c, cache=False)))
+    assert "position" in m.doc_topics_table().columns
+    p = m.representative_passages(c, n=40, max_chars=12)
+    assert list(p.columns) == ["topic", "doc_id", "position", "weight", "passage"]
+    assert p["passage"].str.contains("網格員|矛盾糾紛").any()
+    assert (p["passage"].str.replace("…", "").str.len() <= 12).all()
+    with pytest.raises(ZhiliError, match="E048"):
+        m.representative_passages(c.subset([True] * 3 + [False] * (len(c) - 3)))
+
+
+def test_transform_aligns_vocabulary_by_term(planted, fitted):
+    d = planted[1]
+    direct = fitted.transform(d)
+    np.testing.assert_allclose(direct, fitted.doc_topic_, atol=0.05)
+    order = np.arange(d.shape[1])[::-1]
+    shuffled = type(d)(d.matrix[:, order].tocsr(), d.vocabulary[order], d.docvars)
+    np.testing.assert_allclose(fitted.transform(shuffled), direct, atol=1e-9)
+    other = dtm(tokens(corpus_from_texts(["财政 预算 审计"]), cache=False))
+    with pytest.raises(ZhiliError, match="E045"):
+        fitted.transform(other)
+
+
+def test_save_load_round_trip(tmp_path, planted):
+    m = TopicModel(n_topics=4).fit(planted[1]).name_topics(["一", "二", "三", "四"])
+    m.save(tmp_path / "model")
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["topic_names"] == ["一", "二", "三", "四"] and len(manifest["corpus_sha256"]) == 64
+    assert "scikit-learn" in manifest["libraries"] and manifest["settings"]["method"] == "nmf"
+    loaded = TopicModel.load(tmp_path / "model")
+    assert loaded.topics_table().to_csv() == m.topics_table().to_csv()
+    np.testing.assert_allclose(loaded.transform(planted[1]), m.transform(planted[1]))
+    lda = TopicModel(n_topics=4, method="lda").fit(planted[1])
+    lda.save(tmp_path / "lda")
+    np.testing.assert_allclose(TopicModel.load(tmp_path / "lda").transform(planted[1]), lda.transform(planted[1]))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "manifest.json").write_text("{}", encoding="utf-8")
+    for bad in (tmp_path / "junk", tmp_path / "missing"):
+        with pytest.raises(ZhiliError, match="E044"):
+            TopicModel.load(bad)
+
+
+def test_search_k_recommends_the_planted_number(planted):
+    result = search_k(planted[1], ks=[2, 4, 6], n_seeds=2)
+    assert isinstance(result, KSearch)
+    assert list(result.table.columns[:7]) == ["k", "perplexity", "coherence_npmi", "exclusivity", "diversity",
+                                              "stability", "score"]
+    assert result.table["perplexity"].isna().all()
+    assert result.recommended_k == 4 and result.table["recommended"].sum() == 1
+    assert "K=4" in result.reason
+    auto = TopicModel(n_topics="auto", search_ks=[2, 4, 6]).fit(planted[1])
+    assert auto.n_topics_ == 4 and auto.k_search_.recommended_k == 4
+    lda = search_k(planted[1], ks=[3, 4], method="lda", n_seeds=2)
+    assert lda.table["perplexity"].notna().all() and "perplexity" in lda.reason
+
+
+def test_npmi_is_high_for_words_that_occur_together(planted, fitted):
+    binary = (planted[1].matrix > 0).astype(float)
+    assert coherence_npmi(fitted.topic_term_, binary, n=5).min() > 0.0
+
+
+def test_guided_topics_anchor_themes_and_take_their_names(planted):
+    seeds = {"矛盾化解": ["矛盾纠纷", "调解", "信访"], "环境": ["污水", "河长"]}
+    m = TopicModel(n_topics=4, seed_topics=seeds).fit(planted[1])
+    assert m.topic_names_[:2] == ["矛盾化解", "环境"]
+    assert set(m.top_terms(6)[0]) - set(SHARED) <= set(THEMES["矛盾化解"])
+    assert set(m.top_terms(3)[1]) <= set(THEMES["环境"])
+    labels = np.array(planted[2])
+    assert (m.doc_topic_[labels == 1].argmax(axis=1) == 0).mean() > 0.9
+    assert (m.doc_topic_[labels == 3].argmax(axis=1) == 1).mean() > 0.9
+    lda = TopicModel(n_topics=4, method="lda", seed_topics=seeds).fit(planted[1])
+    assert set(lda.top_terms(3)[0]) <= set(THEMES["矛盾化解"] + SHARED)
+    assert lda.topic_names_[:2] == ["矛盾化解", "环境"]
+    with pytest.warns(UserWarning, match="网格长"):
+        TopicModel(n_topics=4, seed_topics={"网格化": ["网格", "网格长"]}).fit(planted[1])
+    with pytest.raises(ZhiliError, match=r"E043.*'安全'.*消防, 应急"):
+        TopicModel(n_topics=4, seed_topics={"安全": ["消防", "应急"]}).fit(planted[1])
+
+
+def test_partial_fit_updates_an_online_lda(planted):
+    d = planted[1]
+    m = TopicModel(n_topics=4, method="lda")
+    for rows in np.array_split(np.arange(d.shape[0]), 3):
+        chunk = type(d)(d.matrix[rows], d.vocabulary, d.docvars.iloc[rows].reset_index(drop=True))
+        m.partial_fit(chunk)
+    assert m.doc_topic_.shape == (d.shape[0], 4) and len(m.docvars_) == d.shape[0]
+    assert m.transform(d).shape == (d.shape[0], 4)
+    with pytest.raises(ZhiliError, match="E042"):
+        TopicModel(n_topics=4, method="nmf").partial_fit(d)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2.5, True, "many"])
+def test_bad_numbers_of_topics(planted, k):
+    with pytest.raises(ZhiliError, match="E040"):
+        TopicModel(n_topics=k).fit(planted[1])
+
+
+def test_other_bad_input(planted):
+    d = planted[1]
+    with pytest.raises(ZhiliError, match=r"E041.*60 documents for 80"):
+        TopicModel(n_topics=80).fit(d)
+    with pytest.raises(ZhiliError, match="E042.*'bert'"):
+        TopicModel(n_topics=4, method="bert").fit(d)
+    with pytest.raises(ZhiliError, match="E030"):
+        TopicModel(n_topics=4).fit(type(d)(d.matrix[:, :0], d.vocabulary[:0], d.docvars))
+    with pytest.raises(ZhiliError, match="E030"):
+        dtm_trim(d, min_df=1000)
+    with pytest.raises(ZhiliError, match="E047.*tfidf"):
+        TopicModel(n_topics=4).fit(dtm_weight(d, "tfidf"))
+    with pytest.raises(ZhiliError, match="E056"):
+        TopicModel().topics_table()
+
+
+def test_thucnews_topic_recovery(shared_data):
+    path = shared_data("thucnews_cnews1k") / "docs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    d = dtm_trim(dtm(tokens(corpus_from_texts([r["text"] for r in docs]), cache=False)),
+                 min_df=5, max_df=0.95, max_features=20000)
+    m = TopicModel(n_topics=10).fit(d)
+    assert normalized_mutual_info_score([r["label"] for r in docs], m.doc_topic_.argmax(axis=1)) >= 0.85
