@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from zhili.compare import (TOO_FEW, before_after, compare_topics, group_labels, numeric_years, term_trends,
+from zhili.compare import (ONE_DOCUMENT, TOO_FEW, before_after, compare_topics, group_labels, numeric_years, term_trends,
                            topic_regression, topic_trends, wilson_interval)
 from zhili.dtm import DTM
 from zhili.errors import ZhiliError, ZhiliWarning
@@ -85,16 +85,26 @@ def test_bootstrap_resamples_documents_not_paragraphs():
     assert width(four) == pytest.approx(width(one), rel=0.2)
 
 
-def test_one_document_group_has_mean_nan_interval_and_note():
+def test_one_document_group_resamples_its_paragraphs():
     m = simulate(docs_per_city=5)
     dv = m.docvars_.copy()
     dv.loc[dv["doc_id"] == "无锡市-0", "city"] = "常州市"
     table = compare_topics(fake_model(dv, m.doc_topic_concentration_), "city", n_draws=20)
     lone = table[table["group"] == "常州市"]
-    assert len(lone) == 3 and lone["mean"].notna().all()
-    assert lone["ci_low"].isna().all() and lone["ci_high"].isna().all()
-    assert (lone["note"] == TOO_FEW).all() and (lone["n_docs"] == 1).all()
+    assert len(lone) == 3 and lone["mean"].notna().all() and (lone["n_docs"] == 1).all()
+    assert (lone["ci_low"] <= lone["mean"]).all() and (lone["mean"] <= lone["ci_high"]).all()
+    assert (lone["note"] == ONE_DOCUMENT).all()
     assert (table.loc[table["group"] != "常州市", "note"] == "").all()
+
+
+def test_one_unit_group_has_mean_nan_interval_and_note():
+    m = simulate(docs_per_city=5)
+    dv = m.docvars_.copy()
+    dv.loc[(dv["doc_id"] == "无锡市-0") & (dv["position"] == 1), "city"] = "常州市"
+    table = compare_topics(fake_model(dv, m.doc_topic_concentration_), "city", n_draws=20)
+    lone = table[table["group"] == "常州市"]
+    assert lone["mean"].notna().all() and lone["ci_low"].isna().all() and lone["ci_high"].isna().all()
+    assert (lone["note"] == TOO_FEW).all()
 
 
 def test_combination_of_variables(model):

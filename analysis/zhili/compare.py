@@ -43,6 +43,7 @@ from .errors import E, ZhiliError, ZhiliWarning
 from .metadata import parse_year
 
 TOO_FEW = "too few documents for an interval"
+ONE_DOCUMENT = "one document: the interval resamples its units"
 COMBINE = "×"  # joins variable names: by=['city', 'year'] is reported as 'city×year'
 JOIN = "|"  # joins values: group '南通市|2019'
 
@@ -52,6 +53,9 @@ JOIN = "|"  # joins values: group '南通市|2019'
 @dataclass(frozen=True)
 class Grouping:
     """Which group each unit belongs to, and which document ("cluster") within its group.
+
+    A group with a single document (one report per year) resamples that document's units
+    instead, so its interval still carries within-document variation.
 
     ``unit_group`` is -1 for units whose variable is empty (they are left out).
     """
@@ -64,6 +68,7 @@ class Grouping:
     n_docs: np.ndarray
     n_units: np.ndarray
     n_docs_left_out: int
+    n_clusters: np.ndarray  # resampled per group: its documents, or a lone document's units
 
 
 def group_labels(docvars: pd.DataFrame, by: str | Sequence[str]) -> tuple[str, pd.Series]:
@@ -143,15 +148,20 @@ def make_grouping(docvars: pd.DataFrame, by: str | Sequence[str], labels: pd.Ser
     unit_group = np.array([-1 if v is None else code[v] for v in labels], dtype=np.int64)
     doc_ids = docvars["doc_id"].astype(str).to_numpy() if "doc_id" in docvars else np.arange(len(docvars)).astype(str)
     keep = unit_group >= 0
-    pairs = pd.MultiIndex.from_arrays([unit_group[keep], doc_ids[keep]])
+    docs_of = pd.MultiIndex.from_arrays([unit_group[keep], doc_ids[keep]]).unique().get_level_values(0)
+    n_docs = np.bincount(docs_of.to_numpy().astype(np.int64), minlength=len(values))
+    lone = np.zeros(len(docvars), dtype=bool)
+    lone[keep] = n_docs[unit_group[keep]] == 1
+    cluster_key = np.where(lone, np.char.add(doc_ids.astype(str), np.arange(len(docvars)).astype(str)), doc_ids)
+    pairs = pd.MultiIndex.from_arrays([unit_group[keep], cluster_key[keep]])
     cluster_codes, clusters = pairs.factorize(sort=True)  # sorted by group, then document
     unit_cluster = np.full(len(docvars), -1, dtype=np.int64)
     unit_cluster[keep] = cluster_codes
     cluster_group = clusters.get_level_values(0).to_numpy().astype(np.int64)
-    n_docs = np.bincount(cluster_group, minlength=len(values))
+    n_clusters = np.bincount(cluster_group, minlength=len(values))
     n_units = np.bincount(unit_group[keep], minlength=len(values))
     n_out = len(set(doc_ids[~keep]) - set(doc_ids[keep]))
-    return Grouping(name, values, unit_group, unit_cluster, cluster_group, n_docs, n_units, n_out)
+    return Grouping(name, values, unit_group, unit_cluster, cluster_group, n_docs, n_units, n_out, n_clusters)
 
 
 def _indicator(grouping: Grouping) -> sp.csr_matrix:
@@ -209,7 +219,7 @@ def group_mean_draws(alpha: np.ndarray, grouping: Grouping, n_draws: int, random
     alpha, unit_cluster = alpha[keep], grouping.unit_cluster[keep]
     out = np.empty((n_draws, len(grouping.values), alpha.shape[1]))
     for d in range(n_draws):
-        weights = _bootstrap_weights(grouping.cluster_group, grouping.n_docs, unit_cluster, rng)
+        weights = _bootstrap_weights(grouping.cluster_group, grouping.n_clusters, unit_cluster, rng)
         theta = draw_theta(alpha, rng)
         total = indicator @ weights
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -233,8 +243,9 @@ def compare_topics(model: object, by: str | Sequence[str], n_draws: int = 200, r
     ``by='city×year'`` and groups like ``'南通市|2019'``). The mean is over units (e.g.
     paragraphs); each of ``n_draws`` draws takes every unit's shares from its Dirichlet
     posterior and resamples whole documents within each group. The interval is the central
-    ``level`` share of the draws. ``n_docs`` counts documents. A group with one document has
-    its mean, an empty (NaN) interval and ``note='too few documents for an interval'``.
+    ``level`` share of the draws. ``n_docs`` counts documents. A group with one document
+    resamples that document's units instead (``note`` says so); a group with a single unit
+    has its mean, an empty (NaN) interval and ``note='too few documents for an interval'``.
 
     Columns: ``by, group, topic, label, mean, ci_low, ci_high, n_docs, n_units, note``.
     """
@@ -249,8 +260,9 @@ def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, 
     mean = (indicator @ theta) / np.maximum(grouping.n_units, 1)[:, None]
     draws = group_mean_draws(alpha, grouping, n_draws, random_state)
     low, high = _interval(draws, level)
-    few = grouping.n_docs < 2
+    few = grouping.n_clusters < 2
     low[few], high[few] = np.nan, np.nan
+    lone = (grouping.n_docs == 1) & ~few
     n_groups, k = mean.shape
     table = pd.DataFrame({
         "by": grouping.name,
@@ -259,7 +271,7 @@ def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, 
         "label": np.tile(np.array(labels, dtype=object), n_groups),
         "mean": mean.ravel(), "ci_low": low.ravel(), "ci_high": high.ravel(),
         "n_docs": np.repeat(grouping.n_docs, k), "n_units": np.repeat(grouping.n_units, k),
-        "note": np.where(np.repeat(few, k), TOO_FEW, ""),
+        "note": np.where(np.repeat(few, k), TOO_FEW, np.where(np.repeat(lone, k), ONE_DOCUMENT, "")),
     })
     table.attrs.update(n_draws=n_draws, level=level, random_state=random_state,
                        documents_left_out=grouping.n_docs_left_out)
@@ -319,7 +331,7 @@ def before_after(model: object, time: str = "year", cut: int = 2012, n_draws: in
     mean = (_indicator(grouping) @ theta) / grouping.n_units[:, None]
     draws = group_mean_draws(alpha, grouping, n_draws, random_state)
     low, high = _interval(draws[:, 1] - draws[:, 0], level)
-    few = bool((grouping.n_docs < 2).any())
+    few = bool((grouping.n_clusters < 2).any())
     if few:
         low[:], high[:] = np.nan, np.nan
     k = theta.shape[1]
