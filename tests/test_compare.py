@@ -255,3 +255,21 @@ def test_no_warnings_on_clean_input(model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         compare_topics(model, "city", n_draws=5)
+
+
+def test_national_reports_poverty_theme_peaks_2016_2020(shared_data):
+    """Issue figure: the topic that carries 脱贫 peaks within 2016-2020 (national reports, by year).
+
+    A guided theme anchors the topic; unguided NMF folds 脱贫 into a rural-income topic."""
+    import zhili
+    from zhili.topics import TopicModel
+
+    c = zhili.corpus(shared_data("gov_work_reports") / "docs.jsonl.gz")
+    national = c.subset(c.docs["level"] == "national").reshape("paragraph")
+    d = zhili.dtm_trim(zhili.dtm(zhili.tokens(national, cache=False)), min_df=5, max_df=0.95)
+    model = TopicModel(n_topics=15, seed_topics={"脱贫攻坚": ["脱贫", "脱贫攻坚", "扶贫", "贫困人口", "贫困地区"]}).fit(d)
+    carrier = int(np.argmax(model.topic_term_[:, list(model.vocabulary_).index("脱贫")] * model.topic_sizes_))
+    table = compare_topics(model, "year", n_draws=100)
+    peak = table[table["topic"] == carrier].sort_values("mean").iloc[-1]
+    assert carrier == 0 and 2016 <= int(peak["group"]) <= 2020
+    assert peak["ci_low"] < peak["mean"] < peak["ci_high"]
