@@ -119,13 +119,16 @@ def _run_options(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--topics", default="auto" if command == "topics" else None, metavar="K|auto",
                    help="fit a topic model with K topics, or choose K ('auto')")
     p.add_argument("--topic-method", default="auto", choices=["auto", "nmf", "lda"])
+    p.add_argument("--theme", action="append", default=[], metavar="NAME=WORD,WORD",
+                   help="a guided topic anchored on seed words, e.g. 脱贫攻坚=脱贫,扶贫,贫困人口 (repeatable)")
     p.add_argument("--by", action="append", default=[], required=command == "compare", metavar="VAR",
                    help="compare groups of this document variable (repeatable: --by year --by city)")
     p.add_argument("--dictionary", help="category dictionary (YAML or CSV) to code documents with")
     p.add_argument("--keep-places", action="store_true", help="keep place names in keyness tables")
     p.add_argument("--stopwords", default="all", choices=["all", "general", "policy", "none"])
     p.add_argument("--extra-stopwords", action="append", default=[], metavar="FILE_OR_WORD")
-    p.add_argument("--min-df", type=float, default=2, help="drop terms in fewer units (int) or share (float < 1)")
+    p.add_argument("--min-df", type=float, default=None,
+                   help="topic models drop terms in fewer units (int) or share (< 1); default 5, or 2 below 200 units")
     p.add_argument("--seed", type=int, default=42, help="random_state for topic models and intervals (default 42)")
     p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
     p.add_argument("--no-cache", action="store_true", help="segment again instead of using the on-disk cache")
@@ -144,7 +147,8 @@ def _cmd_run(a: argparse.Namespace) -> int:
              "lexicon": not a.no_lexicon, "stopwords": a.stopwords, "extra_stopwords": a.extra_stopwords,
              "n_jobs": a.n_jobs, "cache": not a.no_cache, "topics": _topics_arg(a.topics),
              "topic_method": a.topic_method, "by": a.by, "dictionary": a.dictionary, "random_state": a.seed,
-             "exclude_places": not a.keep_places, "min_df": int(a.min_df) if a.min_df >= 1 else a.min_df,
+             "exclude_places": not a.keep_places, "themes": _themes_arg(a.theme),
+             "min_df": None if a.min_df is None else int(a.min_df) if a.min_df >= 1 else a.min_df,
              "report": not a.no_report, **_corpus_kwargs(a)}
     if a.config:
         defaults = RunSettings()
@@ -158,6 +162,18 @@ def _cmd_run(a: argparse.Namespace) -> int:
         summary.append(res)
     _print_summary(summary)
     return 0
+
+
+def _themes_arg(values: list[str]) -> dict[str, list[str]]:
+    themes = {}
+    for value in values:
+        name, _, words = value.partition("=")
+        if not name.strip() or not words.strip():
+            from .errors import E
+
+            raise ZhiliError(E.E043, theme=value, missing="(write --theme NAME=WORD,WORD)")
+        themes[name.strip()] = [w.strip() for w in words.replace("，", ",").split(",") if w.strip()]
+    return themes
 
 
 def _topics_arg(value: str | None) -> int | str | None:

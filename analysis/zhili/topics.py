@@ -113,8 +113,10 @@ class TopicModel:
         X = _check_dtm(dtm)
         k = self.n_topics
         if k == "auto":
-            ks = [x for x in self.search_ks if x <= _n_nonempty(X)]
-            _check_k(ks[-1] if ks else 2, X)
+            limit = max(2, _n_nonempty(X) // 3)  # a K search needs several units per topic
+            ks = [x for x in self.search_ks if x <= limit]
+            if len(ks) < 2:  # a small corpus: try every K it can carry
+                ks = list(range(2, min(limit, 10) + 1))
             self.k_search_ = search_k(dtm, ks=ks, method=method, random_state=self.random_state, n_jobs=self.n_jobs,
                                       min_tokens=self.min_tokens)
             k = self.k_search_.recommended_k
@@ -419,7 +421,8 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
 
     method = _resolve_method(method)
     X = _check_dtm(dtm)
-    ks = sorted({int(_check_k(k, X)) for k in ks})
+    n_fit = int(_n_nonempty(X) * 0.8)  # stability runs refit on 80 % of the units
+    ks = sorted({int(_check_k(k, X, n_docs=n_fit if n_seeds > 1 else -1)) for k in ks})
     if not ks:
         raise ZhiliError(E.E040, k="an empty list of candidates")
     jobs = [(k, i) for k in ks for i in range(max(1, n_seeds))]
