@@ -52,3 +52,40 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.startswith("zhili ")
+
+
+def test_config_batch_writes_each_folder_and_a_summary(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('report = false\ncache = false\n[[analysis]]\nname = "docs"\n[[analysis]]\nname = "paras"\n'
+                   'unit = "paragraph"\ntopics = 3\n', encoding="utf-8")
+    out = zhili("run", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "zhili-results" / "docs" / "tables" / "terms.csv").exists()
+    assert (tmp_path / "zhili-results" / "paras" / "tables" / "topics.csv").exists()
+    assert "K=3" in out.stderr and out.stderr.count("zhili-results") >= 2
+
+
+def test_unknown_config_key_is_a_clean_error(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("topcs = 5\n", encoding="utf-8")
+    out = zhili("run", "--config", str(cfg))
+    assert out.returncode == 1 and "[E061]" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args, code", [(["run", "--topics", "1", "--unit", "paragraph"], "E040"),
+                                        (["run", "--topics", "five"], "E040"),
+                                        (["run", "--topics", "3"], "E041"),
+                                        (["compare", "--by", "city_tier"], "E012")])
+def test_bad_topic_and_group_options(tmp_path, args, code):
+    out = zhili(*args, "--out", str(tmp_path / "o"), "--no-cache", "--no-report")
+    assert out.returncode == 1 and f"[{code}]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_report_command_on_a_non_results_folder(tmp_path):
+    out = zhili("report", str(tmp_path))
+    assert out.returncode == 1 and "[E060]" in out.stderr
+
+
+def test_quiet_prints_nothing_on_success(tmp_path):
+    out = zhili("-q", "run", "--out", str(tmp_path), "--no-cache", "--no-report")
+    assert out.returncode == 0 and out.stderr == ""

@@ -49,3 +49,43 @@ def test_all_skipped_is_an_error(tmp_path):
 def test_paragraph_unit(tmp_path):
     res = run(RunSettings(unit="paragraph", out=str(tmp_path), cache=False, report=False))
     assert res.manifest["counts"]["units"] > 10 and res.dtm.docvars["position"].min() == 1
+
+
+def test_topics_and_comparisons_on_seed_paragraphs(tmp_path):
+    res = run(RunSettings(unit="paragraph", topics="auto", by=["year"], out=str(tmp_path), cache=False))
+    tables = tmp_path / "tables"
+    for name in ("topics", "doc_topics", "k_search", "topic_prevalence", "keyness", "formulations",
+                 "formulation_examples", "coword_nodes", "coword_edges"):
+        assert (tables / f"{name}.csv").exists() and (tables / f"{name}.parquet").exists(), name
+    assert (tables / "coword.graphml").exists() and (tables / "zhili-tables.xlsx").exists()
+    topics = _read(tables / "topics.csv")
+    assert {"topic", "label", "top_terms", "share"} <= set(topics.columns)
+    doc_topics = _read(tables / "doc_topics.csv")
+    assert list(doc_topics.columns[:2]) == ["doc_id", "position"] and f"topic_{len(topics) - 1}" in doc_topics
+    prevalence = _read(tables / "topic_prevalence.csv")
+    assert {"by", "group", "topic", "mean", "ci_low", "ci_high", "n_docs"} <= set(prevalence.columns)
+    assert (tmp_path / "report.html").exists() and (tmp_path / "model" / "manifest.json").exists()
+    assert res.manifest["k_search"]["recommended_k"] == len(topics)
+
+
+def test_same_seed_same_topics_table(tmp_path):
+    a = run(RunSettings(unit="paragraph", topics=3, out=str(tmp_path / "a"), cache=False, report=False))
+    b = run(RunSettings(unit="paragraph", topics=3, out=str(tmp_path / "b"), cache=False, report=False))
+    assert (a.out / "tables" / "topics.csv").read_bytes() == (b.out / "tables" / "topics.csv").read_bytes()
+
+
+def test_config_batch_and_unknown_key(tmp_path):
+    from zhili.pipeline import load_config
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('unit = "paragraph"\n[[analysis]]\nname = "a"\n[[analysis]]\nname = "b"\nunit = "sentence"\n',
+                   encoding="utf-8")
+    runs = load_config(cfg)
+    assert [(r.unit, r.out) for r in runs] == [("paragraph", str(tmp_path / "zhili-results" / "a")),
+                                              ("sentence", str(tmp_path / "zhili-results" / "b"))]
+    cfg.write_text('unti = "paragraph"\n', encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E061\].*'unti'.*unit"):
+        load_config(cfg)
+    cfg.write_text('unit = "paragraph\n', encoding="utf-8")
+    with pytest.raises(ZhiliError, match="E062"):
+        load_config(cfg)

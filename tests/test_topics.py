@@ -216,7 +216,7 @@ def test_bad_numbers_of_topics(planted, k):
 
 def test_other_bad_input(planted):
     d = planted[1]
-    with pytest.raises(ZhiliError, match=r"E041.*60 documents for 80"):
+    with pytest.raises(ZhiliError, match=r"E041.*60 units for 80"):
         TopicModel(n_topics=80).fit(d)
     with pytest.raises(ZhiliError, match="E042.*'bert'"):
         TopicModel(n_topics=4, method="bert").fit(d)

@@ -190,6 +190,12 @@ def _analyse(result: RunResult, s: RunSettings, tables: dict[str, pd.DataFrame],
         from .topics import TopicModel
 
         t = time.perf_counter()
+        n_units = result.dtm.shape[0]
+        if isinstance(s.topics, int) and not isinstance(s.topics, bool):
+            if s.topics < 2:
+                raise ZhiliError(E.E040, k=s.topics)
+            if n_units < 2 * s.topics:  # before trimming, which would fail less helpfully
+                raise ZhiliError(E.E041, n_docs=n_units, k=s.topics)
         d = analysis_dtm(result, s)
         model = TopicModel(n_topics=s.topics, method=s.topic_method, seed_topics=s.themes or None,
                            random_state=s.random_state, n_jobs=max(1, s.n_jobs)).fit(d)
