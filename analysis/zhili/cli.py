@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -270,6 +271,11 @@ def _cmd_kwic(a: argparse.Namespace) -> int:
     return 0
 
 
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a skipped group, a partial seed-word miss) as one clean line each."""
+    log.warning("warning: %s", message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -279,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    warnings.showwarning = _log_warning
     if args.command is None:
         parser.print_help()
         return 2

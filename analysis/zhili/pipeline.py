@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from .corpus import Corpus, corpus
 from .dtm import DTM, dtm, dtm_trim, term_frequencies, write_table
-from .errors import E, ZhiliError
+from .errors import E, ZhiliError, ZhiliWarning
 from .manifest import command_line, new_manifest, write_json
 from .tokens import TokenFilter, Tokens, tokens
 
@@ -133,8 +134,11 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
                           "skipped": len(skipped), "units": len(units), "unit": s.unit,
                           "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
     result = RunResult(out, manifest, units, toks, counts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ZhiliWarning)
+        _analyse(result, s, tables, progress)
+    c.warnings.extend(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ZhiliWarning)))
     _write_log(out, c)
-    _analyse(result, s, tables, progress)
     t = time.perf_counter()
     result.tables = write_tables(tables, tables_dir)
     extra = result.extras.get("coword")
