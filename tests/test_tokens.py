@@ -73,3 +73,12 @@ def test_ids_are_compact():
     toks = tokens(corpus_from_texts(TEXTS), cache=False)
     used = np.unique(np.concatenate(toks.ids))
     assert used.tolist() == list(range(len(toks.vocab)))
+
+
+@pytest.mark.parametrize("settings", [{}, {"punctuation": True}, {"numbers": True, "latin": False, "min_chars": 1},
+                                      {"stopwords": "none"}])
+def test_keep_mask_agrees_with_keep(settings):
+    f = TokenFilter(**settings)
+    vocab = ["网格化", "的", "推进", "2019", "2019年", "一九五八年", "十四五", "GDP", "5G", "，", "。", " ", "\n", "化",
+             "PM2.5", "10%", "A股", "——", "“"]
+    assert f.keep_mask(vocab).tolist() == [f.keep(t) for t in vocab]
