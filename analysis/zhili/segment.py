@@ -18,9 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property, lru_cache
+from itertools import count
 from importlib.metadata import version
 from pathlib import Path
 
@@ -174,11 +176,12 @@ class Segmenter:
         ``finalseg.re_skip``); jieba-rs keeps them whole. Re-cut those word types, then
         expand the id array with numpy."""
         has_word = self._engine.has_word
-        index = dict(zip(vocab, range(len(vocab))))
-        pieces = {index[t]: p for t in _ASCII_WITH_PUNCT.findall("\n".join(vocab))
-                  if len(p := [x for x in _JIEBA_SKIP.split(t) if x]) > 1 and not has_word(t)}
-        if not pieces:
+        split = {t: p for t in _ASCII_WITH_PUNCT.findall("\n".join(vocab))
+                 if len(p := [x for x in _JIEBA_SKIP.split(t) if x]) > 1 and not has_word(t)}
+        if not split:
             return vocab, ids, lengths
+        index = dict(zip(vocab, range(len(vocab))))
+        pieces = {index[t]: p for t, p in split.items()}
         n_pieces = np.ones(len(vocab), dtype=np.int64)
         for i, parts in pieces.items():
             n_pieces[i] = len(parts)
@@ -216,9 +219,9 @@ def encode(items: list[str]) -> tuple[list[str], np.ndarray]:
     >>> encode(["网格", "治理", "网格"])
     (['网格', '治理'], array([0, 1, 0], dtype=int32))
     """
-    vocab = list(dict.fromkeys(items))
-    index = dict(zip(vocab, range(len(vocab))))
-    return vocab, np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
+    index: defaultdict[str, int] = defaultdict(count().__next__)  # a new string gets the next id
+    ids = np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
+    return list(index), ids
 
 
 def realign(original: str, tokens: Sequence[str]) -> list[str]:

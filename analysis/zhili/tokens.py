@@ -23,7 +23,8 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from itertools import chain
+from collections import defaultdict
+from itertools import count
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -355,9 +356,9 @@ def _run_shards(config: SegmenterConfig, shards: list[list[str]], tagged: bool, 
 
 
 def _merge(results: list[dict], tagged: bool):
-    """Shard vocabularies into one; shard ids remapped with numpy."""
-    vocab, index = _union([r["vocab"] for r in results])
-    pos_vocab, pos_index = _union([r["pos_vocab"] for r in results]) if tagged else (None, None)
+    """Shard vocabularies into one; each shard's ids remapped with numpy."""
+    index: defaultdict[str, int] = defaultdict(count().__next__)
+    pos_index: defaultdict[str, int] = defaultdict(count().__next__)
     ids: list[np.ndarray] = []
     pos_ids: list[np.ndarray] = []
     for res in results:
@@ -365,13 +366,9 @@ def _merge(results: list[dict], tagged: bool):
         ids += np.split(_remap(res["vocab"], index)[res["ids"]], bounds)
         if tagged:
             pos_ids += np.split(_remap(res["pos_vocab"], pos_index)[res["pos_ids"]], bounds)
-    return vocab, ids, pos_vocab, (pos_ids if tagged else None)
+    return list(index), ids, (list(pos_index) if tagged else None), (pos_ids if tagged else None)
 
 
-def _union(vocabs: list[list[str]]) -> tuple[list[str], dict[str, int]]:
-    vocab = list(dict.fromkeys(chain.from_iterable(vocabs)))
-    return vocab, dict(zip(vocab, range(len(vocab))))
-
-
-def _remap(local: list[str], index: dict[str, int]) -> np.ndarray:
+def _remap(local: list[str], index: defaultdict[str, int]) -> np.ndarray:
+    """Global ids of a shard's vocabulary (new terms get the next id)."""
     return np.fromiter(map(index.__getitem__, local), dtype=np.int32, count=len(local))
