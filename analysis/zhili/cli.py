@@ -241,13 +241,14 @@ def _cmd_segment(a: argparse.Namespace) -> int:
 def _cmd_phrases(a: argparse.Namespace) -> int:
     from .corpus import corpus
     from .dtm import write_table
+    from .lexicon import stopwords
     from .phrases import find_phrases, to_user_dict
     from .tokens import TokenFilter, tokens
 
     c = corpus(*a.sources, **_corpus_kwargs(a))
     toks = tokens(c, segmenter=a.segmenter, lexicon=not a.no_lexicon, user_dicts=a.user_dict,
                   filter=TokenFilter(stopwords="none", min_chars=1, synonyms=False))
-    table = find_phrases(toks, min_count=a.min_count, top=a.top)
+    table = find_phrases(toks, min_count=a.min_count, top=a.top, stopwords=stopwords("general"))
     if a.out:
         write_table(table, a.out)
     else:
