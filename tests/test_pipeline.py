@@ -65,6 +65,7 @@ def test_topics_and_comparisons_on_seed_paragraphs(tmp_path):
     prevalence = _read(tables / "topic_prevalence.csv")
     assert {"by", "group", "topic", "mean", "ci_low", "ci_high", "n_docs"} <= set(prevalence.columns)
     assert (tmp_path / "report.html").exists() and (tmp_path / "model" / "manifest.json").exists()
+    assert {"year", "term", "rate", "ci_low", "ci_high"} <= set(_read(tables / "term_trends.csv").columns)
     assert res.manifest["k_search"]["recommended_k"] == len(topics)
 
 

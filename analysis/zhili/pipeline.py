@@ -29,6 +29,7 @@ log = logging.getLogger("zhili")
 EXCEL_MAX_ROWS = 1_048_575
 COWORD_MIN_DOCS = 20
 SMALL_CORPUS = 200
+TREND_TERMS = 30  # the most frequent terms get a per-year rate table with intervals
 
 
 @dataclass
@@ -216,7 +217,7 @@ def _analyse(result: RunResult, s: RunSettings, tables: dict[str, pd.DataFrame],
         timings["topics"] = round(time.perf_counter() - t, 3)
 
     if s.by:
-        from .compare import compare_topics
+        from .compare import compare_topics, term_trends
         from .keyness import keyness
 
         t = time.perf_counter()
@@ -226,6 +227,9 @@ def _analyse(result: RunResult, s: RunSettings, tables: dict[str, pd.DataFrame],
             if model is not None:
                 prev.append(compare_topics(model, by=var, random_state=s.random_state))
         tables["keyness"] = top_keyness(pd.concat(key, ignore_index=True), s.keyness_terms)
+        if "year" in s.by:
+            top = tables["terms"]["term"].head(TREND_TERMS).tolist()
+            tables["term_trends"] = term_trends(result.dtm, top, time="year")
         if prev:
             tables["topic_prevalence"] = pd.concat(prev, ignore_index=True)
         timings["compare"] = round(time.perf_counter() - t, 3)
