@@ -254,3 +254,16 @@ def test_report_embeds_a_font_subset_for_machines_without_chinese_fonts(tmp_path
     assert "font-src data:" in html
     face = re.search(r'@font-face \{ font-family: "Zhili Sans SC"; src: url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)', html)
     assert face and len(face.group(1)) < 2_000_000
+
+
+def test_overview_skips_provenance_and_free_text_columns_regression(results):
+    import pandas as pd
+
+    from zhili.report import write_report
+
+    path = results / "tables" / "documents.csv"
+    docs = pd.read_csv(path, encoding="utf-8-sig")
+    docs["year_source"] = "inferred from the text: the report reviews the previous year"
+    docs.to_csv(path, index=False, encoding="utf-8-sig")
+    html = write_report(results).read_text(encoding="utf-8")
+    assert "Documents by year_source" not in html and "Documents by year" in html

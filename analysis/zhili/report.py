@@ -42,6 +42,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 DOCUMENT_COLUMNS = ["doc_id", "source", "status", "reason", "n_chars", "n_tokens"]
 TIME_VARIABLES = {"year", "years", "date", "period", "month", "quarter"}
 MAX_GROUP_VALUES = 60          # a docvar with more distinct values is not tabulated in the overview
+MAX_GROUP_LABEL = 30           # ... nor one whose values are longer than this (median characters)
+PROVENANCE_SUFFIXES = ("_source", "_url", "_path", "_commit", "notes", "quality_flags")
 MAX_KEYNESS_FIGURES = 8        # per grouping variable; every group still appears in the table
 PASSAGES_PER_TOPIC = 3
 MAX_FORMULATIONS = 150  # rows shown; the CSV has them all
@@ -285,6 +287,8 @@ def _overview(manifest: dict, documents: pd.DataFrame) -> dict:
     groups = []
     for var in [c for c in documents.columns if c not in DOCUMENT_COLUMNS]:
         values = analysed[var].dropna()
+        if var.endswith(PROVENANCE_SUFFIXES) or values.astype(str).str.len().median() > MAX_GROUP_LABEL:
+            continue  # provenance notes and free text are not groups
         if 0 < values.nunique() <= MAX_GROUP_VALUES:
             tally = values.value_counts().rename_axis(var).reset_index(name="documents").sort_values(var)
             groups.append({"var": var, "table": _table(tally)})
