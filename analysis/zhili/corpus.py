@@ -64,12 +64,6 @@ class Corpus:
         """Everything but the text: ``doc_id``, ``position`` and the document variables."""
         return self.docs.drop(columns="text")
 
-    @property
-    def unit_ids(self) -> list[str]:
-        if self.unit == "document":
-            return self.docs["doc_id"].tolist()
-        return [f"{d}#{p}" for d, p in zip(self.docs["doc_id"], self.docs["position"])]
-
     def reshape(self, unit: str) -> Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
 

@@ -57,9 +57,6 @@ def write_json(obj: dict, path: str | Path) -> Path:
     return path
 
 
-def read_manifest(results_dir: str | Path) -> dict:
-    return json.loads((Path(results_dir) / "manifest.json").read_text(encoding="utf-8"))
-
 
 def command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])

@@ -13,7 +13,7 @@ is ``original[i:j]`` in the script the author wrote. KWIC and ``zhili segment`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache, reduce
 
 Step = Callable[[str], str]
@@ -149,14 +149,3 @@ def normalize(text: str) -> str:
     '2019年，市域社会治理'
     """
     return _default_pipeline(text) if _needs_work().search(text) else text
-
-
-def normalize_many(texts: Iterable[str], steps: Iterable[Step] = DEFAULT_STEPS) -> list[str]:
-    """Apply ``steps`` to each text.
-
-    >>> normalize_many(["國家", "ＡＩ"])
-    ['国家', 'AI']
-    """
-    pipeline = compose(*steps)
-    return [pipeline(t) for t in texts]
-
