@@ -25,9 +25,28 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
+# Heavier parts (scikit-learn, matplotlib) load on first use, so `zhili segment` starts fast.
+_LAZY = {
+    "TopicModel": "topics", "search_k": "topics",
+    "compare_topics": "compare", "topic_regression": "compare", "topic_trends": "compare",
+    "before_after": "compare", "term_trends": "compare",
+    "keyness": "keyness", "coword": "coword", "read_dictionary": "dictionary", "code_dictionary": "dictionary",
+    "formulation_table": "formulations", "extract_formulations": "formulations",
+    "find_phrases": "phrases", "write_report": "report", "load_config": "pipeline",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'zhili' has no attribute {name!r}")
+
+
 __all__ = [
     "Corpus", "DTM", "E", "RunResult", "RunSettings", "Segmenter", "TokenFilter", "Tokens", "ZhiliError",
     "corpus", "corpus_from_texts", "detect_script", "dtm", "dtm_group", "dtm_trim", "dtm_weight", "kwic",
     "normalize", "run", "split_units", "term_frequencies", "to_simplified", "tokens", "tokens_filter",
-    "tokens_replace", "write_table", "__version__",
+    "tokens_replace", "write_table", "__version__", *_LAZY,
 ]
