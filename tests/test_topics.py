@@ -238,3 +238,13 @@ def test_thucnews_topic_recovery(shared_data):
                  min_df=5, max_df=0.95, max_features=20000)
     m = TopicModel(n_topics=10).fit(d)
     assert normalized_mutual_info_score([r["label"] for r in docs], m.doc_topic_.argmax(axis=1)) >= 0.85
+
+
+def test_search_k_warns_when_the_best_k_is_at_the_edge_of_the_range():
+    texts = (["网格员 网格 巡查 网格化"] * 6 + ["调解 矛盾纠纷 信访 调解"] * 6 + ["养老 托育 医疗 养老"] * 6
+             + ["招商 产业 园区 项目"] * 6)
+    result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3, 4])
+    if result.recommended_k in (2, 4):
+        assert "outside this range" in result.reason
+    else:
+        assert "outside this range" not in result.reason

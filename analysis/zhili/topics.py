@@ -455,6 +455,9 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
         flat = _flattens_after(table["k"].tolist(), table["perplexity"].tolist())
         reason += f" Held-out perplexity flattens (less than 2 % lower per step) after K={flat}." if flat else \
             " Held-out perplexity still falls at the largest K."
+    if len(ks) > 2 and k in (ks[0], ks[-1]):
+        side = "largest" if k == ks[-1] else "smallest"
+        reason += f" K={k} is the {side} K tried: the best K may lie outside this range; widen it to check."
     return KSearch(table, k, reason)
 
 
