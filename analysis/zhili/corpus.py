@@ -64,6 +64,17 @@ class Corpus:
         """Everything but the text: ``doc_id``, ``position`` and the document variables."""
         return self.docs.drop(columns="text")
 
+    @property
+    def unit_ids(self) -> list[str]:
+        """One id per unit: the ``doc_id`` for documents, ``doc_id#position`` otherwise.
+
+        >>> corpus_from_texts(["甲。乙。"], doc_ids=["d"]).reshape("sentence").unit_ids
+        ['d#1', 'd#2']
+        """
+        if self.unit == "document":
+            return self.docs["doc_id"].tolist()
+        return [f"{d}#{p}" for d, p in zip(self.docs["doc_id"], self.docs["position"])]
+
     def reshape(self, unit: str) -> Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
 
