@@ -142,3 +142,18 @@ def test_coding_a_corpus_keeps_multi_word_terms_whole():
     assert table.loc[("南通", "供给型"), "count"] == 2 and table.loc[("苏州", "供给型"), "count"] == 1
     assert table.loc[("南通", "网格化"), "count"] == 1 and table.loc[("苏州", "网格化"), "count"] == 1
     assert table.loc[("南通", "供给型"), "city"] == "南通市"
+
+
+def test_missing_terms_advice_fits_a_corpus_regression(tmp_path):
+    import warnings as w
+
+    from zhili.corpus import corpus_from_texts
+    from zhili.dictionary import code_dictionary, read_dictionary
+
+    path = tmp_path / "d.yaml"
+    path.write_text("网格:\n  - 网格化\n  - 不存在的词\n", encoding="utf-8")
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        code_dictionary(corpus_from_texts(["推进网格化"]), read_dictionary(path))
+    messages = " ".join(str(c.message) for c in caught)
+    assert "不存在的词" in messages and "Code the Corpus instead" not in messages

@@ -31,9 +31,11 @@ import scipy.sparse as sp
 import yaml
 
 from .compare import group_labels, sorted_values
-from .dtm import DTM
+from .corpus import Corpus
+from .dtm import DTM, dtm
 from .errors import E, ZhiliError, ZhiliWarning
 from .normalize import normalize
+from .tokens import Tokens, tokens
 
 YAML_KEYS = ("terms", "patterns")
 
@@ -221,8 +223,10 @@ def code_dictionary(data: object, dictionary: Dictionary | str | Path, by: str |
     missing = dic.missing_terms(d.vocabulary)
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        advice = ("They do not occur in these texts; check their spelling." if isinstance(data, Corpus) else
+                  "Code the Corpus instead (keeps them whole), or check their spelling.")
         warnings.warn(f"{len(missing)} dictionary terms are not in the vocabulary and count nothing: {shown}. "
-                      "Code the Corpus instead (keeps them whole), or check their spelling.", ZhiliWarning, stacklevel=2)
+                      + advice, ZhiliWarning, stacklevel=2)
     categories = dic.categories
     column = {t: i for i, t in enumerate(map(str, d.vocabulary))}
     cat_index = {c: i for i, c in enumerate(categories)}
@@ -264,10 +268,6 @@ def code_dictionary(data: object, dictionary: Dictionary | str | Path, by: str |
 
 def _as_dtm(data: object, dic: Dictionary) -> DTM:
     """A count matrix from a DTM, Tokens or Corpus (segmented with the dictionary's terms)."""
-    from .corpus import Corpus
-    from .dtm import dtm
-    from .tokens import Tokens, tokens
-
     if isinstance(data, DTM):
         if data.weighting != "count":
             raise ValueError(f"code_dictionary needs a count matrix; this one is weighted by {data.weighting}")
