@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -48,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
@@ -397,8 +399,9 @@ class KSearch:
 
 
 def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto", n_seeds: int = 3,
-             random_state: int = 42, n_jobs: int = 1, min_tokens: int = MIN_TOKENS) -> KSearch:
-    """Fit every K ``n_seeds`` times and measure it.
+             random_state: int = 42, n_jobs: int = 1, min_tokens: int = MIN_TOKENS,
+             progress: bool | None = None) -> KSearch:
+    """Fit every K ``n_seeds`` times and measure it (a progress bar on a terminal).
 
     Run 0 fits all units (LDA: a seeded 90 %, the rest gives held-out ``perplexity``);
     runs 1..n_seeds-1 fit a random 80 % of units with seed ``random_state + i`` (the NMF
@@ -427,9 +430,10 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
     if not ks:
         raise ZhiliError(E.E040, k="an empty list of candidates")
     jobs = [(k, i) for k in ks for i in range(max(1, n_seeds))]
-    results = Parallel(n_jobs=n_jobs)(delayed(_search_run)(X, k, i, method, random_state, min_tokens)
-                                      for k, i in jobs)
-    runs = dict(zip(jobs, results))
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+    show = sys.stderr.isatty() if progress is None else progress
+    runs = dict(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show, leave=False)))
     binary = (X > 0).astype(np.float64).tocsc()
     rows = []
     for k in ks:
