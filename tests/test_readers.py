@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import random
-import time
 
 import docx
 import pandas as pd
@@ -145,14 +144,6 @@ def test_decode_bytes_rejects_binary_with_e004(data: bytes) -> None:
         decode_bytes(data, source="blob.txt")
     assert caught.value.code == "E004"
     assert "'blob.txt'" in str(caught.value)
-
-
-def test_decode_bytes_is_fast_on_100_kb_of_utf8() -> None:
-    data = (SIMPLIFIED * 400).encode("utf-8")
-    assert len(data) > 100_000
-    start = time.perf_counter()
-    decode_bytes(data)
-    assert time.perf_counter() - start < 0.2
 
 
 @pytest.mark.parametrize(
