@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from zhili import report
+from zhili import files, report
 from zhili.errors import ZhiliError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_minimal"
@@ -95,7 +95,7 @@ def test_failed_write_keeps_the_old_report(results, monkeypatch):
     def crash(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "fsync", crash)
+    monkeypatch.setattr(files.os, "fsync", crash)
     with pytest.raises(OSError, match="disk full"):
         report.write_report(results)
     assert target.read_text(encoding="utf-8") == "old good report"

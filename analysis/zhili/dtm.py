@@ -15,7 +15,6 @@ matrices; ``term_frequencies`` and ``write_table`` make tidy tables for papers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import E, ZhiliError
+from .files import replacing
 from .tokens import Tokens
 
 
@@ -198,18 +198,16 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     ``.parquet`` or ``.xlsx``. Written to a temporary file first, then renamed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    elif suffix == ".parquet":
-        _parquet_safe(df).to_parquet(tmp, index=False)
-    elif suffix == ".xlsx":
-        df.to_excel(tmp, index=False, engine="openpyxl")
-    else:
+    if suffix not in (".csv", ".parquet", ".xlsx"):
         raise ZhiliError(E.E032, fmt=suffix or "(none)", path=path)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        if suffix == ".csv":
+            df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        elif suffix == ".parquet":
+            _parquet_safe(df).to_parquet(tmp, index=False)
+        else:
+            df.to_excel(tmp, index=False, engine="openpyxl")
     return path
 
 

@@ -10,12 +10,13 @@ True
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from .files import replacing
 
 LIBRARIES = ("zhili", "jieba", "rjieba", "opencc", "numpy", "scipy", "pandas", "scikit-learn", "pyarrow",
              "openpyxl", "matplotlib", "networkx")
@@ -50,10 +51,8 @@ def new_manifest(command: str, settings: dict) -> dict:
 def write_json(obj: dict, path: str | Path) -> Path:
     """Write JSON atomically (temporary file, then rename), UTF-8, Chinese unescaped."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n", encoding="utf-8")
     return path
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from .corpus import Corpus, corpus
 from .dtm import DTM, dtm, dtm_trim, term_frequencies, write_table
 from .errors import E, ZhiliError, ZhiliWarning
+from .files import replacing
 from .manifest import command_line, new_manifest, write_json
 from .tokens import TokenFilter, Tokens, tokens
 
@@ -262,11 +263,9 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Pat
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """All tables in one Excel workbook, one sheet each (Excel's row limit respected)."""
-    tmp = path.with_name(f".{path.name}.tmp.xlsx")
-    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+    with replacing(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
         for name, df in tables.items():
             df.head(EXCEL_MAX_ROWS).to_excel(xl, sheet_name=name[:31], index=False)
-    tmp.replace(path)
     return path
 
 

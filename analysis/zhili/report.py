@@ -21,8 +21,6 @@ import base64
 import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,6 +35,7 @@ from scipy.spatial.distance import jensenshannon
 
 from zhili import plotting
 from zhili.errors import E, ZhiliError
+from zhili.files import replacing
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOCUMENT_COLUMNS = ["doc_id", "source", "status", "reason", "n_chars", "n_tokens"]
@@ -96,7 +95,8 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
     )
     html = html.replace(FONT_FACE_SLOT, _font_face(html), 1)
     target = Path(path) if path is not None else results / "report.html"
-    _write_atomic(target, html)
+    with replacing(target) as tmp:
+        tmp.write_text(html, encoding="utf-8")
     return target
 
 
@@ -402,26 +402,3 @@ def _manifest_section(manifest: dict) -> dict:
         tables.append(("输入 Inputs", _table(pd.DataFrame(manifest["inputs"]))))
     return {"id": "manifest", "title": "运行记录 Run manifest", "note": "", "summary": _key_values(summary),
             "tables": tables, "raw": json.dumps(manifest, ensure_ascii=False, indent=2)}
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to a temporary file in ``target``'s folder, then rename it over ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o666 & ~_umask())
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -34,6 +34,7 @@ import pandas as pd
 from . import lexicon
 from .corpus import Corpus
 from .errors import E, ZhiliError
+from .files import replacing
 from .normalize import normalize
 from .segment import SegmenterConfig, encode, get_segmenter
 
@@ -328,10 +329,8 @@ def _segment_shards(shards: list[list[str]], keys: list[str], config: SegmenterC
 
 
 def _write_cache(path: Path, res: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(tmp, path)
+    with replacing(path, durable=False) as tmp:  # a lost cache entry is only recomputed
+        tmp.write_bytes(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _run_shards(config: SegmenterConfig, shards: list[list[str]], tagged: bool, n_jobs: int,
