@@ -215,8 +215,7 @@ def _cmd_ingest(a: argparse.Namespace) -> int:
 
     c = corpus(*a.sources, **_corpus_kwargs(a), unit=a.unit)
     out = Path(a.out) / "tables"
-    docs = c.log.merge(c.docs.drop(columns=["text", "position", "source"]).drop_duplicates("doc_id"), on="doc_id", how="left")
-    write_table(docs, out / "documents.csv")
+    write_table(c.document_table(), out / "documents.csv")
     write_table(c.docs, out / "units.parquet")
     for w in c.warnings:
         log.warning(w)

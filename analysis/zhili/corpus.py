@@ -75,6 +75,15 @@ class Corpus:
             return self.docs["doc_id"].tolist()
         return [f"{d}#{p}" for d, p in zip(self.docs["doc_id"], self.docs["position"])]
 
+    def document_table(self) -> pd.DataFrame:
+        """One row per input document: ``doc_id, source, status, reason, n_chars`` + docvars.
+
+        >>> corpus_from_texts(["甲"], docvars={"year": [2019]}).document_table().columns.tolist()
+        ['doc_id', 'source', 'status', 'reason', 'n_chars', 'script', 'year']
+        """
+        docvars = self.docs.drop(columns=["text", "position", "source"], errors="ignore").drop_duplicates("doc_id")
+        return self.log.merge(docvars, on="doc_id", how="left")
+
     def reshape(self, unit: str) -> Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .corpus import Corpus, corpus
+from .corpus import LOG_COLUMNS, Corpus, corpus
 from .dtm import DTM, dtm, dtm_trim, term_frequencies, write_table
 from .errors import E, ZhiliError, ZhiliWarning
 from .files import replacing
@@ -280,10 +280,10 @@ def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     """One row per input document: ``doc_id, source, status, reason, n_chars, n_tokens`` + docvars."""
     per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": toks.n_tokens})
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
-    table = c.log.copy()
-    table["n_tokens"] = table["doc_id"].map(n_tokens).where(table["status"] == "analysed").astype("Int64")
-    docvars = c.docs.drop(columns=["text", "position", "source"], errors="ignore").drop_duplicates("doc_id")
-    return table.merge(docvars, on="doc_id", how="left")
+    table = c.document_table()
+    analysed = table["status"] == "analysed"
+    table.insert(len(LOG_COLUMNS), "n_tokens", table["doc_id"].map(n_tokens).where(analysed).astype("Int64"))
+    return table
 
 
 def _write_log(out: Path, c: Corpus) -> None:
