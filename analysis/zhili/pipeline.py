@@ -77,6 +77,12 @@ class RunSettings:
     def keys(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
+    def tokenize(self, units: Corpus, progress: bool | None = None) -> Tokens:
+        """:func:`~zhili.tokens.tokens` with this run's segmenter, dictionaries, filter and cache."""
+        return tokens(units, segmenter=self.segmenter, lexicon=self.lexicon, places=self.places,
+                      user_dicts=self.user_dicts, filter=self.token_filter, cache=self.cache, n_jobs=self.n_jobs,
+                      progress=progress)
+
     @property
     def token_filter(self) -> TokenFilter:
         return TokenFilter(stopwords=self.stopwords, extra_stopwords=tuple(self.extra_stopwords),
@@ -122,8 +128,7 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
     units = c.reshape(s.unit)
 
     t = time.perf_counter()
-    toks = tokens(units, segmenter=s.segmenter, lexicon=s.lexicon, places=s.places, user_dicts=s.user_dicts,
-                  filter=s.token_filter, cache=s.cache, n_jobs=s.n_jobs, progress=progress)
+    toks = s.tokenize(units, progress)
     timings["segment"] = round(time.perf_counter() - t, 3)
     manifest["segmenter"] = {k: toks.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
 
@@ -181,8 +186,7 @@ def _analyse(result: RunResult, s: RunSettings, tables: dict[str, pd.DataFrame],
     if len(whole) < COWORD_MIN_DOCS:  # too few documents to co-occur in: use paragraphs
         window = "paragraph"
         if c.unit == "document":
-            toks = tokens(c.reshape("paragraph"), segmenter=s.segmenter, lexicon=s.lexicon, places=s.places,
-                          user_dicts=s.user_dicts, filter=s.token_filter, cache=s.cache, progress=False)
+            toks = s.tokenize(c.reshape("paragraph"), progress=False)
     try:
         net = coword(toks, n_terms=100, window=window, random_state=s.random_state)
         result.extras["coword"] = net
