@@ -22,7 +22,7 @@ def _need_shared(sub: str = "") -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data():
     """Return a function ``need(subfolder) -> Path`` that skips (or fails under CI) when absent."""
     return _need_shared

@@ -1,8 +1,10 @@
 import gzip
 import json
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from zhili.errors import ZhiliError
@@ -16,6 +18,18 @@ SEED_TERMS = ["习近平", "市域社会治理", "社会治理", "网格化", "�
 @pytest.fixture(scope="module")
 def fast():
     return Segmenter(backend="rjieba")
+
+
+@pytest.fixture(scope="module")
+def native():
+    pytest.importorskip("zhili._cut", reason="zhili's C cutter was not compiled (no C compiler at install time)")
+    return Segmenter(backend="native")
+
+
+@pytest.fixture(scope="module", params=["native", "rjieba"])
+def quick(request):
+    """Each fast backend in turn, to be checked against plain jieba."""
+    return request.getfixturevalue("native" if request.param == "native" else "fast")
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +59,99 @@ def test_unknown_backend():
         Segmenter(backend="pkuseg")
 
 
-def test_parity_on_seed(fast, plain, seed_text):
+def test_parity_on_seed(quick, plain, seed_text):
     norm = normalize(seed_text)
-    assert fast.cut(norm) == plain.cut(norm)
+    assert quick.cut(norm) == plain.cut(norm)
 
 
 @pytest.mark.parametrize("text", ["2011-2020年规划", "PM_2.5浓度下降", "5G-A基站", "1.1GW光伏", "C++与Python"])
-def test_parity_on_ascii_runs(fast, plain, text):
-    assert fast.cut(text) == plain.cut(text)
+def test_parity_on_ascii_runs(quick, plain, text):
+    assert quick.cut(text) == plain.cut(text)
 
 
-def test_parity_on_government_reports(fast, plain, shared_data):
+# the corners of jieba's cut: its block and whitespace rules, finalseg's re_skip, the HMM on
+# unknown runs, characters outside the Basic Multilingual Plane, empty and one-character text
+EDGE_TEXTS = ["", "网", "a", " ", "\r\n", "\r\n\r\n治理", "第一\r二\n三\t四\u3000五 \xa0六", "１２３全角数字",
+              "增长6.5%，达到3.14.15版", "a.5%b..c", "x1.2.3%%y", "+#&._%-混合", "𠮷野家和🙂表情", "龘靐齉爩",
+              "张三李四王五赵六钱七孙八", "塞罕坝机械林场", "很长" * 3000, "ABC123abc中文-2020_v1.0"]
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS, ids=range(len(EDGE_TEXTS)))
+@pytest.mark.parametrize("hmm", [True, False])
+def test_native_matches_jieba_on_edge_cases(native, text, hmm):
+    import jieba
+
+    assert native._native.cut_batch([text], hmm)[0] is not None
+    vocab, ids, _ = Segmenter(backend="native", hmm=hmm).cut_batch([text])
+    assert [vocab[i] for i in ids] == jieba.lcut(text, HMM=hmm)
+
+
+def test_native_batch_keeps_texts_apart(native):
+    texts = ["推进网格化管理", "", "加强网格化管理。"]
+    vocab, ids, lengths = native.cut_batch(texts)
+    assert lengths.tolist() == [len(native.cut(t)) for t in texts]
+    assert vocab[:2] == ["推进", "网格化管理"]  # first-seen order, like zhili.segment.encode
+
+
+def test_native_force_split_words_as_jieba(native):
+    import jieba
+    import jieba.finalseg as finalseg
+    from zhili._cut import Cutter
+
+    text = "张三李四王五赵六钱七孙八"
+    hmm_word = next(w for w in jieba.lcut(text) if len(w) > 1 and w not in jieba.dt.FREQ)
+    finalseg.Force_Split_Words.add(hmm_word)
+    try:
+        expected = jieba.lcut(text)
+        cutter = Cutter(jieba.dt.FREQ, jieba.dt.total, finalseg.start_P, finalseg.trans_P, finalseg.emit_P,
+                        finalseg.Force_Split_Words)
+    finally:
+        finalseg.Force_Split_Words.discard(hmm_word)
+    vocab, ids, _ = cutter.cut_batch([text])
+    assert hmm_word not in expected
+    assert [vocab[i] for i in np.frombuffer(ids, np.int32)] == expected
+
+
+def test_native_rejects_bad_input(native):
+    from zhili._cut import Cutter
+
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        native._native.cut_batch(["治理", 3])
+    with pytest.raises(ValueError, match="total"):
+        Cutter({"治理": 1}, 0, {}, {}, {})
+    assert native.cut("治理") == ["治理"]  # a failed batch leaves the cutter usable
+
+
+def test_auto_prefers_native_when_compiled():
+    from zhili.segment import native_available
+
+    expected = "native" if native_available() else "rjieba"
+    assert Segmenter().config.resolved_backend == expected
+
+
+def test_native_is_compiled_where_required():
+    """CI sets ZHILI_REQUIRE_NATIVE=1: a missing C build must fail there, not fall back quietly."""
+    from zhili.segment import native_available
+
+    if os.environ.get("ZHILI_REQUIRE_NATIVE") == "1":
+        assert native_available(), "zhili._cut was not built; is a C compiler installed?"
+    elif not native_available():
+        pytest.skip("zhili._cut not compiled; zhili falls back to rjieba")
+
+
+@pytest.fixture(scope="module")
+def reports_by_jieba(plain, shared_data):
+    """The government reports (normalised) and plain jieba's tokens of each, computed once."""
     path = shared_data("gov_work_reports") / "docs.jsonl.gz"
     texts = [normalize(json.loads(line)["text"]) for line in gzip.open(path, "rt", encoding="utf-8")]
-    mismatched = [i for i, t in enumerate(texts) if fast.cut(t) != plain.cut(t)]
+    return texts, [plain.cut(t) for t in texts]
+
+
+def test_parity_on_government_reports(quick, reports_by_jieba):
+    texts, expected = reports_by_jieba
+    vocab, ids, lengths = quick.cut_batch(texts)
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    mismatched = [i for i in range(len(texts)) if [vocab[j] for j in ids[bounds[i]:bounds[i + 1]]] != expected[i]]
     assert mismatched == []
 
 

@@ -44,8 +44,9 @@ def _source_options(p: argparse.ArgumentParser) -> None:
 
 
 def _segment_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--segmenter", default="auto", choices=["auto", "rjieba", "jieba"],
-                   help="segmentation backend; both cut like jieba (default: auto = rjieba)")
+    p.add_argument("--segmenter", default="auto", choices=["auto", "native", "rjieba", "jieba"],
+                   help="segmentation backend; all cut like jieba (default: auto = native where it was "
+                        "compiled, else rjieba)")
     p.add_argument("--user-dict", action="append", default=[], metavar="FILE",
                    help="jieba-format user dictionary (word [freq] [pos]); repeatable; wins over ours")
     p.add_argument("--no-lexicon", action="store_true", help="do not load the shipped governance lexicon")

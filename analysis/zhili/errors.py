@@ -34,7 +34,7 @@ class E:
     E017 = "Docvar '{var}' has a value that is not a year: '{value}' (document '{doc_id}'). Use 2019, 2019年 or 二〇一九年."
     # dictionaries and lexicons
     E020 = "Dictionary '{path}' line {line}: {detail}. Format: one entry per line, `word [freq] [pos]`, UTF-8."
-    E021 = "Unknown segmenter '{name}'. Use 'auto', 'rjieba' or 'jieba'."
+    E021 = "Unknown segmenter '{name}'. Use 'auto', 'native', 'rjieba' or 'jieba'."
     E022 = "Unknown filter option '{name}'. Available: {available}."
     E023 = "Synonym file '{path}' line {line}: {detail}. Format: `canonical<TAB>variant1 variant2 ...`."
     E024 = "Unknown {what} '{value}'. Use one of: {available}."
@@ -67,6 +67,8 @@ class E:
     E062 = "Config '{path}' is invalid: {detail}."
     E063 = "Cannot load font '{path}': {detail}. Install the package's dependencies again (pip install -e analysis)."
     E064 = "Results folder '{path}' was written by zhili {found}; this is zhili {current}. Re-run the analysis."
+    E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler). "
+            "Install one (gcc, or Visual C++ Build Tools on Windows) and reinstall zhili, or use --segmenter rjieba.")
 
 
 class ZhiliError(Exception):

@@ -1,8 +1,10 @@
 """Word segmentation with jieba's dictionary and semantics, fast by default.
 
-Two interchangeable backends cut the same way: ``rjieba`` (jieba-rs, a Rust port; the
-default) and plain ``jieba``. Both get the same extra dictionaries in the same order —
-the shipped governance lexicon, place names, then the user's dictionaries, which win.
+Three interchangeable backends cut the same way: ``native`` (zhili's C port of jieba's cut,
+``zhili/_cut.c``, which returns integer ids; the default where it was compiled), ``rjieba``
+(jieba-rs, a Rust port; the default without a C compiler) and plain ``jieba``. All get the
+same extra dictionaries in the same order — place names, the shipped governance lexicon,
+then the user's dictionaries, which win.
 Text is normalised first (width, Traditional to Simplified), and because normalisation
 keeps one character for one character, tokens can be shown in the original script.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,7 +35,7 @@ from . import lexicon
 from .errors import E, ZhiliError
 from .normalize import normalize
 
-BACKENDS = ("auto", "rjieba", "jieba")
+BACKENDS = ("auto", "native", "rjieba", "jieba")
 _ASCII_WITH_PUNCT = re.compile(r"^[a-zA-Z0-9+#&._%\-]*[+#&._%\-][a-zA-Z0-9+#&._%\-]*$", re.M)  # jieba re_han ASCII runs with a cut point
 _JIEBA_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg's re_skip
 
@@ -54,17 +57,35 @@ class SegmenterConfig:
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ZhiliError(E.E021, name=self.backend)
+        if self.backend == "native" and not native_available():
+            raise ZhiliError(E.E065)
         object.__setattr__(self, "user_dicts", tuple(str(Path(p)) for p in self.user_dicts))
 
     @property
     def resolved_backend(self) -> str:
+        """The backend ``auto`` stands for: the fastest one installed."""
         if self.backend != "auto":
             return self.backend
+        if native_available():
+            return "native"
         try:
             import rjieba  # noqa: F401
         except ImportError:
             return "jieba"
         return "rjieba"
+
+
+def native_available() -> bool:
+    """Whether zhili's C cutter was compiled at install time (it needs a C compiler).
+
+    >>> isinstance(native_available(), bool)
+    True
+    """
+    try:
+        from . import _cut  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _dictionary_entries(config: SegmenterConfig) -> list[lexicon.Entry]:
@@ -105,9 +126,15 @@ class Segmenter:
     def fingerprint(self) -> str:
         """A hash of the backend, its version, the settings and every extra dictionary entry."""
         backend = self.config.resolved_backend
+        if backend == "native":
+            from . import _cut
+
+            backend_version = f"{version('zhili')}/cut{_cut.VERSION}"
+        else:
+            backend_version = version(backend)
         payload = {
             "backend": backend,
-            "backend_version": version(backend),
+            "backend_version": backend_version,
             "jieba_dictionary": version("jieba"),
             "hmm": self.config.hmm,
             "entries": lexicon.lexicon_hash(self.entries),
@@ -128,12 +155,28 @@ class Segmenter:
         import jieba
 
         engine = jieba.Tokenizer()
-        engine.initialize()
+        level = jieba.default_logger.level
+        jieba.default_logger.setLevel(logging.WARNING)  # jieba announces its dictionary loading on stderr
+        try:
+            engine.initialize()
+        finally:
+            jieba.default_logger.setLevel(level)
         for e in self.entries:
             if e.pos == "ns" and e.freq is None and e.word in engine.FREQ and engine.FREQ[e.word]:
                 continue
             engine.add_word(e.word, e.freq, e.pos)
         return engine
+
+    @cached_property
+    def _native(self):
+        """The C cutter, built from the jieba engine's dictionary (so it cuts as jieba does)."""
+        import jieba.finalseg as finalseg
+
+        from ._cut import Cutter
+
+        engine = self._engine
+        return Cutter(engine.FREQ, engine.total, finalseg.start_P, finalseg.trans_P, finalseg.emit_P,
+                      finalseg.Force_Split_Words)
 
     @cached_property
     def _tagger(self):
@@ -152,9 +195,12 @@ class Segmenter:
     def cut_batch(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Tokens of many normalised texts as (vocabulary, int32 ids, tokens per text).
 
-        Encoding to ids runs in C (``dict.fromkeys``, ``map``), so it costs little next to
-        the cutting itself, and every later step works on integer arrays.
+        The ``native`` backend returns ids straight from C; the others encode their token
+        lists with ``map`` over a dict. Every later step works on integer arrays.
         """
+        if self.config.resolved_backend == "native":
+            vocab, ids, lengths = self._native.cut_batch(texts, self.config.hmm)
+            return vocab, np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
         flat: list[str] = []
         lengths = []
         if self.config.resolved_backend == "jieba":
