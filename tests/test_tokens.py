@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -82,3 +84,61 @@ def test_keep_mask_agrees_with_keep(settings):
     vocab = ["网格化", "的", "推进", "2019", "2019年", "一九五八年", "十四五", "GDP", "5G", "，", "。", " ", "\n", "化",
              "PM2.5", "10%", "A股", "——", "“"]
     assert f.keep_mask(vocab).tolist() == [f.keep(t) for t in vocab]
+
+
+@pytest.fixture(scope="module")
+def multi_shard_corpus(seed_text):
+    """About 250k characters in several shards; the synonym variant 网格化管理 only in the last."""
+    paragraphs = [p for p in normalize(seed_text).split("\n") if p.strip()]
+    texts = [f"第{i}篇\n" + "\n".join(paragraphs[i % len(paragraphs):] + paragraphs[:i % len(paragraphs)])
+             for i in range(52)]
+    texts.append("推进网格化管理，落实一张网、五统一。")
+    c = corpus_from_texts(texts)
+    assert len(list(c.shards())) >= 3
+    return c
+
+
+@pytest.mark.parametrize("filter", [TokenFilter(), TokenFilter(min_chars=1, punctuation=True), None])
+def test_parallel_groups_give_the_serial_result(multi_shard_corpus, filter):
+    serial = tokens(multi_shard_corpus, cache=False, n_jobs=1, filter=filter)
+    parallel = tokens(multi_shard_corpus, cache=False, n_jobs=3, filter=filter)
+    assert parallel.vocab == serial.vocab
+    assert all(np.array_equal(a, b) for a, b in zip(parallel.ids, serial.ids))
+    if filter is not None and filter.synonyms:
+        assert "网格化服务管理" in serial[-1] and "网格化管理" not in serial.vocab
+
+
+def test_parallel_workers_fill_the_shard_cache(multi_shard_corpus, tmp_path):
+    first = tokens(multi_shard_corpus, cache=tmp_path, n_jobs=2)
+    n_shards = len(list(multi_shard_corpus.shards()))
+    again = tokens(multi_shard_corpus, cache=tmp_path, n_jobs=2, filter=TokenFilter(min_chars=1))
+    assert first.meta["cache"] == f"0 of {n_shards} shards" and again.meta["cache"] == f"{n_shards} of {n_shards} shards"
+
+
+def test_parallel_under_spawn(multi_shard_corpus, monkeypatch):
+    """Where fork is not used (Windows, macOS) the workers are spawned and load their own segmenter."""
+    import sys
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    spawned = tokens(multi_shard_corpus, cache=False, n_jobs=2)
+    monkeypatch.undo()
+    assert spawned.to_lists() == tokens(multi_shard_corpus, cache=False, n_jobs=1).to_lists()
+
+
+def test_forked_worker_errors_reach_the_caller():
+    from zhili.tokens import _fork
+
+    with pytest.raises(ZeroDivisionError):
+        _fork(lambda: 1 / 0, ())()
+    with pytest.raises(RuntimeError, match="worker process died"):
+        _fork(os._exit, (3,))()
+    assert _fork(sum, ([1, 2],))() == 3
+
+
+def test_replace_keeps_first_seen_order():
+    c = corpus_from_texts(["治理 群众 人民 服务"])
+    raw = tokens(c, cache=False, filter=TokenFilter(synonyms=False, stopwords="none"), lexicon=False)
+    assert raw.vocab == ["治理", "群众", "人民", "服务"]
+    merged = tokens_replace(raw, {"群众": "公众", "人民": "公众"})
+    assert merged.vocab == ["治理", "公众", "服务"]  # the canonical form at its earliest variant's place
+    assert merged[0] == ["治理", "公众", "公众", "服务"]

@@ -20,7 +20,7 @@ import pickle
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from collections import defaultdict
@@ -43,10 +43,23 @@ CACHE_FORMAT = 1
 _UNITS = "年|月|日|号|万|亿|个|项|家|人|次|元|公里|亩|吨|倍|届|批|所|座|条|户"
 _CN_NUM = "[零〇一二三四五六七八九十百千万亿两]"
 # numbers, years and counts (2019年, 一九五八年, 三百万); five-year-plan names (十四五) are kept
-_NUMBER = re.compile(rf"^[\d.,%‰+\-－·]+[%‰]?$|^(?!十[一二三四五]?五$){_CN_NUM}+$|^(\d+|{_CN_NUM}+)({_UNITS})$")
+
+
+def _number_pattern(end: str) -> str:
+    return (rf"[\d.,%‰+\-－·]+[%‰]?{end}|(?!十[一二三四五]?五{end}){_CN_NUM}+{end}"
+            rf"|(\d+|{_CN_NUM}+)({_UNITS}){end}")
+
+
+_NUMBER = re.compile(rf"^(?:{_number_pattern('$')})")
 _HAS_WORD_CHAR = re.compile(r"[\w\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# the same tests as whole-word patterns over a vocabulary joined by _SEP (see keep_mask)
+_SEP = "\x00"
+_WHOLE_NUMBER = re.compile(rf"(?<={_SEP})(?:{_number_pattern(f'(?={_SEP})')})")
+_WHOLE_NO_WORD_CHAR = re.compile(rf"(?<={_SEP})[^\w\u3400-\u9fff{_SEP}]+(?={_SEP})")
+_WHOLE_NO_LATIN = re.compile(rf"(?<={_SEP})[^A-Za-z{_SEP}]*(?={_SEP})")
+_WHOLE_NO_HAN = re.compile(rf"(?<={_SEP})[^\u3400-\u9fff{_SEP}]*(?={_SEP})")
 
 
 @dataclass(frozen=True)
@@ -99,22 +112,34 @@ class TokenFilter:
         return self.latin or not _LATIN.search(term) or bool(_HAN.search(term))
 
     def keep_mask(self, vocab: Sequence[str]) -> np.ndarray:
-        """:meth:`keep` for a whole vocabulary at once (each test mapped in C).
+        """:meth:`keep` for a whole vocabulary at once: each pattern scans the joined
+        vocabulary once in C instead of being called per word type.
 
         >>> TokenFilter().keep_mask(["网格化", "的", "2019", "GDP"]).tolist()
         [True, False, False, True]
         """
-        def test(fn) -> np.ndarray:
-            return np.fromiter(map(fn, vocab), dtype=bool, count=len(vocab))
-
         stop = self.stopword_set
-        gone = test(stop.__contains__) | test(str.isspace)
-        word = test(lambda t: _HAS_WORD_CHAR.search(t) is not None)
-        keep = ~gone & word & (np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab)) >= self.min_chars)
+        lengths = np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab))
+        joined = _SEP + _SEP.join(vocab) + _SEP
+        if joined.count(_SEP) != len(vocab) + 1:  # a word holds the separator: test one by one
+            return np.fromiter((self.keep(t, stop) for t in vocab), dtype=bool, count=len(vocab))
+        starts = np.cumsum(lengths + 1) - lengths  # offset of each word in `joined`
+
+        def matching(pattern: re.Pattern) -> np.ndarray:
+            """Words the whole of which match ``pattern``."""
+            hits = np.zeros(len(vocab), dtype=bool)
+            found = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+            hits[np.searchsorted(starts, found)] = True
+            return hits
+
+        gone = np.fromiter(map(stop.__contains__, vocab), dtype=bool, count=len(vocab))
+        gone |= np.fromiter(map(str.isspace, vocab), dtype=bool, count=len(vocab))
+        word = ~matching(_WHOLE_NO_WORD_CHAR)
+        keep = ~gone & word & (lengths >= self.min_chars)
         if not self.numbers:
-            keep &= ~test(lambda t: _NUMBER.match(t) is not None)
+            keep &= ~matching(_WHOLE_NUMBER)
         if not self.latin:
-            keep &= ~(test(lambda t: _LATIN.search(t) is not None) & ~test(lambda t: _HAN.search(t) is not None))
+            keep &= matching(_WHOLE_NO_LATIN) | ~matching(_WHOLE_NO_HAN)
         return keep | (~gone & ~word) if self.punctuation else keep
 
 
@@ -168,7 +193,7 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     t0 = time.perf_counter()
     seg = get_segmenter(config)
     shards = list(corpus.shards())
-    keys = [_shard_key(shard, seg.fingerprint, tagged) for shard in shards]
+    keys = [_shard_key(shard, seg.fingerprint, tagged) if cache_dir is not None else "" for shard in shards]
     meta = {"segmenter": asdict(config), "backend": config.resolved_backend, "segmenter_fingerprint": seg.fingerprint,
             "tagged": tagged, "unit": corpus.unit, "filter": asdict(filter) if filter is not None else None}
     docvars = corpus.docvars.reset_index(drop=True)
@@ -177,10 +202,13 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     if packed is not None:
         toks = _unpack(packed, docvars, {**meta, "cache": "hit"})
     else:
-        results, n_cached = _segment_shards(shards, keys, config, tagged, cache_dir, n_jobs, progress)
-        vocab, ids, pos_vocab, pos_ids = _merge(results, tagged)
+        paths = [cache_dir / key[:2] / f"{key}.pkl" if cache_dir is not None else None for key in keys]
+        parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
+        vocab, ids, pos_vocab, pos_ids = _merge(parts, tagged)
         toks = Tokens(vocab, ids, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"}, pos_vocab, pos_ids)
-        toks = tokens_filter(toks, filter) if filter is not None else _compact(toks)
+        if filter is not None:
+            toks.meta["filter"] = asdict(filter)
+        toks = _compact(toks)
         if final is not None:
             _write_cache(final, _pack(toks))
     toks.meta["seconds_segment"] = time.perf_counter() - t0
@@ -202,16 +230,15 @@ def tokens_filter(toks: Tokens, filter: TokenFilter = TokenFilter()) -> Tokens:
             raise ZhiliError(E.E022, name="pos (these tokens were not tagged; pass the filter to tokens())",
                              available="stopwords, extra_stopwords, min_chars, numbers, punctuation, latin, synonyms")
         pos_keep = np.array([p.startswith(filter.pos) for p in toks.pos_vocab], dtype=bool)
-    ids, pos_ids = [], []
-    for i, a in enumerate(toks.ids):
-        m = keep[a]
-        if pos_keep is not None:
-            m &= pos_keep[toks.pos_ids[i]]
-        ids.append(a[m])
-        if toks.pos_ids is not None:
-            pos_ids.append(toks.pos_ids[i][m])
-    out = replace(toks, ids=ids, pos_ids=pos_ids if toks.pos_ids is not None else None,
-                  meta={**toks.meta, "filter": asdict(filter)})
+    flat = _concat(toks.ids)
+    m = keep[flat]
+    if pos_keep is not None:
+        m &= pos_keep[_concat(toks.pos_ids)]
+    unit = np.repeat(np.arange(len(toks.ids)), toks.n_tokens)
+    bounds = np.cumsum(np.bincount(unit[m], minlength=len(toks.ids)))[:-1]
+    ids = np.split(flat[m], bounds)
+    pos_ids = np.split(_concat(toks.pos_ids)[m], bounds) if toks.pos_ids is not None else None
+    out = replace(toks, ids=ids, pos_ids=pos_ids, meta={**toks.meta, "filter": asdict(filter)})
     if filter.synonyms:
         synonyms = lexicon.read_synonyms(None if filter.synonyms is True else filter.synonyms)
         out = tokens_replace(out, synonyms)
@@ -226,24 +253,37 @@ def tokens_replace(toks: Tokens, mapping: dict[str, str]) -> Tokens:
     >>> tokens_replace(t, {"管理员": "管理人员"})[0]
     ['网格', '管理人员']
     """
+    variants = [t for t in set(mapping).intersection(toks.vocab) if mapping[t] != t]
+    if not variants:
+        return _compact(toks)
     vocab = list(toks.vocab)
-    index = {t: i for i, t in enumerate(vocab)}
+    index = dict(zip(vocab, range(len(vocab))))
     remap = np.arange(len(vocab), dtype=np.int32)
-    for i, term in enumerate(toks.vocab):
-        canon = mapping.get(term)
-        if canon is not None and canon != term:
-            if canon not in index:
-                index[canon] = len(vocab)
-                vocab.append(canon)
-            remap[i] = index[canon]
-    ids = [remap[a] for a in toks.ids]
-    return _compact(replace(toks, vocab=vocab, ids=ids))
+    for term in sorted(variants, key=index.__getitem__):
+        canon = mapping[term]
+        if canon not in index:
+            index[canon] = len(vocab)
+            vocab.append(canon)
+        remap[index[term]] = index[canon]
+    # a canonical form takes the place of its earliest variant, so a vocabulary in first-seen
+    # order stays in first-seen order (and shards merged before or after agree)
+    used = np.flatnonzero(np.bincount(_concat(toks.ids), minlength=len(toks.vocab)))
+    first = np.full(len(vocab), len(vocab), dtype=np.int64)
+    np.minimum.at(first, remap[used], used)
+    order = np.argsort(first, kind="stable")[:int((first < len(vocab)).sum())]
+    new_id = np.full(len(vocab), -1, dtype=np.int32)
+    new_id[order] = np.arange(len(order), dtype=np.int32)
+    remap = new_id[remap]
+    return replace(toks, vocab=[vocab[i] for i in order], ids=[remap[a] for a in toks.ids])
+
+
+def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if len(arrays) else np.empty(0, np.int32)
 
 
 def _compact(toks: Tokens) -> Tokens:
     """Drop vocabulary entries no token uses (order kept)."""
-    flat = np.concatenate(toks.ids) if toks.ids else np.empty(0, np.int32)
-    used = np.flatnonzero(np.bincount(flat, minlength=len(toks.vocab)))
+    used = np.flatnonzero(np.bincount(_concat(toks.ids), minlength=len(toks.vocab)))
     if len(used) == len(toks.vocab):
         return toks
     remap = np.full(len(toks.vocab), -1, dtype=np.int32)
@@ -314,18 +354,107 @@ def _unpack(packed: dict, docvars: pd.DataFrame, meta: dict) -> Tokens:
     return Tokens(packed["vocab"], np.split(packed["ids"], bounds), docvars, meta, packed["pos_vocab"], pos_ids)
 
 
-def _segment_shards(shards: list[list[str]], keys: list[str], config: SegmenterConfig, tagged: bool,
-                    cache_dir: Path | None, n_jobs: int, progress: bool | None) -> tuple[list[dict], int]:
-    """Each shard from the cache or segmented (then cached); how many came from the cache."""
-    paths = [cache_dir / key[:2] / f"{key}.pkl" if cache_dir is not None else None for key in keys]
-    results = [_read_cache(p) if p is not None else None for p in paths]
-    n_cached = sum(r is not None for r in results)
-    todo = [i for i, r in enumerate(results) if r is None]
-    for i, res in zip(todo, _run_shards(config, [shards[i] for i in todo], tagged, n_jobs, progress)):
-        results[i] = res
-        if paths[i] is not None:
-            _write_cache(paths[i], res)
-    return results, n_cached
+def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
+                    filter: TokenFilter | None, n_jobs: int, progress: bool | None) -> tuple[list[dict], int]:
+    """Segment (or read from the cache) and filter contiguous groups of shards, in ``n_jobs``
+    processes; returns each group's packed tokens and how many shards came from the cache.
+
+    One process works through one group holding every shard. With several, each process
+    (this one included) takes a group and merges and filters it itself, so this process only
+    joins ``n_jobs`` vocabularies. Filtering is decided per word type, so both ways give the
+    same tokens.
+    """
+    from tqdm.auto import tqdm
+
+    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    n_groups = min(len(shards), n_jobs) if n_jobs > 1 else 1
+    cuts = np.linspace(0, len(shards), n_groups + 1).round().astype(int)
+    groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=len(shards), desc="segment", unit="shard", disable=not show or not shards, leave=False)
+    if n_groups == 1:
+        parts = [_segment_group(config, tagged, filter, shards, paths, bar.update)]
+    else:  # this process takes the first group, n_jobs - 1 workers the others
+        rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
+        if sys.platform == "linux":
+            workers = [_fork(_segment_group, args) for args in rest]
+        else:  # spawn (Windows, macOS): a process pool, safe with threads and without fork
+            pool = ProcessPoolExecutor(max_workers=len(rest), mp_context=get_context("spawn"))
+            workers = [pool.submit(_segment_group, *args).result for args in rest]
+        a, b = groups[0]
+        parts = [_segment_group(config, tagged, filter, shards[a:b], paths[a:b], bar.update)]
+        for (a, b), result in zip(groups[1:], workers):
+            parts.append(result())
+            bar.update(b - a)
+        if sys.platform != "linux":
+            pool.shutdown()
+    bar.close()
+    return parts, sum(part.pop("n_cached") for part in parts)
+
+
+def _fork(fn, args: tuple):
+    """Run ``fn(*args)`` in a forked child (which shares this process's loaded dictionaries
+    and texts without copying them); returns a function that waits for and returns the result.
+
+    This is what multiprocessing's fork start method does, without its pool machinery, which
+    costs more than a small corpus's segmentation gains from the second process.
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
+        os.close(read)
+        try:
+            try:
+                payload = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
+                payload = pickle.dumps((False, exc if _picklable(exc) else RuntimeError(repr(exc))))
+            with os.fdopen(write, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write)
+
+    def result():
+        with os.fdopen(read, "rb") as inp:
+            payload = inp.read()
+        os.waitpid(pid, 0)
+        if not payload:
+            raise RuntimeError("a segmentation worker process died; run again with n_jobs=1")
+        ok, value = pickle.loads(payload)
+        if not ok:
+            raise value
+        return value
+
+    return result
+
+
+def _picklable(obj) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | None,
+                   shards: list[list[str]], paths: Sequence[Path | None], done=None) -> dict:
+    """One group of shards: each from the cache or segmented (and cached), merged, filtered, packed."""
+    results, n_cached = [], 0
+    for shard, path in zip(shards, paths):
+        res = _read_cache(path) if path is not None else None
+        n_cached += res is not None
+        if res is None:
+            res = segment_shard(config, shard, tagged)
+            if path is not None:
+                _write_cache(path, res)
+        results.append(res)
+        if done is not None:
+            done(1)
+    if len(results) == 1 and filter is None:
+        return {**results[0], "n_cached": n_cached}
+    vocab, ids, pos_vocab, pos_ids = _merge(results, tagged)
+    toks = Tokens(vocab, ids, pd.DataFrame(index=range(len(ids))), {}, pos_vocab, pos_ids)
+    return {**_pack(tokens_filter(toks, filter) if filter is not None else toks), "n_cached": n_cached}
 
 
 def _write_cache(path: Path, res: dict) -> None:
@@ -333,29 +462,13 @@ def _write_cache(path: Path, res: dict) -> None:
         tmp.write_bytes(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _run_shards(config: SegmenterConfig, shards: list[list[str]], tagged: bool, n_jobs: int,
-                progress: bool | None) -> Iterable[dict]:
-    from tqdm.auto import tqdm
-
-    show = sys.stderr.isatty() if progress is None else progress
-    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    bar = tqdm(total=sum(map(len, shards)), desc="segment", unit="doc", disable=not show or not shards, leave=False)
-    if n_jobs == 1 or len(shards) < 2:
-        for shard in shards:
-            yield segment_shard(config, shard, tagged)
-            bar.update(len(shard))
-    else:
-        ctx = get_context("fork" if sys.platform == "linux" else "spawn")
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-            for shard, res in zip(shards, pool.map(segment_shard, [config] * len(shards), shards,
-                                                   [tagged] * len(shards))):
-                yield res
-                bar.update(len(shard))
-    bar.close()
-
-
 def _merge(results: list[dict], tagged: bool):
     """Shard vocabularies into one; each shard's ids remapped with numpy."""
+    if len(results) == 1:  # already one vocabulary
+        res = results[0]
+        bounds = np.cumsum(res["lengths"])[:-1]
+        return (res["vocab"], np.split(res["ids"], bounds), res["pos_vocab"],
+                np.split(res["pos_ids"], bounds) if tagged else None)
     index: defaultdict[str, int] = defaultdict(count().__next__)
     pos_index: defaultdict[str, int] = defaultdict(count().__next__)
     ids: list[np.ndarray] = []
