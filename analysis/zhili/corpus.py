@@ -48,6 +48,12 @@ class Corpus:
     inputs: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # every consumer (normalise, segment, KWIC) wants Python strings: convert once here,
+        # not on each pass over an Arrow-backed column
+        if "text" in self.docs and self.docs["text"].dtype != object:
+            self.docs = self.docs.assign(text=self.docs["text"].astype(object))
+
     def __len__(self) -> int:
         return len(self.docs)
 

@@ -19,6 +19,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +39,7 @@ from .files import replacing
 from .normalize import normalize
 from .segment import SegmenterConfig, encode, get_segmenter
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _UNITS = "年|月|日|号|万|亿|个|项|家|人|次|元|公里|亩|吨|倍|届|批|所|座|条|户"
 _CN_NUM = "[零〇一二三四五六七八九十百千万亿两]"
@@ -304,8 +305,8 @@ def _cache_dir(cache: bool | str | Path) -> Path | None:
 
 def _shard_key(texts: Sequence[str], fingerprint: str, tagged: bool) -> str:
     h = hashlib.sha256(f"{CACHE_FORMAT}|{fingerprint}|{tagged}".encode())
-    for t in texts:
-        h.update(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest())
+    for t in texts:  # UTF-16 is the quickest lossless encoding of CJK text to hash
+        h.update(hashlib.sha256(t.encode("utf-16-le", "surrogatepass")).digest())
     return h.hexdigest()
 
 
@@ -417,7 +418,9 @@ def _fork(fn, args: tuple):
     def result():
         with os.fdopen(read, "rb") as inp:
             payload = inp.read()
-        os.waitpid(pid, 0)
+        # reap the child once it has exited; unmapping its memory takes a while, and the
+        # payload is already here
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
         if not payload:
             raise RuntimeError("a segmentation worker process died; run again with n_jobs=1")
         ok, value = pickle.loads(payload)
@@ -469,16 +472,19 @@ def _merge(results: list[dict], tagged: bool):
         bounds = np.cumsum(res["lengths"])[:-1]
         return (res["vocab"], np.split(res["ids"], bounds), res["pos_vocab"],
                 np.split(res["pos_ids"], bounds) if tagged else None)
-    index: defaultdict[str, int] = defaultdict(count().__next__)
-    pos_index: defaultdict[str, int] = defaultdict(count().__next__)
-    ids: list[np.ndarray] = []
-    pos_ids: list[np.ndarray] = []
-    for res in results:
-        bounds = np.cumsum(res["lengths"])[:-1]
-        ids += np.split(_remap(res["vocab"], index)[res["ids"]], bounds)
-        if tagged:
-            pos_ids += np.split(_remap(res["pos_vocab"], pos_index)[res["pos_ids"]], bounds)
-    return list(index), ids, (list(pos_index) if tagged else None), (pos_ids if tagged else None)
+    def start(vocab: list[str]) -> defaultdict[str, int]:  # the first vocabulary keeps its ids
+        return defaultdict(count(len(vocab)).__next__, zip(vocab, range(len(vocab))))
+
+    index = start(results[0]["vocab"]) if results else defaultdict(count().__next__)
+    pos_index = start(results[0]["pos_vocab"]) if tagged else None
+    bounds = np.cumsum(np.concatenate([res["lengths"] for res in results]))[:-1] if results else []
+    ids = [results[0]["ids"]] + [_remap(res["vocab"], index)[res["ids"]] for res in results[1:]]
+    pos_ids = None
+    if tagged:
+        pos_ids = [results[0]["pos_ids"]] + [_remap(res["pos_vocab"], pos_index)[res["pos_ids"]]
+                                             for res in results[1:]]
+        pos_ids = np.split(np.concatenate(pos_ids), bounds)
+    return list(index), np.split(_concat(ids), bounds), (list(pos_index) if tagged else None), pos_ids
 
 
 def _remap(local: list[str], index: defaultdict[str, int]) -> np.ndarray:
