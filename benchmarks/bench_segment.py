@@ -5,7 +5,9 @@
 1. SIGHAN-2005 word F1 through `zhili segment --keep-all` (cityu Traditional, pku Simplified)
    vs plain `jieba.lcut` on the raw text.
 2. Throughput of normalise + segment + filter over the government work reports, as a ratio to
-   `jieba.lcut` on the same text in one process, and the gain from 2 processes.
+   `jieba.lcut` on the same text in one process, and the gain from 2 processes: warm (best of
+   --repeat calls in this process, as in a notebook), cold (one call in each of --repeat fresh
+   processes, as in `zhili run`; medians), and on the reports repeated 4 times.
 3. A second `zhili run` over the same corpus: its segmentation time as a share of the first's.
 Timings are the best of --repeat runs (this machine is shared and noisy).
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 import jieba
 
 import zhili
+from zhili.corpus import corpus_from_texts
 from zhili.evaluate import segmentation_scores
 from zhili.segment import SegmenterConfig, get_segmenter
 
@@ -53,19 +56,51 @@ def sighan(data: Path) -> None:
         print(f"{name:8} {z['f1']:9.4f} {j['f1']:9.4f} {z['oov_recall']:12.4f} {j['oov_recall']:12.4f}")
 
 
+def load_reports(data: Path) -> zhili.Corpus:
+    """The reports, with every dictionary loaded (outside any timing, as for jieba)."""
+    seg = get_segmenter(SegmenterConfig())
+    seg._native if seg.config.resolved_backend == "native" else seg._engine  # noqa: B018
+    return zhili.corpus(data / "gov_work_reports" / "docs.jsonl.gz")
+
+
+def one_call(data: Path, n_jobs: int) -> None:
+    """Print the seconds of one zhili.tokens call in this (fresh) process."""
+    c = load_reports(data)
+    t = time.perf_counter()
+    zhili.tokens(c, cache=False, n_jobs=n_jobs)
+    print(time.perf_counter() - t)
+
+
 def throughput(data: Path, repeat: int) -> None:
-    c = zhili.corpus(data / "gov_work_reports" / "docs.jsonl.gz")
+    c = load_reports(data)
     texts = c.texts
     n_chars = sum(map(len, texts))
     jieba.initialize()
-    get_segmenter(SegmenterConfig())._engine  # load dictionaries outside the timing, as for jieba
     t_jieba = best_of(repeat, lambda: [jieba.lcut(t) for t in texts])
     t_one = best_of(repeat, lambda: zhili.tokens(c, cache=False, n_jobs=1))
     t_two = best_of(repeat, lambda: zhili.tokens(c, cache=False, n_jobs=2))
+    cold: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(repeat):
+        for n_jobs in cold:
+            out = subprocess.run([sys.executable, __file__, "--data", str(data), "--one-call", str(n_jobs)],
+                                 capture_output=True, text=True, check=True).stdout
+            cold[n_jobs].append(float(out.split()[-1]))
+    c_one, c_two = (sorted(cold[n])[len(cold[n]) // 2] for n in (1, 2))
+    big = corpus_from_texts(texts * 4)
+    b_one = best_of(repeat, lambda: zhili.tokens(big, cache=False, n_jobs=1))
+    b_two = best_of(repeat, lambda: zhili.tokens(big, cache=False, n_jobs=2))
+
+    def row(name: str, seconds: float, chars: int, note: str) -> None:
+        print(f"{name:34} {seconds:6.2f} s  {chars / seconds / 1e6:6.2f} M chars/s   {note}")
+
     print(f"\n## Throughput: normalise + segment + filter, {len(texts)} government reports, {n_chars:,} chars")
-    print(f"jieba.lcut, 1 process     {t_jieba:7.2f} s  {n_chars / t_jieba / 1e6:6.2f} M chars/s")
-    print(f"zhili.tokens, 1 process   {t_one:7.2f} s  {n_chars / t_one / 1e6:6.2f} M chars/s   x{t_jieba / t_one:.1f} jieba.lcut")
-    print(f"zhili.tokens, 2 processes {t_two:7.2f} s  {n_chars / t_two / 1e6:6.2f} M chars/s   x{t_one / t_two:.2f} vs 1 process")
+    row("jieba.lcut, 1 process", t_jieba, n_chars, "")
+    row("zhili.tokens, 1 process (warm)", t_one, n_chars, f"x{t_jieba / t_one:.1f} jieba.lcut")
+    row("zhili.tokens, 2 processes (warm)", t_two, n_chars, f"x{t_one / t_two:.2f} vs 1 process")
+    row("zhili.tokens, 1 process (cold)", c_one, n_chars, f"x{t_jieba / c_one:.1f} jieba.lcut")
+    row("zhili.tokens, 2 processes (cold)", c_two, n_chars, f"x{c_one / c_two:.2f} vs 1 process")
+    row("reports x4, 1 process (warm)", b_one, 4 * n_chars, "")
+    row("reports x4, 2 processes (warm)", b_two, 4 * n_chars, f"x{b_one / b_two:.2f} vs 1 process")
 
 
 def second_run(data: Path) -> None:
@@ -85,7 +120,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--one-call", type=int, metavar="N_JOBS", help=argparse.SUPPRESS)  # used by throughput()
     a = p.parse_args()
+    if a.one_call:
+        return one_call(a.data, a.one_call)
     sighan(a.data)
     throughput(a.data, a.repeat)
     second_run(a.data)

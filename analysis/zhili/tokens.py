@@ -365,14 +365,11 @@ def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: S
     joins ``n_jobs`` vocabularies. Filtering is decided per word type, so both ways give the
     same tokens.
     """
-    from tqdm.auto import tqdm
-
     n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
     n_groups = min(len(shards), n_jobs) if n_jobs > 1 else 1
     cuts = np.linspace(0, len(shards), n_groups + 1).round().astype(int)
     groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(shards), desc="segment", unit="shard", disable=not show or not shards, leave=False)
+    bar = _progress_bar(len(shards), progress)
     if n_groups == 1:
         parts = [_segment_group(config, tagged, filter, shards, paths, bar.update)]
     else:  # this process takes the first group, n_jobs - 1 workers the others
@@ -391,6 +388,23 @@ def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: S
             pool.shutdown()
     bar.close()
     return parts, sum(part.pop("n_cached") for part in parts)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool | None):
+    """A tqdm bar on a terminal (or when asked); tqdm, which imports asyncio, only then."""
+    if not total or not (sys.stderr.isatty() if progress is None else progress):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="segment", unit="shard", leave=False)
 
 
 def _fork(fn, args: tuple):
