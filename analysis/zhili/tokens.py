@@ -205,13 +205,10 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     else:
         paths = [cache_dir / key[:2] / f"{key}.pkl" if cache_dir is not None else None for key in keys]
         parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
-        vocab, ids, pos_vocab, pos_ids = _merge(parts, tagged)
-        toks = Tokens(vocab, ids, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"}, pos_vocab, pos_ids)
-        if filter is not None:
-            toks.meta["filter"] = asdict(filter)
-        toks = _compact(toks)
+        packed = _merge(parts, tagged)  # each part is compact, so the merged vocabulary is too
+        toks = _unpack(packed, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"})
         if final is not None:
-            _write_cache(final, _pack(toks))
+            _write_cache(final, packed)
     toks.meta["seconds_segment"] = time.perf_counter() - t0
     return toks
 
@@ -224,26 +221,7 @@ def tokens_filter(toks: Tokens, filter: TokenFilter = TokenFilter()) -> Tokens:
     >>> tokens_filter(raw, TokenFilter(stopwords="none"))[0]
     ['坚持', '推进', '网格化']
     """
-    keep = filter.keep_mask(toks.vocab)
-    pos_keep = None
-    if filter.pos is not None:
-        if toks.pos_ids is None:
-            raise ZhiliError(E.E022, name="pos (these tokens were not tagged; pass the filter to tokens())",
-                             available="stopwords, extra_stopwords, min_chars, numbers, punctuation, latin, synonyms")
-        pos_keep = np.array([p.startswith(filter.pos) for p in toks.pos_vocab], dtype=bool)
-    flat = _concat(toks.ids)
-    m = keep[flat]
-    if pos_keep is not None:
-        m &= pos_keep[_concat(toks.pos_ids)]
-    unit = np.repeat(np.arange(len(toks.ids)), toks.n_tokens)
-    bounds = np.cumsum(np.bincount(unit[m], minlength=len(toks.ids)))[:-1]
-    ids = np.split(flat[m], bounds)
-    pos_ids = np.split(_concat(toks.pos_ids)[m], bounds) if toks.pos_ids is not None else None
-    out = replace(toks, ids=ids, pos_ids=pos_ids, meta={**toks.meta, "filter": asdict(filter)})
-    if filter.synonyms:
-        synonyms = lexicon.read_synonyms(None if filter.synonyms is True else filter.synonyms)
-        out = tokens_replace(out, synonyms)
-    return _compact(out)
+    return _unpack(_filter_packed(_pack(toks), filter), toks.docvars, {**toks.meta, "filter": asdict(filter)})
 
 
 def tokens_replace(toks: Tokens, mapping: dict[str, str]) -> Tokens:
@@ -254,10 +232,53 @@ def tokens_replace(toks: Tokens, mapping: dict[str, str]) -> Tokens:
     >>> tokens_replace(t, {"管理员": "管理人员"})[0]
     ['网格', '管理人员']
     """
-    variants = [t for t in set(mapping).intersection(toks.vocab) if mapping[t] != t]
+    return _unpack(_replace_packed(_pack(toks), mapping), toks.docvars, toks.meta)
+
+
+# The steps below work on "packed" tokens: a dict of vocab, ids (one flat int32 array),
+# lengths (tokens per unit), pos_vocab and pos_ids (flat, or None). Flat arrays touch far
+# less memory than one array per unit, which matters most in forked workers.
+
+def _pack(toks: Tokens) -> dict:
+    return {"vocab": toks.vocab, "ids": _concat(toks.ids), "lengths": toks.n_tokens, "pos_vocab": toks.pos_vocab,
+            "pos_ids": _concat(toks.pos_ids) if toks.pos_ids is not None else None}
+
+
+def _unpack(packed: dict, docvars: pd.DataFrame, meta: dict) -> Tokens:
+    bounds = np.cumsum(packed["lengths"])[:-1]
+    pos_ids = np.split(packed["pos_ids"], bounds) if packed["pos_ids"] is not None else None
+    return Tokens(packed["vocab"], np.split(packed["ids"], bounds), docvars, meta, packed["pos_vocab"], pos_ids)
+
+
+def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if len(arrays) else np.empty(0, np.int32)
+
+
+def _filter_packed(packed: dict, filter: TokenFilter) -> dict:
+    """:func:`tokens_filter` on packed tokens; returns them compact."""
+    m = filter.keep_mask(packed["vocab"])[packed["ids"]]
+    if filter.pos is not None:
+        if packed["pos_ids"] is None:
+            raise ZhiliError(E.E022, name="pos (these tokens were not tagged; pass the filter to tokens())",
+                             available="stopwords, extra_stopwords, min_chars, numbers, punctuation, latin, synonyms")
+        pos_keep = np.array([p.startswith(filter.pos) for p in packed["pos_vocab"]], dtype=bool)
+        m &= pos_keep[packed["pos_ids"]]
+    kept_before = np.concatenate([[0], np.cumsum(m, dtype=np.int64)])
+    ends = np.cumsum(packed["lengths"])
+    out = {**packed, "ids": packed["ids"][m], "lengths": kept_before[ends] - kept_before[ends - packed["lengths"]],
+           "pos_ids": packed["pos_ids"][m] if packed["pos_ids"] is not None else None}
+    if filter.synonyms:
+        return _replace_packed(out, lexicon.read_synonyms(None if filter.synonyms is True else filter.synonyms))
+    return _compact_packed(out)
+
+
+def _replace_packed(packed: dict, mapping: dict[str, str]) -> dict:
+    """:func:`tokens_replace` on packed tokens; returns them compact."""
+    old_vocab = packed["vocab"]
+    variants = [t for t in set(mapping).intersection(old_vocab) if mapping[t] != t]
     if not variants:
-        return _compact(toks)
-    vocab = list(toks.vocab)
+        return _compact_packed(packed)
+    vocab = list(old_vocab)
     index = dict(zip(vocab, range(len(vocab))))
     remap = np.arange(len(vocab), dtype=np.int32)
     for term in sorted(variants, key=index.__getitem__):
@@ -268,28 +289,23 @@ def tokens_replace(toks: Tokens, mapping: dict[str, str]) -> Tokens:
         remap[index[term]] = index[canon]
     # a canonical form takes the place of its earliest variant, so a vocabulary in first-seen
     # order stays in first-seen order (and shards merged before or after agree)
-    used = np.flatnonzero(np.bincount(_concat(toks.ids), minlength=len(toks.vocab)))
+    used = np.flatnonzero(np.bincount(packed["ids"], minlength=len(old_vocab)))
     first = np.full(len(vocab), len(vocab), dtype=np.int64)
     np.minimum.at(first, remap[used], used)
     order = np.argsort(first, kind="stable")[:int((first < len(vocab)).sum())]
     new_id = np.full(len(vocab), -1, dtype=np.int32)
     new_id[order] = np.arange(len(order), dtype=np.int32)
-    remap = new_id[remap]
-    return replace(toks, vocab=[vocab[i] for i in order], ids=[remap[a] for a in toks.ids])
+    return {**packed, "vocab": [vocab[i] for i in order], "ids": new_id[remap][packed["ids"]]}
 
 
-def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    return np.concatenate(arrays) if len(arrays) else np.empty(0, np.int32)
-
-
-def _compact(toks: Tokens) -> Tokens:
+def _compact_packed(packed: dict) -> dict:
     """Drop vocabulary entries no token uses (order kept)."""
-    used = np.flatnonzero(np.bincount(_concat(toks.ids), minlength=len(toks.vocab)))
-    if len(used) == len(toks.vocab):
-        return toks
-    remap = np.full(len(toks.vocab), -1, dtype=np.int32)
+    used = np.flatnonzero(np.bincount(packed["ids"], minlength=len(packed["vocab"])))
+    if len(used) == len(packed["vocab"]):
+        return packed
+    remap = np.full(len(packed["vocab"]), -1, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
-    return replace(toks, vocab=[toks.vocab[i] for i in used], ids=[remap[a] for a in toks.ids])
+    return {**packed, "vocab": [packed["vocab"][i] for i in used], "ids": remap[packed["ids"]]}
 
 
 # --- segmentation of shards: cached, optionally parallel ----------------------------------
@@ -341,18 +357,6 @@ def _read_cache(path: Path) -> dict | None:
         return pickle.loads(path.read_bytes()) if path.exists() else None
     except Exception:  # a corrupt or foreign cache entry is recomputed
         return None
-
-
-def _pack(toks: Tokens) -> dict:
-    cat = lambda arrays: np.concatenate(arrays) if arrays else np.empty(0, np.int32)  # noqa: E731
-    return {"vocab": toks.vocab, "ids": cat(toks.ids), "lengths": toks.n_tokens, "pos_vocab": toks.pos_vocab,
-            "pos_ids": cat(toks.pos_ids) if toks.pos_ids is not None else None}
-
-
-def _unpack(packed: dict, docvars: pd.DataFrame, meta: dict) -> Tokens:
-    bounds = np.cumsum(packed["lengths"])[:-1]
-    pos_ids = np.split(packed["pos_ids"], bounds) if packed["pos_ids"] is not None else None
-    return Tokens(packed["vocab"], np.split(packed["ids"], bounds), docvars, meta, packed["pos_vocab"], pos_ids)
 
 
 def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
@@ -467,11 +471,8 @@ def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | 
         results.append(res)
         if done is not None:
             done(1)
-    if len(results) == 1 and filter is None:
-        return {**results[0], "n_cached": n_cached}
-    vocab, ids, pos_vocab, pos_ids = _merge(results, tagged)
-    toks = Tokens(vocab, ids, pd.DataFrame(index=range(len(ids))), {}, pos_vocab, pos_ids)
-    return {**_pack(tokens_filter(toks, filter) if filter is not None else toks), "n_cached": n_cached}
+    packed = _merge(results, tagged)
+    return {**(_filter_packed(packed, filter) if filter is not None else packed), "n_cached": n_cached}
 
 
 def _write_cache(path: Path, res: dict) -> None:
@@ -479,26 +480,30 @@ def _write_cache(path: Path, res: dict) -> None:
         tmp.write_bytes(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _merge(results: list[dict], tagged: bool):
-    """Shard vocabularies into one; each shard's ids remapped with numpy."""
-    if len(results) == 1:  # already one vocabulary
-        res = results[0]
-        bounds = np.cumsum(res["lengths"])[:-1]
-        return (res["vocab"], np.split(res["ids"], bounds), res["pos_vocab"],
-                np.split(res["pos_ids"], bounds) if tagged else None)
-    def start(vocab: list[str]) -> defaultdict[str, int]:  # the first vocabulary keeps its ids
-        return defaultdict(count(len(vocab)).__next__, zip(vocab, range(len(vocab))))
+def _merge(results: list[dict], tagged: bool) -> dict:
+    """Packed shard (or group) results into one: the first keeps its ids, the others' ids are
+    remapped into one preallocated array."""
+    if len(results) == 1:
+        return {k: results[0][k] for k in ("vocab", "ids", "lengths", "pos_vocab", "pos_ids")}
 
-    index = start(results[0]["vocab"]) if results else defaultdict(count().__next__)
-    pos_index = start(results[0]["pos_vocab"]) if tagged else None
-    bounds = np.cumsum(np.concatenate([res["lengths"] for res in results]))[:-1] if results else []
-    ids = [results[0]["ids"]] + [_remap(res["vocab"], index)[res["ids"]] for res in results[1:]]
-    pos_ids = None
-    if tagged:
-        pos_ids = [results[0]["pos_ids"]] + [_remap(res["pos_vocab"], pos_index)[res["pos_ids"]]
-                                             for res in results[1:]]
-        pos_ids = np.split(np.concatenate(pos_ids), bounds)
-    return list(index), np.split(_concat(ids), bounds), (list(pos_index) if tagged else None), pos_ids
+    def merged(key: str, vocab_key: str) -> tuple[list[str], np.ndarray]:
+        first = results[0][vocab_key] if results else []
+        index = defaultdict(count(len(first)).__next__, zip(first, range(len(first))))
+        out = np.empty(sum(len(res[key]) for res in results), dtype=np.int32)
+        at = 0
+        for i, res in enumerate(results):
+            n = len(res[key])
+            if i == 0:
+                out[:n] = res[key]
+            else:
+                np.take(_remap(res[vocab_key], index), res[key], out=out[at:at + n])
+            at += n
+        return list(index), out
+
+    vocab, ids = merged("ids", "vocab")
+    pos_vocab, pos_ids = merged("pos_ids", "pos_vocab") if tagged else (None, None)
+    lengths = np.concatenate([res["lengths"] for res in results]) if results else np.empty(0, np.int64)
+    return {"vocab": vocab, "ids": ids, "lengths": lengths, "pos_vocab": pos_vocab, "pos_ids": pos_ids}
 
 
 def _remap(local: list[str], index: defaultdict[str, int]) -> np.ndarray:
