@@ -81,3 +81,22 @@ def test_split_units_sentence_keeps_closing_quotes():
 def test_bad_year_is_reported_not_dropped():
     c = corpus_from_texts(["甲乙"], docvars={"year": ["明年"]})
     assert c.docs["year"].isna().all()
+
+
+def test_licence_footer_becomes_a_variable_and_a_log_line(tmp_path):
+    body = "各位代表：现在，我代表市人民政府向大会报告工作，请予审议。" * 5
+    (tmp_path / "a.txt").write_text(body + "\n\n本作品是中华人民共和国的\n法律\n公有领域\nPublic domain\nfalse",
+                                    encoding="utf-8")
+    (tmp_path / "b.txt").write_text(body, encoding="utf-8")
+    c = corpus(tmp_path)
+    assert c.texts == [body, body]
+    assert c.docs["footer_removed"].tolist()[0] == 42 and pd.isna(c.docs["footer_removed"].tolist()[1])
+    assert any("licence footer" in w and "1 documents" in w for w in c.warnings)
+    kept = corpus(tmp_path, bylines=False)
+    assert "Public domain" in kept.texts[0] and "footer_removed" not in kept.docs
+
+
+def test_no_wikisource_notice_reaches_the_national_reports(shared_data):
+    c = corpus(shared_data("gov_work_reports") / "docs.jsonl.gz")
+    assert c.docs["footer_removed"].notna().sum() >= 50
+    assert not any("Public domain" in t or "公有领域" in t for t in c.texts)

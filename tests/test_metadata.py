@@ -1,4 +1,4 @@
-"""Tests for zhili.metadata: years, file-name patterns and byline extraction."""
+"""Tests for zhili.metadata: years, file-name patterns, byline extraction and licence footers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from zhili.errors import ZhiliError
-from zhili.metadata import compile_name_pattern, extract_bylines, parse_file_name, parse_year
+from zhili.metadata import compile_name_pattern, extract_bylines, parse_file_name, parse_year, strip_licence_footer
 
 BODY = [
     "推进市域社会治理现代化，是提升基层治理能力的重要抓手，各地要结合实际，明确目标任务和工作步骤。",
@@ -154,3 +154,24 @@ def test_extract_bylines_leaves_body_alone(lines: list[str]) -> None:
 
 def test_extract_bylines_empty_text() -> None:
     assert extract_bylines("") == ("", {})
+
+
+WIKISOURCE_FOOTER = ("\n\n\n本作品是中华人民共和国的\n法律\n、\n法规\n，国家机关的决议、决定、命令和其他具有立法、行政、司法性质的文件。"
+                     "\n公有领域\n。\n\n注：中文维基文库社群认为，中华人民共和国公务演讲，\n不总是\n具有立法、行政、司法性质的文件。"
+                     "\n\nPublic domain\nPublic domain\nfalse\nfalse")
+
+
+@pytest.mark.parametrize("footer", [WIKISOURCE_FOOTER, WIKISOURCE_FOOTER.replace("中华人民共和国的", "中華人民共和國的"),
+                                    "\n本作品在全世界都属于公有领域，因为作者逝世已经超过100年。", "\nPublic domain\nfalse"])
+def test_licence_footer_is_cut(footer: str) -> None:
+    body = "\n".join(BODY * 4)
+    assert strip_licence_footer(body + footer) == (body, len(footer))
+
+
+@pytest.mark.parametrize("text", [
+    "本作品是中华人民共和国的一项重要制度安排。" + "\n".join(BODY),  # at the start: body, not a footer
+    "\n".join(BODY) + "\n本作品是中华人民共和国的" + "很长的正文" * 500,  # too long to be a footer
+    "\n".join(BODY) + "\n文中提到本作品是中华人民共和国的法律。",  # not at the start of a line
+])
+def test_licence_footer_leaves_body_alone(text: str) -> None:
+    assert strip_licence_footer(text) == (text, 0)

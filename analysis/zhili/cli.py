@@ -41,6 +41,8 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name-pattern", help='variables from file names, e.g. "{city}_{year}"')
     p.add_argument("--sidecar", help="metadata table joined on doc_id/id or file name (default: a folder's metadata.csv)")
     p.add_argument("--encoding", help="force an encoding instead of detecting it (e.g. gb18030, big5)")
+    p.add_argument("--keep-bylines", action="store_true",
+                   help="keep author/editor lines and licence footers in the text (default: they become variables)")
 
 
 def _segment_options(p: argparse.ArgumentParser) -> None:
@@ -139,7 +141,7 @@ def _run_options(p: argparse.ArgumentParser, command: str) -> None:
 
 def _corpus_kwargs(a: argparse.Namespace) -> dict:
     return {"text_col": a.text_col, "id_col": a.id_col, "name_pattern": a.name_pattern, "sidecar": a.sidecar,
-            "encoding": a.encoding}
+            "encoding": a.encoding, "bylines": not a.keep_bylines}
 
 
 def _cmd_run(a: argparse.Namespace) -> int:

@@ -162,7 +162,9 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     ``name_pattern`` (e.g. ``"{city}_{year}"``) takes variables from file names; ``sidecar``
     is a table joined on ``doc_id``/``id`` or on the file name (default: each source
     folder's own ``metadata.csv``). Unreadable, empty or
-    duplicate documents are skipped with a reason in ``Corpus.log``.
+    duplicate documents are skipped with a reason in ``Corpus.log``. With ``bylines`` (the
+    default) author and editor lines become variables and licence footers (Wikisource's
+    public-domain notice) are cut, their length kept in ``footer_removed``.
 
     >>> c = corpus()
     >>> c.docs[["doc_id", "city", "year", "script"]].values.tolist()
@@ -182,6 +184,7 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     warnings: list[str] = []
     records: list[_Record] = []
     seen: dict[str, str] = {}
+    n_footers = 0
     for rec in iter_records(paths, text_col=text_col, id_col=id_col, pattern=pattern, encoding=encoding,
                             exclude=set(sidecars), inputs=inputs, warnings=warnings):
         if rec.status == "analysed":
@@ -190,18 +193,28 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             else:
                 seen[rec.doc_id] = rec.source
         if rec.status == "analysed" and bylines:
+            rec.text, n_footer = metadata.strip_licence_footer(rec.text)
+            if n_footer:
+                rec.docvars["footer_removed"] = n_footer
+                n_footers += 1
             rec.text, found = metadata.extract_bylines(rec.text)
             rec.docvars.update({k: v for k, v in found.items() if k not in rec.docvars})
         if rec.status == "analysed" and not rec.text.strip():
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
         records.append(rec)
 
+    if n_footers:
+        warnings.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
+                        "'footer_removed' gives the characters removed from each (keep them with bylines=False, "
+                        "--keep-bylines).")
     analysed = [r for r in records if r.status == "analysed"]
     docs = pd.DataFrame([{"doc_id": r.doc_id, "position": 0, "text": r.text, "source": r.source,
                           "script": detect_script(r.text), **r.docvars} for r in analysed],
                         columns=None if analysed else ["doc_id", "position", "text", "source", "script"])
     log = pd.DataFrame([{"doc_id": r.doc_id, "source": r.source, "status": r.status, "reason": r.reason,
                          "n_chars": len(r.text)} for r in records], columns=LOG_COLUMNS)
+    if "footer_removed" in docs:
+        docs["footer_removed"] = docs["footer_removed"].astype("Int64")
     for path in sidecars:
         docs = _join_sidecar(docs, path, warnings)
     docs = _parse_years(docs, warnings)

@@ -149,6 +149,33 @@ def extract_bylines(text: str) -> tuple[str, dict[str, str]]:
     return (kept.strip("\n") if removed else text), variables
 
 
+# Licence footers that sites append to a text (Wikisource's public-domain templates, in either
+# script); they are not the author's words. A footer starts at one of these lines.
+_FOOTER_START = re.compile(r"本作品(?:是中华人民共和国的|是中華人民共和國的|在全世界都属于公有领域|在全世界都屬於公有領域)"
+                           r"|Public domain")
+MAX_FOOTER_CHARS = 2000
+
+
+def strip_licence_footer(text: str) -> tuple[str, int]:
+    """Remove a licence footer (Wikisource's public-domain notice) from the end of a text.
+
+    Returns the text and how many characters were removed (0: none found). Only a footer in
+    the second half of the text and shorter than ``MAX_FOOTER_CHARS`` is removed.
+
+    >>> body = "各位代表：现在，我代表国务院向大会作政府工作报告。" * 3
+    >>> strip_licence_footer(body + "\\n\\n本作品是中华人民共和国的\\n法律\\n公有领域\\nPublic domain\\nfalse")[1]
+    42
+    >>> strip_licence_footer("本作品是中华人民共和国的法律，这里是正文。" + body)[1]
+    0
+    """
+    for match in re.finditer(r"^\s*(?:" + _FOOTER_START.pattern + ")", text, flags=re.M):
+        start = match.start()
+        if start >= len(text) / 2 and len(text) - start <= MAX_FOOTER_CHARS:
+            kept = text[:start].rstrip()
+            return kept, len(text) - len(kept)
+    return text, 0
+
+
 def _is_author_name_line(lines: list[str], filled: list[int]) -> bool:
     """Is the first non-empty line a bare name directly followed by a long paragraph?"""
     first = lines[filled[0]].strip()

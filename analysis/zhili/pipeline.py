@@ -49,6 +49,7 @@ class RunSettings:
     name_pattern: str | None = None
     sidecar: str | None = None
     encoding: str | None = None
+    bylines: bool = True
     segmenter: str = "auto"
     user_dicts: list[str] = field(default_factory=list)
     lexicon: bool = True
@@ -118,7 +119,7 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
 
     t = time.perf_counter()
     c = corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
-               sidecar=s.sidecar, encoding=s.encoding)
+               sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines)
     timings["ingest"] = round(time.perf_counter() - t, 3)
     manifest["inputs"] = c.inputs
     skipped = c.log[c.log["status"] == "skipped"]
