@@ -470,32 +470,28 @@ static int Cutter_init(Cutter *c, PyObject *args, PyObject *kwds) {
 
 /* ---- cutting ------------------------------------------------------------------------------ */
 
+/* A new entry of the batch's vocabulary (see vocab_src); returns its id, or -1 on memory error. */
+static int32_t add_vocab(Cutter *c, int64_t src, uint32_t len) {
+    if (grow((void **)&c->vocab_src, &c->vocab_cap, c->n_vocab + 1, sizeof(int64_t)) < 0 ||
+        grow((void **)&c->vocab_len, &c->vocab_len_cap, c->n_vocab + 1, sizeof(uint32_t)) < 0)
+        return -1;
+    c->vocab_src[c->n_vocab] = src;
+    c->vocab_len[c->n_vocab] = len;
+    return (int32_t)c->n_vocab++;
+}
+
 /* One token s[0:n]; `node` is its trie node when the caller knows it. */
 static int emit(Cutter *c, const Py_UCS4 *s, Py_ssize_t n, uint32_t node) {
     if (node == NONE) node = find_node(c, s, n);
     int32_t id;
     if (node != NONE) {
         id = c->local_of[node];
-        if (id < 0) {
-            id = (int32_t)c->n_vocab;
-            size_t cap = c->vocab_cap;
-            if (grow((void **)&c->vocab_src, &cap, c->n_vocab + 1, sizeof(int64_t)) < 0) return -1;
-            c->vocab_cap = cap;
-            c->vocab_src[c->n_vocab++] = node;
-            c->local_of[node] = id;
-        }
+        if (id < 0 && (id = c->local_of[node] = add_vocab(c, node, (uint32_t)n)) < 0) return -1;
     } else {
         size_t before = c->oov.pool_len;
         id = strtable_add(&c->oov, s, n, (int32_t)c->n_vocab);
         if (id == -2) return -1;
-        if (id == (int32_t)c->n_vocab) {
-            size_t cap = c->vocab_cap;
-            if (grow((void **)&c->vocab_src, &cap, c->n_vocab + 1, sizeof(int64_t)) < 0) return -1;
-            c->vocab_cap = cap;
-            if (grow((void **)&c->vocab_len, &c->vocab_len_cap, c->n_vocab + 1, sizeof(uint32_t)) < 0) return -1;
-            c->vocab_len[c->n_vocab] = (uint32_t)n;
-            c->vocab_src[c->n_vocab++] = -(int64_t)before - 1;
-        }
+        if (id == (int32_t)c->n_vocab && add_vocab(c, -(int64_t)before - 1, (uint32_t)n) < 0) return -1;
     }
     if (grow((void **)&c->ids, &c->ids_cap, c->n_ids + 1, sizeof(int32_t)) < 0) return -1;
     c->ids[c->n_ids++] = id;
@@ -602,6 +598,16 @@ static int flush_buf(Cutter *c, const Py_UCS4 *s, Py_ssize_t n) {
     return 0;
 }
 
+/* Append the DAG entry (word ends at `end`, its trie node `node`) as entry *ne. */
+static int push_dag(Cutter *c, size_t *ne, size_t end, uint32_t node) {
+    if (grow((void **)&c->dag_end, &c->dag_cap, *ne + 1, sizeof(uint32_t)) < 0 ||
+        grow((void **)&c->dag_node, &c->dag_cap2, *ne + 1, sizeof(uint32_t)) < 0)
+        return -1;
+    c->dag_end[*ne] = (uint32_t)end;
+    c->dag_node[(*ne)++] = node;
+    return 0;
+}
+
 /* get_DAG + calc + __cut_DAG (or __cut_DAG_NO_HMM) for one block of re_han_default characters. */
 static int cut_block(Cutter *c, const Py_UCS4 *s, Py_ssize_t n, int hmm) {
     size_t N = (size_t)n;
@@ -616,23 +622,12 @@ static int cut_block(Cutter *c, const Py_UCS4 *s, Py_ssize_t n, int hmm) {
         uint32_t node = child(c, 0, s[k]);
         size_t i = k;
         while (node != NONE && (c->flags[node] & PRESENT)) {
-            if (c->flags[node] & HAS_FREQ) {
-                if (grow((void **)&c->dag_end, &c->dag_cap, ne + 1, sizeof(uint32_t)) < 0 ||
-                    grow((void **)&c->dag_node, &c->dag_cap2, ne + 1, sizeof(uint32_t)) < 0)
-                    return -1;
-                c->dag_end[ne] = (uint32_t)i;
-                c->dag_node[ne++] = node;
-            }
+            if ((c->flags[node] & HAS_FREQ) && push_dag(c, &ne, i, node) < 0) return -1;
             if (++i >= N) break;
             node = child(c, node, s[i]);
         }
-        if (c->dag_off[k] == ne) { /* no word starts here: the character alone, FREQ.get(...) or 1 */
-            if (grow((void **)&c->dag_end, &c->dag_cap, ne + 1, sizeof(uint32_t)) < 0 ||
-                grow((void **)&c->dag_node, &c->dag_cap2, ne + 1, sizeof(uint32_t)) < 0)
-                return -1;
-            c->dag_end[ne] = (uint32_t)k;
-            c->dag_node[ne++] = NONE;
-        }
+        /* no word starts here: the character alone, FREQ.get(...) or 1 */
+        if (c->dag_off[k] == ne && push_dag(c, &ne, k, NONE) < 0) return -1;
     }
     c->dag_off[N] = ne;
     c->route_p[N] = 0.0;

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from collections import defaultdict
 from itertools import count
 from multiprocessing import get_context
@@ -52,15 +52,16 @@ def _number_pattern(end: str) -> str:
 
 
 _NUMBER = re.compile(rf"^(?:{_number_pattern('$')})")
-_HAS_WORD_CHAR = re.compile(r"[\w\u3400-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
-_HAN = re.compile(r"[\u3400-\u9fff]")
+_WORD_CHARS, _LATIN_CHARS, _HAN_CHARS = r"\w\u3400-\u9fff", "A-Za-z", r"\u3400-\u9fff"
+_HAS_WORD_CHAR = re.compile(f"[{_WORD_CHARS}]")
+_LATIN = re.compile(f"[{_LATIN_CHARS}]")
+_HAN = re.compile(f"[{_HAN_CHARS}]")
 # the same tests as whole-word patterns over a vocabulary joined by _SEP (see keep_mask)
 _SEP = "\x00"
 _WHOLE_NUMBER = re.compile(rf"(?<={_SEP})(?:{_number_pattern(f'(?={_SEP})')})")
-_WHOLE_NO_WORD_CHAR = re.compile(rf"(?<={_SEP})[^\w\u3400-\u9fff{_SEP}]+(?={_SEP})")
-_WHOLE_NO_LATIN = re.compile(rf"(?<={_SEP})[^A-Za-z{_SEP}]*(?={_SEP})")
-_WHOLE_NO_HAN = re.compile(rf"(?<={_SEP})[^\u3400-\u9fff{_SEP}]*(?={_SEP})")
+_WHOLE_NO_WORD_CHAR = re.compile(f"(?<={_SEP})[^{_WORD_CHARS}{_SEP}]+(?={_SEP})")
+_WHOLE_NO_LATIN = re.compile(f"(?<={_SEP})[^{_LATIN_CHARS}{_SEP}]*(?={_SEP})")
+_WHOLE_NO_HAN = re.compile(f"(?<={_SEP})[^{_HAN_CHARS}{_SEP}]*(?={_SEP})")
 
 
 @dataclass(frozen=True)
