@@ -273,3 +273,36 @@ def test_packaged_seed_is_the_repository_seed():
     packaged = default_seed_dir()
     assert sorted(p.name for p in packaged.iterdir()) == sorted(p.name for p in repo.iterdir())
     assert all((packaged / p.name).read_bytes() == p.read_bytes() for p in repo.iterdir())
+
+
+def test_installed_wheel_runs_the_default_job_outside_the_repo(tmp_path):
+    """issue 9 §7: a built wheel (what `pip install ./analysis` installs) ships the seed corpus."""
+    import os
+    import subprocess
+    import sys
+
+    analysis = Path(__file__).resolve().parents[1] / "analysis"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(analysis), "-w", str(tmp_path / "wheel")],
+                           capture_output=True, text=True, timeout=300)
+    if built.returncode and ("No matching distribution" in built.stderr or "Could not find" in built.stderr):
+        pytest.skip(f"cannot fetch the build requirements: {built.stderr[-300:]}")
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next((tmp_path / "wheel").glob("zhili-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.setdefault("ZHILI_CACHE_DIR", str(tmp_path / "cache"))  # a warm cache keeps the test short
+    env["MPLBACKEND"] = "Agg"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--force-reinstall",
+                    "-q", str(wheel)], check=True, capture_output=True, timeout=300, env=env)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    where = subprocess.run([str(python), "-c", "import zhili; print(zhili.__file__)"], cwd=outside, env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert str(venv) in where
+    run = subprocess.run([str(python), "-m", "zhili.cli", "run", "--out", str(outside / "out")], cwd=outside, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    documents = pd.read_csv(outside / "out" / "tables" / "documents.csv")
+    assert documents["status"].tolist() == ["analysed"] and documents["city"].tolist() == ["南通市"]
