@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 
 import numpy as np
@@ -24,7 +25,9 @@ BODY = [
 @pytest.mark.parametrize(
     "value",
     [2019, "2019", "2019年", " 2019 年 ", "二〇一九年", "二零一九", "２０１９年", "２０１９", 2019.0, "2019.0",
-     np.int64(2019), np.float64(2019.0)],
+     np.int64(2019), np.float64(2019.0), "2019-01", "2019-05-01", "2019/5/1", "2019.05.01", "2019年5月1日",
+     "2019-05-01 00:00:00", "二〇一九年五月", "二〇一九年度", datetime.datetime(2019, 5, 1), datetime.date(2019, 5, 1),
+     pd.Timestamp("2019-05-01"), np.datetime64("2019-05-01")],
 )
 def test_parse_year_accepts_common_forms(value: object) -> None:
     assert parse_year(value) == 2019
@@ -35,7 +38,7 @@ def test_parse_year_missing_is_none(value: object) -> None:
     assert parse_year(value) is None
 
 
-@pytest.mark.parametrize("value", ["19年", "2019-01", "二〇一九年度", "abc", 2019.5, 12, True, [2019]])
+@pytest.mark.parametrize("value", ["19年", "abc", 2019.5, 12, True, [2019], "未知", "2019-2020", "20190501", "明年"])
 def test_parse_year_rejects_other_values(value: object) -> None:
     with pytest.raises(ValueError, match="not a year"):
         parse_year(value)

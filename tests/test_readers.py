@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
+from pathlib import Path
 import random
 
 import docx
@@ -11,7 +13,9 @@ import pandas as pd
 import pytest
 
 from zhili.errors import ZhiliError
-from zhili.readers import DOCUMENT_SUFFIXES, TABLE_SUFFIXES, decode_bytes, iter_files, read_document, read_table
+from zhili.readers import (
+    DOCUMENT_SUFFIXES, TABLE_SUFFIXES, decode_bytes, iter_files, iter_table, read_document, read_table, walk_files,
+)
 
 # Policy-style text written for these tests, in both scripts.
 SIMPLIFIED = (
@@ -359,8 +363,6 @@ def test_read_table_missing_id_column(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "code"),
     [
-        ("bad.jsonl", '{"text": "好"}\n{"text": oops}\n'.encode(), "E015"),
-        ("list.jsonl", b'["text"]\n', "E015"),
         ("empty.csv", b"", "E003"),
         ("broken.xlsx", b"not a workbook", "E006"),
         ("broken.parquet", b"PAR1 nope", "E006"),
@@ -377,11 +379,77 @@ def test_read_table_errors(tmp_path, name: str, content: bytes, code: str) -> No
     assert name in str(caught.value)
 
 
-def test_read_table_jsonl_error_names_the_line(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [('{"text": oops}', "not valid JSON"), ('["text"]', "JSON object"), ('"just a string"', "JSON object")],
+)
+def test_broken_jsonl_line_is_an_error_row_not_a_failed_file(tmp_path, content: str, detail: str) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(b'{"text": "a"}\n{"text": oops}\n')
-    with pytest.raises(ZhiliError, match=r"\[E015\] Row 2 of"):
-        read_table(path)
+    path.write_text('{"text": "a", "year": 2019}\n' + content + '\n\n{"text": "c"}\n', encoding="utf-8")
+    table = read_table(path)
+    assert table["_row"].tolist() == [1, 2, 4] and table["text"].tolist() == ["a", "", "c"]
+    assert table["_error"].iloc[0] == table["_error"].iloc[2] == ""
+    assert table["_error"].iloc[1].startswith("[E015] Row 2 of") and detail in table["_error"].iloc[1]
+
+
+def test_jsonl_with_only_broken_lines_gives_error_rows(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("oops\n[1]\n", encoding="utf-8")
+    assert read_table(path)["_error"].str.startswith("[E015]").all()
+
+
+def test_lone_surrogate_in_json_text_is_replaced_and_noted(tmp_path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "治理\\udc00现代化", "city\\ud800": ["\\udfff"]}\n{"text": "\\ud83d\\ude00ok"}\n', encoding="utf-8")
+    table = read_table(path)
+    assert table["text"].tolist() == ["治理\ufffd现代化", "\U0001f600ok"]
+    assert table["city\ufffd"].iloc[0] == ["\ufffd"]
+    assert any("W102" in n and "lines 1" in n for n in table.attrs["notes"])
+
+
+def test_jsonl_line_in_another_encoding_is_skipped_alone(tmp_path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes('{"text": "甲"}\n'.encode() + '{"text": "市域治理"}\n'.encode("gbk") + b'{"text": "ok"}\n')
+    table = read_table(path)
+    assert table["text"].tolist() == ["甲", "", "ok"] and "not valid utf-8" in table["_error"].iloc[1]
+
+
+def test_iter_table_streams_jsonl_gz_in_batches(tmp_path) -> None:
+    import gzip
+
+    path = tmp_path / "d.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(5):
+            f.write(json.dumps({"id": f"d{i}", "text": "治理", "year": 2019 + i}) + "\n")
+    batches = list(iter_table(path, batch_rows=2))
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert pd.concat(batches)["doc_id"].tolist() == [f"d{i}" for i in range(5)]
+
+
+def test_xlsx_every_sheet_is_read_with_its_name(tmp_path) -> None:
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame({"text": ["甲", "乙"], "year": [2019, 2020]}).to_excel(xl, sheet_name="南通", index=False)
+        pd.DataFrame({"text": ["丙"], "year": [2021]}).to_excel(xl, sheet_name="苏州", index=False)
+        pd.DataFrame({"note": ["说明"]}).to_excel(xl, sheet_name="notes", index=False)
+        pd.DataFrame().to_excel(xl, sheet_name="empty", index=False)
+    table = read_table(path)
+    assert table["sheet"].tolist() == ["南通", "南通", "苏州", "notes"]
+    assert table["doc_id"].tolist()[:3] == ["book-南通-1", "book-南通-2", "book-苏州-1"]
+    assert table["_error"].iloc[3].startswith("[E007]") and "notes" in table["_error"].iloc[3]
+    one = read_table(path, sheet="苏州")
+    assert one["text"].tolist() == ["丙"] and "sheet" not in one
+    assert read_table(path, sheet=1)["text"].tolist() == ["丙"]
+    with pytest.raises(ZhiliError, match=r"\[E100\].*'北京'.*'南通', '苏州'"):
+        read_table(path, sheet="北京")
+
+
+@pytest.mark.parametrize("name", ["status", "source", "position", "script", "n_chars", "reason", "topic_3", "doc_id"])
+def test_reserved_column_names_are_renamed_in_tables(tmp_path, name: str) -> None:
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"id": ["a"], "text": ["治理"], name: ["用户的值"]}).to_csv(path, index=False)
+    table = read_table(path, id_col="id")
+    assert table[f"{name}_original"].tolist() == ["用户的值"] and table.attrs["renamed"] == {name: f"{name}_original"}
 
 
 # ---------------------------------------------------------------- iter_files
@@ -401,3 +469,26 @@ def test_iter_files_walks_folders_sorted_without_junk(tmp_path) -> None:
 def test_iter_files_missing_path(tmp_path) -> None:
     with pytest.raises(ZhiliError, match=r"\[E001\]"):
         iter_files(tmp_path / "missing")
+
+
+def test_walk_files_reports_dangling_links_and_unlistable_folders(tmp_path, monkeypatch) -> None:
+    import os
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("x")
+    (tmp_path / "locked").mkdir()
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")
+    os.symlink(tmp_path, tmp_path / "sub" / "loop")
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = {p.relative_to(tmp_path).as_posix(): problem for p, problem in walk_files(tmp_path)}
+    assert found["sub/a.txt"] is None
+    assert "does not exist" in found["dangling.txt"] and "Permission denied" in found["locked"]
+    assert "loop" in found["sub/loop"]
+    assert [p.name for p in iter_files(tmp_path)] == ["a.txt"]

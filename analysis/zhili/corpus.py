@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
+from . import docvars as docvars_model
 from . import metadata, readers
-from .errors import E, ZhiliError
+from .errors import E, ZhiliError, ZhiliWarning
 from .normalize import detect_script
 
 UNITS = ("document", "paragraph", "sentence")
@@ -156,15 +158,22 @@ class _Record:
 
 def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = None,
            name_pattern: str | None = None, sidecar: str | Path | None = None,
-           encoding: str | None = None, unit: str = "document", bylines: bool = True) -> Corpus:
+           encoding: str | None = None, unit: str = "document", bylines: bool = True,
+           sheet: str | int | Sequence[str | int] | None = None,
+           year_cols: Sequence[str] = docvars_model.YEAR_COLS) -> Corpus:
     """Read ``sources`` into a :class:`Corpus`; no source means the embedded seed corpus.
 
     ``name_pattern`` (e.g. ``"{city}_{year}"``) takes variables from file names; ``sidecar``
     is a table joined on ``doc_id``/``id`` or on the file name (default: each source
-    folder's own ``metadata.csv``). Unreadable, empty or
-    duplicate documents are skipped with a reason in ``Corpus.log``. With ``bylines`` (the
-    default) author and editor lines become variables and licence footers (Wikisource's
-    public-domain notice) are cut, their length kept in ``footer_removed``.
+    folder's own ``metadata.csv``); two sidecar rows for one document are an error (E101).
+    Unreadable, empty or duplicate documents, broken table rows (a bad .jsonl line), folders
+    that cannot be listed and dangling links are skipped with a reason in ``Corpus.log``.
+    Every sheet of an .xlsx is read (``sheet`` names one, an index or a list). With
+    ``bylines`` (the default) author and editor lines become variables and licence footers
+    (Wikisource's public-domain notice) are cut, their length kept in ``footer_removed``.
+    Document variables are typed by :mod:`zhili.docvars` (``year`` and ``year_cols`` as
+    ``Int64``); a source column named like one of zhili's own (``status``, ``source`` …) is
+    kept as ``status_original`` … with a warning.
 
     >>> c = corpus()
     >>> c.docs[["doc_id", "city", "year", "script"]].values.tolist()
@@ -176,17 +185,18 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     for p in [*paths, *([Path(sidecar)] if sidecar else [])]:
         if not p.exists():
             raise ZhiliError(E.E001, path=p)
-    pattern = metadata.compile_name_pattern(name_pattern) if name_pattern else None
+    year_cols = tuple(dict.fromkeys(("year", *year_cols)))
+    pattern = metadata.compile_name_pattern(name_pattern, year_fields=year_cols) if name_pattern else None
     sidecars = [Path(sidecar).resolve()] if sidecar else [
         (p / AUTO_SIDECAR).resolve() for p in paths if p.is_dir() and (p / AUTO_SIDECAR).is_file()]
 
     inputs: list[dict] = []
-    warnings: list[str] = []
+    notes: list[str] = []
     records: list[_Record] = []
     seen: dict[str, str] = {}
     n_footers = 0
     for rec in iter_records(paths, text_col=text_col, id_col=id_col, pattern=pattern, encoding=encoding,
-                            exclude=set(sidecars), inputs=inputs, warnings=warnings):
+                            exclude=set(sidecars), inputs=inputs, warnings=notes, sheet=sheet, year_cols=year_cols):
         if rec.status == "analysed":
             if rec.doc_id in seen:
                 rec.status, rec.reason = "skipped", str(ZhiliError(E.E009, doc_id=rec.doc_id, first=seen[rec.doc_id], second=rec.source))
@@ -201,79 +211,100 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.docvars.update({k: v for k, v in found.items() if k not in rec.docvars})
         if rec.status == "analysed" and not rec.text.strip():
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
+        if rec.status != "analysed":
+            rec.text, rec.docvars = rec.text if isinstance(rec.text, str) else "", {}
         records.append(rec)
 
     if n_footers:
-        warnings.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
-                        "'footer_removed' gives the characters removed from each (keep them with bylines=False, "
-                        "--keep-bylines).")
+        notes.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
+                     "'footer_removed' gives the characters removed from each (keep them with bylines=False, "
+                     "--keep-bylines).")
     analysed = [r for r in records if r.status == "analysed"]
     docs = pd.DataFrame([{"doc_id": r.doc_id, "position": 0, "text": r.text, "source": r.source,
                           "script": detect_script(r.text), **r.docvars} for r in analysed],
                         columns=None if analysed else ["doc_id", "position", "text", "source", "script"])
     log = pd.DataFrame([{"doc_id": r.doc_id, "source": r.source, "status": r.status, "reason": r.reason,
                          "n_chars": len(r.text)} for r in records], columns=LOG_COLUMNS)
-    if "footer_removed" in docs:
-        docs["footer_removed"] = docs["footer_removed"].astype("Int64")
+    del records, analysed
     for path in sidecars:
-        docs = _join_sidecar(docs, path, warnings)
-    docs = _parse_years(docs, warnings)
-    c = Corpus(docs=docs, log=log, inputs=inputs, warnings=warnings)
+        docs = _join_sidecar(docs, path, notes, year_cols)
+    docs = _type_docvars(docs, notes, year_cols)
+    c = Corpus(docs=docs, log=log, inputs=inputs, warnings=notes)
     return c.reshape(unit)
 
 
 def corpus_from_texts(texts: Iterable[str], doc_ids: Iterable[str] | None = None,
-                      docvars: Mapping[str, Sequence] | pd.DataFrame | None = None) -> Corpus:
-    """A corpus from strings in memory (notebooks, tests).
+                      docvars: Mapping[str, Sequence] | pd.DataFrame | None = None,
+                      year_cols: Sequence[str] = docvars_model.YEAR_COLS) -> Corpus:
+    """A corpus from strings in memory (notebooks, tests); docvars typed as at ingest.
+
+    A ``doc_id`` column of ``docvars`` gives the ids when ``doc_ids`` is not given.
 
     >>> corpus_from_texts(["社会治理"], doc_ids=["a"]).docs["doc_id"].tolist()
     ['a']
     """
-    texts = list(texts)
+    texts = ["" if docvars_model.is_missing(t) else str(t) for t in texts]
+    extra = pd.DataFrame(docvars).reset_index(drop=True) if docvars is not None else pd.DataFrame(index=range(len(texts)))
+    extra.columns = [str(c) for c in extra.columns]
+    if len(extra) != len(texts):
+        raise ZhiliError(E.E053, n_rows=len(extra), n_docs=len(texts))
+    if doc_ids is None and "doc_id" in extra:
+        doc_ids, extra = extra["doc_id"].tolist(), extra.drop(columns="doc_id")
     ids = [str(i) for i in doc_ids] if doc_ids is not None else [f"text{i + 1}" for i in range(len(texts))]
+    notes: list[str] = []
+    renamed = docvars_model.rename_reserved(extra.columns, year_cols)
+    if renamed:
+        _note(notes, docvars_model.rename_message(renamed, "the docvars"))
+        extra = extra.rename(columns=renamed)
     docs = pd.DataFrame({"doc_id": ids, "position": 0, "text": texts, "source": "<memory>",
                          "script": [detect_script(t) for t in texts]})
-    if docvars is not None:
-        extra = pd.DataFrame(docvars).reset_index(drop=True)
-        docs = pd.concat([docs, extra], axis=1)
+    docs = pd.concat([docs, extra], axis=1)
     dup = docs["doc_id"][docs["doc_id"].duplicated()]
     if len(dup):
         raise ZhiliError(E.E009, doc_id=dup.iloc[0], first="<memory>", second="<memory>")
     log = pd.DataFrame({"doc_id": ids, "source": "<memory>", "status": "analysed", "reason": "",
                         "n_chars": [len(t) for t in texts]}, columns=LOG_COLUMNS)
-    return Corpus(docs=_parse_years(docs, []), log=log)
+    return Corpus(docs=_type_docvars(docs, notes, tuple(dict.fromkeys(("year", *year_cols)))), log=log, warnings=notes)
 
 
 def iter_records(paths: Sequence[Path], *, text_col: str, id_col: str | None, pattern: re.Pattern | None,
-                 encoding: str | None, exclude: set[Path], inputs: list[dict], warnings: list[str]) -> Iterator[_Record]:
-    """Stream one record per input document (read or skipped), appending to ``inputs``."""
+                 encoding: str | None, exclude: set[Path], inputs: list[dict], warnings: list[str],
+                 sheet: str | int | Sequence | None = None,
+                 year_cols: Sequence[str] = docvars_model.YEAR_COLS) -> Iterator[_Record]:
+    """Stream one record per input document (read or skipped), appending to ``inputs``.
+
+    Tables are read in bounded batches (:func:`zhili.readers.iter_table`)."""
+    field_names = docvars_model.rename_reserved(pattern.groupindex, year_cols) if pattern is not None else {}
+    if field_names:
+        _note(warnings, docvars_model.rename_message(field_names, f"--name-pattern '{pattern.pattern}'"))
     for root in paths:
-        for path in readers.iter_files(root):
+        for path, problem in readers.walk_files(root):
             if path.resolve() in exclude:
                 continue
             rel = path.relative_to(root).with_suffix("") if root.is_dir() else Path(path.stem)
             doc_id = _strip_suffixes(rel.as_posix())
             source = str(path)
+            if problem is not None:
+                yield _Record(doc_id, source, status="skipped", reason=str(ZhiliError(E.E006, path=path, detail=problem)))
+                continue
             try:
-                data = path.read_bytes()
+                digest = _sha256(path)
             except OSError as exc:
                 yield _Record(doc_id, source, status="skipped", reason=str(ZhiliError(E.E006, path=path, detail=exc)))
                 continue
-            entry = {"path": source, "sha256": hashlib.sha256(data).hexdigest(), "n_docs": 0}
+            entry = {"path": source, "sha256": digest, "n_docs": 0}
             inputs.append(entry)
             name = path.name.lower()
+            if name.endswith(readers.TABLE_SUFFIXES):
+                yield from _table_records(path, entry, text_col, id_col, encoding, sheet, warnings)
+                continue
             try:
-                if name.endswith(readers.TABLE_SUFFIXES):
-                    table = readers.read_table(path, text_col=text_col, id_col=id_col, encoding=encoding)
-                    entry["n_docs"] = len(table)
-                    yield from _table_records(table, source)
-                    continue
                 if not name.endswith(readers.DOCUMENT_SUFFIXES):
                     raise ZhiliError(E.E005, suffix=path.suffix or "(none)", path=path,
                                      supported=" ".join(readers.DOCUMENT_SUFFIXES + readers.TABLE_SUFFIXES))
                 text = readers.read_document(path, encoding=encoding)
             except ZhiliError as exc:
-                entry["n_docs"] = entry["n_docs"] or 1
+                entry["n_docs"] = 1
                 yield _Record(doc_id, source, status="skipped", reason=str(exc))
                 continue
             entry["n_docs"] = 1
@@ -283,21 +314,60 @@ def iter_records(paths: Sequence[Path], *, text_col: str, id_col: str | None, pa
                 if fields is None:
                     warnings.append(f"'{path.name}' does not match --name-pattern '{pattern.pattern}'; its variables are left empty.")
                 else:
-                    docvars.update(fields)
+                    docvars.update({field_names.get(k, k): v for k, v in fields.items()})
             yield _Record(doc_id, source, text, docvars)
 
 
-def _table_records(table: pd.DataFrame, source: str) -> Iterator[_Record]:
-    varcols = [c for c in table.columns if c not in ("doc_id", "text", "_row")]
-    for row in table.to_dict("records"):
-        where = f"{source} row {row['_row']}"
-        docvars = {c: row[c] for c in varcols}
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _table_records(path: Path, entry: dict, text_col: str, id_col: str | None, encoding: str | None,
+                   sheet: str | int | Sequence | None, warnings: list[str]) -> Iterator[_Record]:
+    """One record per table row, batch by batch; a file that cannot be read at all is one skipped record."""
+    source = str(path)
+    renamed: dict[str, str] = {}
+    try:
+        for table in readers.iter_table(path, text_col=text_col, id_col=id_col, encoding=encoding,
+                                        sheet=list(sheet) if isinstance(sheet, list | tuple) else sheet):
+            warnings.extend(table.attrs.get("notes", []))
+            renamed.update(table.attrs.get("renamed", {}))
+            entry["n_docs"] += len(table)
+            yield from _rows_to_records(table, source)
+    except ZhiliError as exc:
+        doc_id = _strip_suffixes(path.stem if not path.name.lower().endswith(".jsonl.gz") else path.name)
+        entry["n_docs"] = entry["n_docs"] or 1
+        yield _Record(doc_id, source, status="skipped", reason=str(exc))
+    if renamed:
+        _note(warnings, docvars_model.rename_message(renamed, f"'{path}'"))
+
+
+def _rows_to_records(table: pd.DataFrame, source: str) -> Iterator[_Record]:
+    varcols = [c for c in table.columns if c not in ("doc_id", "text", "_row", "_error")]
+    has_sheet = "sheet" in table.columns
+    errors = table["_error"].tolist() if "_error" in table.columns else [""] * len(table)
+    for row, error in zip(table.to_dict("records"), errors):
+        where = f"{source} sheet '{row['sheet']}' row {row['_row']}" if has_sheet else f"{source} row {row['_row']}"
+        if error:
+            yield _Record(str(row["doc_id"]), where, status="skipped", reason=error)
+            continue
         text = row["text"]
         if not str(text).strip():
             yield _Record(str(row["doc_id"]), where, status="skipped",
-                          reason=str(ZhiliError(E.E015, row=row["_row"], path=source, detail="the text cell is empty; fill it or delete the row")))
+                          reason=str(ZhiliError(E.E015, row=row["_row"], path=where.rsplit(" row ", 1)[0],
+                                                detail="the text cell is empty; fill it or delete the row")))
         else:
-            yield _Record(str(row["doc_id"]), where, str(text), docvars)
+            yield _Record(str(row["doc_id"]), where, str(text), {c: row[c] for c in varcols})
+
+
+def _note(notes: list[str], message: str) -> None:
+    """A message for run.log that is also a ZhiliWarning."""
+    notes.append(message)
+    warnings.warn(message, ZhiliWarning, stacklevel=3)
 
 
 def _strip_suffixes(name: str) -> str:
@@ -307,50 +377,50 @@ def _strip_suffixes(name: str) -> str:
     return name
 
 
-def _join_sidecar(docs: pd.DataFrame, path: Path, warnings: list[str]) -> pd.DataFrame:
+def _join_sidecar(docs: pd.DataFrame, path: Path, notes: list[str], year_cols: Sequence[str]) -> pd.DataFrame:
     table = readers.read_sidecar(path)
     key = next((k for k in readers.SIDECAR_KEYS if k in table.columns), None)
     if key is None:
         raise ZhiliError(E.E011, path=path, expected=", ".join(readers.SIDECAR_KEYS), available=", ".join(map(str, table.columns)))
+    columns = [c for c in table.columns if c not in (key, "_row")]
+    renamed = docvars_model.rename_reserved(columns, year_cols)
+    if renamed:
+        _note(notes, docvars_model.rename_message(renamed, f"sidecar '{path}'"))
     ids = set(docs["doc_id"])
     by_name = {Path(s).name: d for s, d in zip(docs["source"], docs["doc_id"])}
     by_stem = {Path(s).stem: d for s, d in zip(docs["source"], docs["doc_id"])}
-    rows = []
+    rows, where = [], {}
     for row in table.to_dict("records"):
-        k = str(row[key]).strip()
+        k = "" if docvars_model.is_missing(row[key]) else str(row[key]).strip()
         doc_id = k if k in ids else by_name.get(Path(k).name) or by_stem.get(Path(k).stem) or by_stem.get(k)
         if doc_id is None:
-            warnings.append(str(ZhiliError(E.E010, path=path, row=row.get("_row", "?"), key=k)))
+            notes.append(str(ZhiliError(E.E010, path=path, row=row.get("_row", "?"), key=k)))
             continue
-        rows.append({"doc_id": doc_id, **{c: v for c, v in row.items() if c not in (key, "_row", "doc_id", "text")}})
+        where.setdefault(doc_id, []).append((row["_row"], k))
+        rows.append({"doc_id": doc_id, **{renamed.get(c, c): row[c] for c in columns}})
+    for doc_id, hits in where.items():
+        if len(hits) > 1:
+            raise ZhiliError(E.E101, path=path, n=len(hits), doc_id=doc_id,
+                             rows=", ".join(str(r) for r, _ in hits), keys=", ".join(repr(k) for _, k in hits))
     if not rows:
         return docs
-    side = pd.DataFrame(rows).drop_duplicates("doc_id", keep="last").set_index("doc_id")
+    side = pd.DataFrame(rows).set_index("doc_id")
     merged = docs.set_index("doc_id")
     for col in side.columns:
         values = side[col].reindex(merged.index)
-        merged[col] = values.combine_first(merged[col]) if col in merged.columns else values
+        if col in merged.columns:
+            values = values.astype(object).where(~docvars_model.missing_mask(values), merged[col].astype(object))
+        merged[col] = values
     return merged.reset_index()
 
 
-def _parse_years(docs: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
-    if "year" not in docs.columns:
-        return docs
-    years = []
-    for doc_id, value in zip(docs["doc_id"], docs["year"]):
-        try:
-            years.append(metadata.parse_year(value))
-        except ValueError:
-            warnings.append(str(ZhiliError(E.E017, var="year", value=value, doc_id=doc_id)) + " Left empty.")
-            years.append(None)
-    docs = docs.copy()
-    docs["year"] = pd.array(years, dtype="Int64")
-    return docs
+def _type_docvars(docs: pd.DataFrame, notes: list[str], year_cols: Sequence[str]) -> pd.DataFrame:
+    typed, found = docvars_model.type_docvars(docs, year_cols=year_cols)
+    for message in found:
+        _note(notes, message)
+    return typed
 
 
 def default_seed_dir() -> Path:
-    """The embedded default corpus: the repository's ``seeds/`` folder, or the packaged copy."""
-    repo_seeds = Path(__file__).resolve().parents[2] / "seeds"
-    if repo_seeds.is_dir():
-        return repo_seeds
-    return Path(__file__).resolve().parent / "data" / "seeds"
+    """The embedded default corpus, shipped inside the package (``zhili/data/seed``)."""
+    return Path(__file__).resolve().parent / "data" / "seed"

@@ -69,6 +69,12 @@ class E:
     E064 = "Results folder '{path}' was written by zhili {found}; this is zhili {current}. Re-run the analysis."
     E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler). "
             "Install one (gcc, or Visual C++ Build Tools on Windows) and reinstall zhili, or use --segmenter rjieba.")
+    # ingest: document variables, column names, rows inside files (E100-E119, W100-W119)
+    E100 = "Workbook '{path}' has no sheet {sheet}; its sheets: {available}. Pass --sheet with one of them, or omit it to read every sheet."
+    E101 = "Sidecar '{path}' has {n} rows for document '{doc_id}' (rows {rows}, keys {keys}). Keep one row per document."
+    W100 = "Columns of {where} named like zhili's own are kept under new names: {pairs}. Refer to them by the new names (e.g. --by)."
+    W101 = "{n} documents have a '{var}' that is not a year ({examples}); it is left empty, the value as written kept in '{raw}'. Use 2019, 2019年, 二〇一九年 or a date."
+    W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
 
 
 class ZhiliError(Exception):

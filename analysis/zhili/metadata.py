@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-import numbers
 import re
-import unicodedata
 
+from zhili.docvars import CHINESE_DIGITS, parse_year  # noqa: F401  (the one year policy lives in docvars)
 from zhili.errors import E, ZhiliError
 
-CHINESE_DIGITS = "〇零一二三四五六七八九"
-_YEAR_TEXT = re.compile(rf"([0-9]{{4}}|[{CHINESE_DIGITS}]{{4}})(?:\.0+)?\s*年?")
 _FIELD = re.compile(r"\{([^{}]*)\}")
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 YEAR_FIELD_REGEX = rf"(?:[0-9０-９]{{4}}|[{CHINESE_DIGITS}]{{4}})年?"
@@ -45,40 +42,12 @@ HEADING_WORDS = frozenset(
 )
 
 
-def parse_year(value: object) -> int | None:
-    """A year from a cell or file-name field; None for a missing value; ValueError otherwise.
-
-    >>> [parse_year(v) for v in (2019, "2019年", "二〇一九年", "２０１９", 2019.0, "", None)]
-    [2019, 2019, 2019, 2019, 2019, None, None]
-    """
-    if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()  # full-width digits -> ASCII
-        if not text:
-            return None
-        match = _YEAR_TEXT.fullmatch(text)
-        if match:
-            return int(match.group(1).translate(str.maketrans(CHINESE_DIGITS, "00123456789")))
-    elif value is None or _is_missing(value):
-        return None
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if float(value).is_integer() and 1000 <= value <= 9999:
-            return int(value)
-    raise ValueError(f"not a year: {value!r}")
-
-
-def _is_missing(value: object) -> bool:
-    """NaN, pandas.NA or NaT, without importing pandas here."""
-    try:
-        return bool(value != value)  # NaN-like values are unequal to themselves
-    except (TypeError, ValueError):  # pandas.NA refuses bool()
-        return type(value).__name__ in ("NAType", "NaTType")
-
-
-def compile_name_pattern(pattern: str) -> re.Pattern:
+def compile_name_pattern(pattern: str, year_fields: tuple[str, ...] = ("year",)) -> re.Pattern:
     """Regex for file stems from a pattern such as '{city}_{year}'; raises E013 if invalid.
 
-    Each field matches as little as possible; a field named 'year' matches four Arabic or
-    Chinese digits with an optional 年. Text between fields must appear literally.
+    Each field matches as little as possible; a field named 'year' (or in ``year_fields``)
+    matches four Arabic or Chinese digits with an optional 年. Text between fields must
+    appear literally.
 
     >>> compile_name_pattern("{city}{year}报告").fullmatch("南通2019年报告").groupdict()
     {'city': '南通', 'year': '2019年'}
@@ -92,7 +61,7 @@ def compile_name_pattern(pattern: str) -> re.Pattern:
         if name in names:
             raise ZhiliError(E.E013, pattern=pattern, detail=f"field '{name}' appears twice")
         names.append(name)
-        parts.append(f"(?P<{name}>{YEAR_FIELD_REGEX if name == 'year' else '.+?'})")
+        parts.append(f"(?P<{name}>{YEAR_FIELD_REGEX if name in year_fields else '.+?'})")
         end = match.end()
     parts.append(_literal(pattern, pattern[end:]))
     if not names:

@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -327,19 +328,32 @@ _DOCUMENT_READERS: dict[str, Callable[[Path, str | None], str]] = {
 # ---------------------------------------------------------------- tables
 
 
+BATCH_ROWS = 2_000  # rows per batch when a table is streamed (jsonl lines, CSV rows, Parquet rows)
+CSV_BATCH_ROWS = 50_000  # CSV numbers are inferred per batch: large batches keep whole files alike
+SAMPLE_BYTES = 1 << 20  # bytes of a streamed text table used to detect its encoding
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+REPLACEMENT_CHAR = "\ufffd"
+
+
 def read_table(
-    path: str | Path, text_col: str = "text", id_col: str | None = None, encoding: str | None = None
+    path: str | Path, text_col: str = "text", id_col: str | None = None, encoding: str | None = None,
+    sheet: str | int | list | None = None,
 ) -> pd.DataFrame:
     """Rows of a table file (see ``TABLE_SUFFIXES``) as ``doc_id, text, _row, <docvars...>``.
 
     ``doc_id`` (str) comes from ``id_col``, else a column named 'doc_id' or 'id', else (and
     for empty id cells) ``f"{name}-{row}"`` with the file name minus its table suffix.
     ``text`` is the text column as str (missing -> ""). ``_row`` is the 1-based data row
-    (for .jsonl: the line number). Other columns follow under their own names; one that
-    clashes with doc_id/text/_row gets the suffix '_original'. No row is dropped.
-    CSV/TSV cells are read as text (ids keep leading zeros); docvar columns holding only
-    numbers become numeric. Raises E001, E005, E006, E003 (empty file), E007 (no text
-    column), E008 (no id column), E015 (bad .jsonl line), E002/E004 (encoding).
+    (for .jsonl: the line number). Other columns follow under their own names; one whose name
+    zhili uses itself (``zhili.docvars.RESERVED``: doc_id, text, status, source …) gets the
+    suffix '_original'. No row is dropped: a row that cannot be read (a broken .jsonl line)
+    is there with its reason in an ``_error`` column (only present when some row failed).
+    Every sheet of an .xlsx is read (``sheet`` chooses one name/index or a list); with more
+    than one, a ``sheet`` column names each row's sheet and default ids are
+    ``f"{name}-{sheet}-{row}"``. CSV/TSV cells are read as text (ids keep leading zeros);
+    docvar columns holding only numbers become numeric. Raises E001, E005, E006, E003 (empty
+    file), E007 (no text column), E008 (no id column), E002/E004 (encoding).
 
     >>> import tempfile
     >>> file = Path(tempfile.mkdtemp()) / "reports.csv"
@@ -347,16 +361,66 @@ def read_table(
     >>> read_table(file).to_dict("records")
     [{'doc_id': 'reports-1', 'text': '市域治理', '_row': 1, 'city': '南通', 'year': 2019}]
     """
+    batches = list(iter_table(path, text_col, id_col, encoding, sheet=sheet))
+    table = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+    table.attrs = {"notes": [n for b in batches for n in b.attrs.get("notes", [])],
+                   "renamed": {k: v for b in batches for k, v in b.attrs.get("renamed", {}).items()}}
+    return table
+
+
+def iter_table(
+    path: str | Path, text_col: str = "text", id_col: str | None = None, encoding: str | None = None,
+    sheet: str | int | list | None = None, batch_rows: int = BATCH_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` as a stream of bounded batches (.jsonl line by line, CSV in chunks,
+    Parquet by row groups), so a large table is never held whole.
+
+    Each batch has the columns of :func:`read_table`; ``batch.attrs['notes']`` holds messages
+    for the log (repaired characters), ``batch.attrs['renamed']`` the renamed columns.
+
+    >>> import tempfile
+    >>> file = Path(tempfile.mkdtemp()) / "d.jsonl"
+    >>> _ = file.write_text('{"text": "甲"}\\n{"text": oops}\\n{"text": "乙"}\\n', encoding="utf-8")
+    >>> [b["doc_id"].tolist() for b in iter_table(file, batch_rows=2)]
+    [['d-1', 'd-2'], ['d-3']]
+    >>> next(iter_table(file))["_error"].tolist()  # doctest: +ELLIPSIS
+    ['', "[E015] Row 2 of '...d.jsonl': not valid JSON (Expecting value).", '']
+    """
     path = Path(path)
     if not path.exists():
         raise ZhiliError(E.E001, path=path)
-    suffix = next((s for s in TABLE_SUFFIXES if path.name.lower().endswith(s)), None)
+    suffix = table_suffix(path)
     if suffix is None:
         raise ZhiliError(E.E005, suffix=path.suffix.lower(), path=path, supported=", ".join(TABLE_SUFFIXES))
     if path.is_dir():
         raise ZhiliError(E.E006, path=path, detail="it is a folder, not a file")
-    frame, rows = _TABLE_READERS[suffix](path, encoding, {text_col, id_col, "doc_id", "id"})
-    return _standardise_table(frame, rows, path, path.name[: -len(suffix)], text_col, id_col)
+    name = path.name[: -len(suffix)]
+    parts = _TABLE_READERS[suffix](path, encoding, {text_col, id_col, "doc_id", "id"}, sheet, batch_rows)
+    first = True
+    for part in parts:
+        multi_sheet = part.sheet is not None and part.n_sheets > 1
+        try:
+            yield _standardise_table(part, path, name, text_col, id_col, multi_sheet, first or multi_sheet)
+            first = False
+        except ZhiliError as err:
+            if not multi_sheet:
+                raise
+            # one sheet of several without the text column: that sheet is skipped, the others read
+            yield _error_batch(f"{name}-{part.sheet}", str(err), part.sheet)
+
+
+class _Part:
+    """Raw rows of one batch: a frame, its 1-based row numbers, unreadable rows and notes."""
+
+    def __init__(self, frame: pd.DataFrame, rows: list[int], errors: dict[int, str] | None = None,
+                 notes: list[str] | None = None, sheet: str | None = None, n_sheets: int = 1) -> None:
+        self.frame, self.rows, self.errors = frame, rows, errors or {}
+        self.notes, self.sheet, self.n_sheets = notes or [], sheet, n_sheets
+
+
+def table_suffix(path: Path) -> str | None:
+    """The table suffix of a file name (``.jsonl.gz`` before ``.gz``), or None."""
+    return next((s for s in TABLE_SUFFIXES if path.name.lower().endswith(s)), None)
 
 
 SIDECAR_KEYS = ("doc_id", "id", "file", "filename", "file_name", "path")
@@ -365,7 +429,7 @@ SIDECAR_KEYS = ("doc_id", "id", "file", "filename", "file_name", "path")
 def read_sidecar(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     """A metadata table (any table format, no text column needed) with a 1-based ``_row``.
 
-    Key columns (``SIDECAR_KEYS``) are kept as text.
+    Key columns (``SIDECAR_KEYS``) are kept as text. Rows that cannot be read raise E015.
 
     >>> import tempfile
     >>> file = Path(tempfile.mkdtemp()) / "meta.csv"
@@ -374,29 +438,80 @@ def read_sidecar(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
     [{'file': 'a.txt', 'year': 2019, '_row': 1}]
     """
     path = Path(path)
-    suffix = next((s for s in TABLE_SUFFIXES if path.name.lower().endswith(s)), None)
+    suffix = table_suffix(path)
     if suffix is None:
         raise ZhiliError(E.E005, suffix=path.suffix.lower(), path=path, supported=", ".join(TABLE_SUFFIXES))
-    frame, rows = _TABLE_READERS[suffix](path, encoding, set(SIDECAR_KEYS))
-    frame.columns = [str(column) for column in frame.columns]
-    return frame.assign(_row=rows)
+    frames = []
+    for part in _TABLE_READERS[suffix](path, encoding, set(SIDECAR_KEYS), None, None):
+        if part.errors:
+            raise ZhiliError(E.E015, row=min(part.errors), path=path, detail=part.errors[min(part.errors)])
+        frame = part.frame
+        frame.columns = [str(column) for column in frame.columns]
+        frames.append(frame.assign(_row=part.rows))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def _read_delimited(
-    path: Path, encoding: str | None, keep_as_text: set[str | None], sep: str
-) -> tuple[pd.DataFrame, list[int]]:
-    data = _read_bytes(path)
-    if not data.strip():
-        raise ZhiliError(E.E003, path=path)
-    text = decode_bytes(data, str(path), encoding)[0]
+def _read_delimited(path: Path, encoding: str | None, keep_as_text: set[str | None], sep: str,
+                    batch_rows: int) -> Iterator[_Part]:
+    stream, _ = _open_text(path, encoding)
+    start = 1
+    with stream:
+        try:
+            chunks = pd.read_csv(stream, sep=sep, dtype=str, keep_default_na=False,
+                                 chunksize=None if batch_rows is None else max(batch_rows, CSV_BATCH_ROWS))
+            for frame in [chunks] if batch_rows is None else chunks:
+                for column in frame.columns:
+                    if column not in keep_as_text:
+                        frame[column] = _numbers_if_all_numeric(frame[column])
+                yield _Part(frame, list(range(start, start + len(frame))))
+                start += len(frame)
+        except ZhiliError:
+            raise
+        except Exception as err:  # pandas.errors.ParserError and friends
+            raise ZhiliError(E.E006, path=path, detail=f"{type(err).__name__}: {err}") from None
+
+
+def _open_text(path: Path, encoding: str | None, json_lines: bool = False) -> tuple[io.TextIOBase, str]:
+    """A text stream over a (possibly gzipped) file, the encoding detected on its first MiB.
+
+    Raises E003 for a file without content. UTF-16 files are decoded whole. For JSON lines a
+    sample that is no encoding as a whole is read as UTF-8 (JSON's encoding); its lines that
+    are not valid UTF-8 are then reported one by one."""
+    raw = _open_binary(path)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except Exception as err:  # pandas.errors.ParserError and friends
-        raise ZhiliError(E.E006, path=path, detail=f"{type(err).__name__}: {err}") from None
-    for column in frame.columns:
-        if column not in keep_as_text:
-            frame[column] = _numbers_if_all_numeric(frame[column])
-    return frame, list(range(1, len(frame) + 1))
+        sample = raw.read(SAMPLE_BYTES)
+        more = raw.read(1)
+    except (OSError, EOFError) as err:
+        raw.close()
+        raise ZhiliError(E.E006, path=path, detail=f"not a readable .gz file ({err})") from None
+    if not sample.strip():
+        raw.close()
+        raise ZhiliError(E.E003, path=path)
+    if encoding is None and (b"\x00" in sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))):
+        data = sample + more + raw.read()
+        raw.close()
+        return io.StringIO(decode_bytes(data, str(path))[0]), "utf-16"
+    cut = sample.rfind(b"\n") + 1 if more else len(sample)
+    try:
+        _, name = decode_bytes(sample[: cut or len(sample)], str(path), encoding)
+    except ZhiliError as err:
+        if not json_lines or encoding is not None or err.code != "E002":
+            raw.close()
+            raise
+        name = "utf-8"
+    raw.close()
+    raw = _open_binary(path)
+    # surrogateescape: a line with bytes invalid in this encoding is reported alone, not the file
+    return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape"), name
+
+
+def _open_binary(path: Path):
+    try:
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")  # noqa: SIM115  (closed by the caller)
+    except OSError as err:
+        raise ZhiliError(E.E006, path=path, detail=err.strerror or str(err)) from None
 
 
 def _numbers_if_all_numeric(column: pd.Series) -> pd.Series:
@@ -407,54 +522,128 @@ def _numbers_if_all_numeric(column: pd.Series) -> pd.Series:
         return values
 
 
-def _read_csv(path: Path, encoding: str | None, keep_as_text: set[str | None]) -> tuple[pd.DataFrame, list[int]]:
-    return _read_delimited(path, encoding, keep_as_text, ",")
+def _read_csv(path: Path, encoding: str | None, keep_as_text: set[str | None], sheet, batch_rows: int) -> Iterator[_Part]:
+    return _read_delimited(path, encoding, keep_as_text, ",", batch_rows)
 
 
-def _read_tsv(path: Path, encoding: str | None, keep_as_text: set[str | None]) -> tuple[pd.DataFrame, list[int]]:
-    return _read_delimited(path, encoding, keep_as_text, "\t")
+def _read_tsv(path: Path, encoding: str | None, keep_as_text: set[str | None], sheet, batch_rows: int) -> Iterator[_Part]:
+    return _read_delimited(path, encoding, keep_as_text, "\t", batch_rows)
 
 
-def _read_xlsx(path: Path, encoding: str | None, keep_as_text: set[str | None]) -> tuple[pd.DataFrame, list[int]]:
+def _read_xlsx(path: Path, encoding: str | None, keep_as_text: set[str | None], sheet, batch_rows) -> Iterator[_Part]:
     try:
-        frame = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype=object)  # keep text cells like '007'
+        book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as err:  # zipfile/openpyxl errors for corrupt workbooks
         raise ZhiliError(E.E006, path=path, detail=f"not a readable .xlsx ({type(err).__name__}: {err})") from None
-    return frame.infer_objects(), list(range(1, len(frame) + 1))
+    with book:
+        names = list(book.sheet_names)
+        wanted = names if sheet is None else sheet if isinstance(sheet, list | tuple) else [sheet]
+        chosen = []
+        for want in wanted:
+            match = want if want in names else names[want] if isinstance(want, int) and -len(names) <= want < len(names) else None
+            if match is None:
+                raise ZhiliError(E.E100, path=path, sheet=repr(want), available=", ".join(map(repr, names)))
+            chosen.append(match)
+        frames = {}
+        for name in chosen:
+            try:
+                frame = pd.read_excel(book, sheet_name=name, dtype=object)  # keep text cells like '007'
+            except Exception as err:  # openpyxl errors for a corrupt sheet
+                raise ZhiliError(E.E006, path=path, detail=f"sheet '{name}' is not readable ({type(err).__name__}: {err})") from None
+            if len(frame.columns) or len(frame) or sheet is not None:  # empty sheets hold no documents
+                frames[str(name)] = frame
+    if not frames:
+        raise ZhiliError(E.E003, path=path)
+    several = len(frames) > 1 or (isinstance(sheet, list | tuple) and len(sheet) > 1)
+    for name, frame in frames.items():
+        yield _Part(frame.infer_objects(), list(range(1, len(frame) + 1)), sheet=name, n_sheets=2 if several else 1)
 
 
-def _read_parquet(path: Path, encoding: str | None, keep_as_text: set[str | None]) -> tuple[pd.DataFrame, list[int]]:
+def _read_parquet(path: Path, encoding: str | None, keep_as_text: set[str | None], sheet, batch_rows: int) -> Iterator[_Part]:
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
+        file = pq.ParquetFile(path)
+        start = 1
+        if batch_rows is None or not file.metadata.num_rows:
+            batches = iter([file.read()])
+        else:
+            batches = file.iter_batches(batch_size=batch_rows)
+        for batch in batches:
+            frame = batch.to_pandas()
+            if not isinstance(frame.index, pd.RangeIndex):  # a saved pandas index holds data (often the ids)
+                frame = frame.reset_index()
+            yield _Part(frame.reset_index(drop=True), list(range(start, start + len(frame))))
+            start += len(frame)
+    except ZhiliError:
+        raise
     except Exception as err:  # pyarrow errors for corrupt files
         raise ZhiliError(E.E006, path=path, detail=f"not a readable .parquet ({type(err).__name__}: {err})") from None
-    if not isinstance(frame.index, pd.RangeIndex):  # a saved pandas index holds data (often the ids)
-        frame = frame.reset_index()
-    return frame, list(range(1, len(frame) + 1))
 
 
-def _read_jsonl(path: Path, encoding: str | None, keep_as_text: set[str | None]) -> tuple[pd.DataFrame, list[int]]:
-    data = _read_bytes(path)
-    if path.name.lower().endswith(".gz"):
+def _read_jsonl(path: Path, encoding: str | None, keep_as_text: set[str | None], sheet, batch_rows: int) -> Iterator[_Part]:
+    """Line by line: a line that is not a JSON object becomes an error row, not a failed file."""
+    stream, codec = _open_text(path, encoding, json_lines=True)
+    records, rows, errors, repaired = [], [], {}, []
+    n_batches = 0
+    with stream:
         try:
-            data = gzip.decompress(data)
+            for line_number, line in enumerate(stream, start=1):
+                if line_number == 1:
+                    line = line.removeprefix("\ufeff")
+                if not line.strip():
+                    continue
+                if batch_rows is not None and len(rows) >= batch_rows:
+                    yield _jsonl_part(records, rows, errors, repaired, path)
+                    records, rows, errors, repaired = [], [], {}, []
+                    n_batches += 1
+                rows.append(line_number)
+                if _LONE_SURROGATE.search(line):  # bytes that are not valid in the file's encoding
+                    errors[line_number] = f"the line is not valid {codec} text; re-save the file as UTF-8"
+                    records.append({})
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    errors[line_number] = f"not valid JSON ({err.msg})"
+                    records.append({})
+                    continue
+                if not isinstance(record, dict):
+                    errors[line_number] = "each line must be a JSON object {...}"
+                    record = {}
+                elif _SURROGATE_ESCAPE.search(line):  # \\udc00 escapes that json turns into lone surrogates
+                    fixed = _repair_surrogates(record)
+                    if fixed != record:
+                        record = fixed
+                        repaired.append(line_number)
+                records.append(record)
         except (OSError, EOFError) as err:
-            raise ZhiliError(E.E006, path=path, detail=f"not a readable .gz file ({err})") from None
-    if not data.strip():
-        raise ZhiliError(E.E003, path=path)
-    records, rows = [], []
-    for line_number, line in enumerate(decode_bytes(data, str(path), encoding)[0].split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ZhiliError(E.E015, row=line_number, path=path, detail=f"not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise ZhiliError(E.E015, row=line_number, path=path, detail="each line must be a JSON object {...}")
-        records.append(record)
-        rows.append(line_number)
-    return pd.DataFrame.from_records(records), rows
+            raise ZhiliError(E.E006, path=path, detail=f"cannot read it to the end ({err})") from None
+    if rows or not n_batches:
+        yield _jsonl_part(records, rows, errors, repaired, path)
+
+
+def _jsonl_part(records: list, rows: list, errors: dict, repaired: list, path: Path) -> _Part:
+    notes = []
+    if repaired:
+        shown = ", ".join(map(str, repaired[:10])) + (" …" if len(repaired) > 10 else "")
+        notes.append(str(ZhiliError(E.W102, path=path, lines=shown)))
+    frame = pd.DataFrame.from_records(records)
+    if len(frame) != len(records):  # only unreadable lines: no columns, one row each
+        frame = pd.DataFrame(index=range(len(records)))
+    return _Part(frame,
+                 rows, {r: str(ZhiliError(E.E015, row=r, path=path, detail=d)) for r, d in errors.items()}, notes)
+
+
+def _repair_surrogates(value: object) -> object:
+    """Strings (also keys, in lists and dicts) with lone surrogates replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(REPLACEMENT_CHAR, value)
+    if isinstance(value, dict):
+        return {_repair_surrogates(k): _repair_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_repair_surrogates(v) for v in value]
+    return value
 
 
 _TABLE_READERS = {
@@ -463,27 +652,47 @@ _TABLE_READERS = {
 }
 
 
-def _standardise_table(
-    frame: pd.DataFrame, rows: list[int], path: Path, name: str, text_col: str, id_col: str | None
-) -> pd.DataFrame:
+def _error_batch(doc_id: str, reason: str, sheet: str | None) -> pd.DataFrame:
+    batch = pd.DataFrame({"doc_id": [doc_id], "text": [""], "_row": [0], "_error": [reason]})
+    if sheet is not None:
+        batch.insert(3, "sheet", [sheet])
+    batch.attrs = {"notes": [], "renamed": {}}
+    return batch
+
+
+def _standardise_table(part: _Part, path: Path, name: str, text_col: str, id_col: str | None,
+                       multi_sheet: bool, first: bool) -> pd.DataFrame:
+    from zhili.docvars import rename_reserved
+
+    frame, rows = part.frame, part.rows
     frame.columns = [str(column) for column in frame.columns]
     available = ", ".join(frame.columns) or "(none)"
-    if text_col not in frame.columns:
-        raise ZhiliError(E.E007, path=path, column=text_col, available=available)
-    if id_col is not None and id_col not in frame.columns:
-        raise ZhiliError(E.E008, path=path, column=id_col, available=available)
+    if first and len(part.errors) < len(rows):
+        if text_col not in frame.columns:
+            raise ZhiliError(E.E007, path=path if part.sheet is None else f"{path}' sheet '{part.sheet}",
+                             column=text_col, available=available)
+        if id_col is not None and id_col not in frame.columns:
+            raise ZhiliError(E.E008, path=path, column=id_col, available=available)
+    if text_col not in frame.columns:  # a later batch, or only unreadable rows: their texts are empty
+        frame = frame.assign(**{text_col: [""] * len(frame)})
     if id_col is None:
         id_col = next((c for c in ("doc_id", "id") if c in frame.columns and c != text_col), None)
-    ids = frame[id_col] if id_col is not None else [None] * len(frame)
+    prefix = f"{name}-{part.sheet}" if multi_sheet else name
+    ids = frame[id_col] if id_col in frame.columns else [None] * len(frame)
     result = pd.DataFrame({
-        "doc_id": [_cell_to_str(value) or f"{name}-{row}" for value, row in zip(ids, rows)],
+        "doc_id": [_cell_to_str(value) or f"{prefix}-{row}" for value, row in zip(ids, rows)],
         "text": [_cell_to_str(value) for value in frame[text_col]],
         "_row": rows,
     })
-    for column in frame.columns:
-        if column not in (text_col, id_col):
-            target = f"{column}_original" if column in result.columns else column
-            result[target] = frame[column].to_numpy()
+    if multi_sheet:
+        result["sheet"] = part.sheet
+    if part.errors:
+        result["_error"] = [part.errors.get(row, "") for row in rows]
+    columns = [c for c in frame.columns if c not in (text_col, id_col)]
+    renamed = rename_reserved(columns)
+    for column in columns:
+        result[renamed.get(column, column)] = frame[column].to_numpy()
+    result.attrs = {"notes": part.notes, "renamed": renamed}
     return result
 
 
@@ -506,7 +715,8 @@ def iter_files(path: str | Path) -> Iterator[Path]:
     """A file -> itself; a folder -> every file below it, sorted, without hidden or junk files.
 
     Skipped: names starting with '.' (files or folders), Office lock files ('~$...'),
-    Thumbs.db, desktop.ini and __MACOSX folders. A missing path raises E001.
+    Thumbs.db, desktop.ini and __MACOSX folders. A missing path raises E001. Folders that
+    cannot be listed and dangling links are left out here; :func:`walk_files` reports them.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -515,16 +725,64 @@ def iter_files(path: str | Path) -> Iterator[Path]:
     >>> [p.name for p in iter_files(folder)]
     ['a.txt', 'b.txt']
     """
+    return (file for file, problem in walk_files(path) if problem is None)  # walk_files checks the path now
+
+
+def walk_files(path: str | Path) -> Iterator[tuple[Path, str | None]]:
+    """Like :func:`iter_files`, but also ``(path, problem)`` for what cannot be read: a folder
+    that cannot be listed, a dangling symbolic link, a special file (pipe, socket).
+
+    Linked folders are followed once (a link loop is reported, not followed again).
+
+    >>> import tempfile, os
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.txt").write_text("x")
+    >>> os.symlink(folder / "gone.txt", folder / "b.txt")
+    >>> [(p.name, problem) for p, problem in walk_files(folder)]  # doctest: +ELLIPSIS
+    [('a.txt', None), ('b.txt', "it is a link to '...gone.txt', which does not exist")]
+    """
     path = Path(path)
     if path.is_file():
-        return iter([path])
+        return iter([(path, None)])
     if not path.is_dir():
         raise ZhiliError(E.E001, path=path)
-    files = (
-        file for file in path.rglob("*")
-        if file.is_file() and not any(_is_junk(part) for part in file.relative_to(path).parts)
-    )
-    return iter(sorted(files))
+    return _walk(path)
+
+
+def _walk(path: Path) -> Iterator[tuple[Path, str | None]]:
+    found: list[tuple[Path, str | None]] = []
+
+    def on_error(err: OSError) -> None:
+        where = Path(err.filename) if err.filename else path
+        found.append((where, f"cannot list this folder ({err.strerror or err})"))
+
+    seen = {os.path.realpath(path)}
+    for folder, dirs, files in os.walk(path, onerror=on_error, followlinks=True):
+        here = Path(folder)
+        kept = []
+        for d in dirs:
+            if _is_junk(d):
+                continue
+            real = os.path.realpath(here / d)
+            if real in seen:
+                found.append((here / d, "it is a link to a folder already read (a loop); it is not read again"))
+            elif not os.path.exists(here / d):
+                found.append((here / d, f"it is a link to '{os.readlink(here / d)}', which does not exist"))
+            else:
+                seen.add(real)
+                kept.append(d)
+        dirs[:] = sorted(kept)
+        for name in files:
+            if _is_junk(name):
+                continue
+            file = here / name
+            if file.is_file():
+                found.append((file, None))
+            elif file.is_symlink() and not file.exists():
+                found.append((file, f"it is a link to '{os.readlink(file)}', which does not exist"))
+            else:
+                found.append((file, "it is not a regular file (a pipe, socket or device)"))
+    yield from sorted(found, key=lambda item: item[0])
 
 
 def _is_junk(name: str) -> bool:
