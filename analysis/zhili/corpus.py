@@ -156,7 +156,8 @@ class _Record:
 
 def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = None,
            name_pattern: str | None = None, sidecar: str | Path | None = None,
-           encoding: str | None = None, unit: str = "document", bylines: bool = True) -> Corpus:
+           encoding: str | None = None, unit: str = "document", bylines: bool = True,
+           clean_web: bool = True) -> Corpus:
     """Read ``sources`` into a :class:`Corpus`; no source means the embedded seed corpus.
 
     ``name_pattern`` (e.g. ``"{city}_{year}"``) takes variables from file names; ``sidecar``
@@ -165,6 +166,9 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     duplicate documents are skipped with a reason in ``Corpus.log``. With ``bylines`` (the
     default) author and editor lines become variables and licence footers (Wikisource's
     public-domain notice) are cut, their length kept in ``footer_removed``.
+    With ``clean_web`` (the default) scraped-page residue leaves the text (:mod:`zhili.webtext`:
+    pinyin glosses, markup, navigation, site boilerplate, meta lines as variables), counted per
+    document in ``removed_*`` columns.
 
     >>> c = corpus()
     >>> c.docs[["doc_id", "city", "year", "script"]].values.tolist()
@@ -203,6 +207,11 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
         records.append(rec)
 
+    # --- web-text cleaning hook (zhili.webtext owns the logic) ---
+    if clean_web:
+        from . import webtext
+        webtext.clean_records(records, warnings)
+    # --- end of hook ---
     if n_footers:
         warnings.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
                         "'footer_removed' gives the characters removed from each (keep them with bylines=False, "

@@ -69,6 +69,9 @@ class E:
     E064 = "Results folder '{path}' was written by zhili {found}; this is zhili {current}. Re-run the analysis."
     E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler). "
             "Install one (gcc, or Visual C++ Build Tools on Windows) and reinstall zhili, or use --segmenter rjieba.")
+    # web-text cleaning (zhili.webtext); W160 = a year taken from a meta line's publication date
+    E160 = ("'{path}' has no text left after web-text cleaning (it was all markup, navigation or meta lines). "
+            "Check the file, or keep it with clean_web=False.")
 
 
 class ZhiliError(Exception):
