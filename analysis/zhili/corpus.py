@@ -160,7 +160,7 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
            name_pattern: str | None = None, sidecar: str | Path | None = None,
            encoding: str | None = None, unit: str = "document", bylines: bool = True,
            sheet: str | int | Sequence[str | int] | None = None,
-           year_cols: Sequence[str] = docvars_model.YEAR_COLS) -> Corpus:
+           year_cols: Sequence[str] = docvars_model.YEAR_COLS, clean_web: bool = True) -> Corpus:
     """Read ``sources`` into a :class:`Corpus`; no source means the embedded seed corpus.
 
     ``name_pattern`` (e.g. ``"{city}_{year}"``) takes variables from file names; ``sidecar``
@@ -174,6 +174,9 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     Document variables are typed by :mod:`zhili.docvars` (``year`` and ``year_cols`` as
     ``Int64``); a source column named like one of zhili's own (``status``, ``source`` …) is
     kept as ``status_original`` … with a warning.
+    With ``clean_web`` (the default) scraped-page residue leaves the text (:mod:`zhili.webtext`:
+    pinyin glosses, markup, navigation, site boilerplate, meta lines as variables), counted per
+    document in ``removed_*`` columns.
 
     >>> c = corpus()
     >>> c.docs[["doc_id", "city", "year", "script"]].values.tolist()
@@ -215,6 +218,11 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.text, rec.docvars = rec.text if isinstance(rec.text, str) else "", {}
         records.append(rec)
 
+    # --- web-text cleaning hook (zhili.webtext owns the logic) ---
+    if clean_web:
+        from . import webtext
+        webtext.clean_records(records, notes)
+    # --- end of hook ---
     if n_footers:
         notes.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
                      "'footer_removed' gives the characters removed from each (keep them with bylines=False, "

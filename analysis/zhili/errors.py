@@ -75,6 +75,9 @@ class E:
     W100 = "Columns of {where} named like zhili's own are kept under new names: {pairs}. Refer to them by the new names (e.g. --by)."
     W101 = "{n} documents have a '{var}' that is not a year ({examples}); it is left empty, the value as written kept in '{raw}'. Use 2019, 2019年, 二〇一九年 or a date."
     W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
+    # web-text cleaning (zhili.webtext); W160 = a year taken from a meta line's publication date
+    E160 = ("'{path}' has no text left after web-text cleaning (it was all markup, navigation or meta lines). "
+            "Check the file, or keep it with clean_web=False.")
 
 
 class ZhiliError(Exception):

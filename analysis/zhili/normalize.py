@@ -53,12 +53,23 @@ def _opencc(config: str):
     return opencc.OpenCC(config)
 
 
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=1)
 def _traditional_chars() -> re.Pattern[str]:
-    """A character class of every CJK character that OpenCC's t2s changes on its own."""
+    """A character class of the Traditional-only characters: those OpenCC's t2s changes on their
+    own and that the Simplified standard (GB 2312) does not hold. 乾, 薹, 於, 後, 麽 … are in both
+    standards (乾县, 菜薹), so they neither make a text Traditional nor get converted in a
+    Simplified one."""
     chars = [chr(c) for c in range(0x3400, 0xA000)]
     converted = _opencc("t2s").convert("\n".join(chars)).split("\n")
-    trad = "".join(c for c, s in zip(chars, converted) if s != c and len(s) == 1)
+    trad = "".join(c for c, s in zip(chars, converted) if s != c and len(s) == 1 and not _in_gb2312(c))
     return re.compile("[" + re.escape(trad) + "]")
 
 
@@ -77,36 +88,58 @@ def traditional_share(text: str) -> float:
     return len(_traditional_chars().findall(text)) / n_han
 
 
+#: Traditional prose has 15-40 % Traditional-only characters; at this share a text is Traditional.
+TRADITIONAL_SHARE = 0.08
+
+
 def detect_script(text: str) -> str:
     """'simplified', 'traditional', 'mixed' or 'none' (no Han characters).
 
     Traditional prose has 15-40% Traditional-only characters; a Simplified text quoting a
-    Traditional passage lands in between.
+    Traditional passage lands in between. Characters of both standards (乾, 薹) do not count.
 
-    >>> detect_script("社会治理现代化"), detect_script("abc")
-    ('simplified', 'none')
+    >>> detect_script("社会治理现代化"), detect_script("abc"), detect_script("乾县菜薹种植")
+    ('simplified', 'none', 'simplified')
     """
     if not _HAN.search(text):
         return "none"
     share = traditional_share(text)
-    if share >= 0.08:
+    if share >= TRADITIONAL_SHARE:
         return "traditional"
     if share > 0.0:
         return "mixed"
     return "simplified"
 
 
+#: a text is converted whole only when it is Traditional and has this many Han characters
+MIN_WHOLE_HAN = 40
+_RUN = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;\n]|$)")
+
+
 def to_simplified(text: str) -> str:
     """Traditional to Simplified with OpenCC ``t2s``, one character for one character.
 
-    OpenCC converts phrase by phrase; on the rare line where that changes the length the
-    line is converted character by character instead, so offsets stay aligned.
+    A Traditional text (:data:`TRADITIONAL_SHARE`, at least :data:`MIN_WHOLE_HAN` Han characters)
+    is converted whole; in any other text only
+    the sentences that hold a Traditional-only character are, so a Simplified text keeps its
+    乾县 and 菜薹 even when it quotes a Traditional passage. OpenCC converts phrase by phrase;
+    on the rare line where that changes the length the line is converted character by
+    character instead, so offsets stay aligned.
 
     >>> to_simplified("市域社會治理現代化")
     '市域社会治理现代化'
+    >>> to_simplified("乾县种菜薹。引用“網格化管理”。")
+    '乾县种菜薹。引用“网格化管理”。'
     """
-    if not _traditional_chars().search(text):
+    trad = _traditional_chars()
+    if not trad.search(text):
         return text
+    if len(_HAN.findall(text)) < MIN_WHOLE_HAN or traditional_share(text) < TRADITIONAL_SHARE:
+        return "".join(_convert(run) if trad.search(run) else run for run in _RUN.findall(text))
+    return _convert(text)
+
+
+def _convert(text: str) -> str:
     cc = _opencc("t2s")
     out = cc.convert(text)
     if len(out) == len(text):
