@@ -96,6 +96,8 @@ def _dictionary_entries(config: SegmenterConfig) -> list[lexicon.Entry]:
     if config.lexicon:
         entries += lexicon.governance_lexicon()
     for path in config.user_dicts:
+        if Path(path).exists() and not Path(path).is_file():
+            raise ZhiliError(E.E173, path=path, detail="it is a folder" if Path(path).is_dir() else "not a regular file")
         entries += lexicon.read_user_dict(path)
     return entries
 
@@ -283,7 +285,26 @@ def realign(original: str, tokens: Sequence[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=4)
 def get_segmenter(config: SegmenterConfig) -> Segmenter:
-    """One shared :class:`Segmenter` per configuration and process (loading costs ~0.1-1 s)."""
+    """One shared :class:`Segmenter` per configuration and process (loading costs ~0.1-1 s).
+
+    Keyed by the configuration *and the content* of its user dictionaries, so editing a
+    dictionary file (in a notebook, between two calls) takes effect.
+    """
+    return _shared_segmenter(config, user_dict_stamp(config))
+
+
+def user_dict_stamp(config: SegmenterConfig) -> tuple[str, ...]:
+    """SHA-256 of each user dictionary's bytes (or why it cannot be read)."""
+    stamps = []
+    for path in config.user_dicts:
+        try:
+            stamps.append(hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        except OSError as exc:
+            stamps.append(f"unreadable:{type(exc).__name__}")
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=4)
+def _shared_segmenter(config: SegmenterConfig, stamp: tuple[str, ...]) -> Segmenter:
     return Segmenter.from_config(config)
