@@ -22,7 +22,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -223,8 +222,9 @@ def _font_digest() -> str:
 
 
 def _font_cache_dir() -> Path:
-    root = os.environ.get("ZHILI_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zhili"
-    return Path(root) / "fonts"
+    from zhili.segment import cache_root
+
+    return cache_root() / "fonts"
 
 
 def _subset(chars: frozenset[int]) -> bytes:

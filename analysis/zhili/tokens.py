@@ -37,7 +37,7 @@ from .corpus import Corpus
 from .errors import E, ZhiliError
 from .files import replacing
 from .normalize import normalize
-from .segment import SegmenterConfig, encode, get_segmenter
+from .segment import SegmenterConfig, cache_root, encode, get_segmenter
 
 CACHE_FORMAT = 3  # 3: data-only .npz (no pickle), validated on read
 
@@ -315,8 +315,7 @@ def _cache_dir(cache: bool | str | Path) -> Path | None:
     if cache is False:
         return None
     if cache is True:
-        root = os.environ.get("ZHILI_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zhili"
-        return Path(root)
+        return cache_root()
     return Path(cache)
 
 
