@@ -9,6 +9,8 @@ import re
 import pandas as pd
 import pytest
 
+from zhili.corpus import corpus_from_texts
+from zhili.errors import ZhiliError, ZhiliWarning
 from zhili.formulations import (
     canonical_formulation,
     extract_formulations,
@@ -37,7 +39,7 @@ def test_seed_yields_exactly_its_numbered_formulations(seed_text):
 
 
 def test_seed_table_holds_formulations_with_kwic(seed_text):
-    table = formulation_table([seed_text], ["seed"]).set_index("canonical")
+    table = formulation_table(corpus_from_texts([seed_text], ["seed"])).set_index("canonical")
     assert SEED_NUMBERED <= set(table.index)
     row = table.loc["四级综治中心"]
     assert (row["formulation"], row["count"], row["kind"]) == ("四級綜治中心", 3, "numbered")
@@ -69,7 +71,7 @@ def test_variants_share_one_canonical_form(variant, canonical):
 
 
 def test_variants_are_counted_together():
-    counts = formulation_counts(["坚决做到“兩個維護”", "做到两个维护、四个全面"], ["t", "s"])
+    counts = formulation_counts(corpus_from_texts(["坚决做到“兩個維護”", "做到两个维护、四个全面"], ["t", "s"]))
     assert counts.to_dict("records") == [
         {"doc_id": "t", "canonical": "两个维护", "count": 1},
         {"doc_id": "s", "canonical": "两个维护", "count": 1},
@@ -117,8 +119,9 @@ def test_kwic_marks_the_formulation():
 
 def test_table_years_groups_and_order():
     texts = ["坚持“四个全面”和五大导向", "四個全面", "“四个全面”，四个全面"]
-    docvars = pd.DataFrame({"doc_id": ["a", "b", "c"], "year": [2019, 2015, None], "city": ["南通", "苏州", "南通"]})
-    table = formulation_table(texts, ["a", "b", "c"], docvars, by=["city"])
+    c = corpus_from_texts(texts, ["a", "b", "c"], {"year": [2019, 2015, None], "city": ["南通", "苏州", "南通"]})
+    with pytest.warns(ZhiliWarning, match=r"W170.*1 of 3"):
+        table = formulation_table(c, by=["city"])
     assert table["canonical"].tolist() == ["四个全面", "五大导向"]
     first = table.iloc[0]
     assert (first["count"], first["n_docs"], first["first_year"], first["first_doc"]) == (4, 3, 2015, "b")
@@ -127,10 +130,8 @@ def test_table_years_groups_and_order():
 
 
 def test_table_rejects_unknown_group_variable():
-    from zhili.errors import ZhiliError
-
     with pytest.raises(ZhiliError, match="E012"):
-        formulation_table(["四个全面"], ["a"], pd.DataFrame({"year": [2020]}), by=["city"])
+        formulation_table(corpus_from_texts(["四个全面"], ["a"], {"year": [2020]}), by=["city"])
 
 
 # Top-50 entries of the corpus table must not look like quantities, ordinals, times or enumerations.
@@ -141,9 +142,82 @@ def test_gov_reports_top50_is_precise(shared_data):
     path = shared_data("gov_work_reports") / "docs.jsonl.gz"
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         docs = [json.loads(line) for line in fh]
-    docvars = pd.DataFrame({"doc_id": [d["id"] for d in docs], "year": [d.get("year") for d in docs]})
-    table = formulation_table([d["text"] for d in docs], [d["id"] for d in docs], docvars)
+    c = corpus_from_texts([d["text"] for d in docs], [d["id"] for d in docs], {"year": [d.get("year") for d in docs]})
+    table = formulation_table(c)
     top = table[table["kind"] == "numbered"].head(50)
     assert not [c for c in top["canonical"] if FALSE_POSITIVE.search(c)]
     assert {"两个维护", "两个确立", "一带一路", "八项规定", "四个意识", "四个自信"} <= set(top["canonical"])
     assert table.set_index("canonical").loc["四个现代化", "first_year"] <= 1980
+
+
+def test_old_list_signature_still_works_with_a_deprecation_warning():
+    docvars = pd.DataFrame({"doc_id": ["a", "b"], "year": [2019, 2015]})
+    with pytest.warns(DeprecationWarning, match="pass a Corpus"):
+        table = formulation_table(["四个全面", "四个全面"], ["a", "b"], docvars)
+    assert table.loc[0, "first_year"] == 2015 and table.loc[0, "first_doc"] == "b"
+
+
+def test_paragraph_corpus_is_joined_into_documents():
+    c = corpus_from_texts(["四个全面\n五大导向", "四个全面"], ["a", "b"], {"city": ["南通", "苏州"]})
+    table = formulation_table(c.reshape("paragraph"), by="city").set_index("canonical")
+    assert table.loc["四个全面", "n_docs"] == 2 and table.loc["五大导向", "citys"] == "南通"
+
+
+MISSING_YEARS = [None, "", "未知", "null", pd.NA, float("nan")]
+
+
+@pytest.mark.parametrize("missing", MISSING_YEARS, ids=repr)
+def test_missing_year_does_not_crash_formulations(missing):
+    docvars = pd.DataFrame({"doc_id": ["a", "b"], "year": pd.Series([2019, missing], dtype=object)})
+    with pytest.warns(ZhiliWarning, match="W170"), pytest.warns(DeprecationWarning):
+        table = formulation_table(["四个全面", "四个全面"], ["a", "b"], docvars)
+    assert table.loc[0, "first_year"] == 2019 and table.loc[0, "first_doc"] == "a"
+
+
+@pytest.mark.parametrize("years, first", [
+    (pd.array([None, None], dtype="Int64"), None), (pd.array([None, 2019], dtype="Int64"), 2019),
+    (["2019-05-01", "2018/3/1"], 2018), (pd.to_datetime(["2019-05-01", "2018-03-01"]), 2018),
+], ids=["all_missing_Int64", "partly_missing_Int64", "date_strings", "xlsx_dates"])
+def test_year_column_of_any_shape_does_not_crash_formulations(years, first):
+    import warnings
+
+    docvars = pd.DataFrame({"doc_id": ["a", "b"], "year": years})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = formulation_table(["四个全面", "四个全面"], ["a", "b"], docvars)
+    assert str(table["first_year"].dtype) == "Int64"
+    assert (pd.isna(table.loc[0, "first_year"]) if first is None else table.loc[0, "first_year"] == first)
+
+
+def test_corpus_without_year_has_no_first_year_column():
+    table = formulation_table(corpus_from_texts(["四个全面", "五大导向"]))
+    assert "first_year" not in table.columns and len(table) == 2
+
+
+def test_missing_group_value_is_counted_not_a_group_called_nan():
+    c = corpus_from_texts(["四个全面", "四个全面", "四个全面"], docvars={"city": ["南通", None, ""]})
+    with pytest.warns(ZhiliWarning, match=r"W171.*2 of 3 .*'city'"):
+        table = formulation_table(c, by=["city"])
+    assert (table.loc[0, "n_city"], table.loc[0, "citys"]) == (1, "南通")
+
+
+def test_hundreds_of_groups():
+    c = corpus_from_texts(["四个全面"] * 300, docvars={"city": [f"城{i}" for i in range(300)]})
+    assert formulation_table(c, by=["city"]).loc[0, "n_city"] == 300
+
+
+def test_no_formulations_gives_an_empty_table_with_columns():
+    table = formulation_table(corpus_from_texts(["没有提法的句子"], docvars={"year": [2020]}), by=["year"])
+    assert table.empty and {"canonical", "first_year", "n_year", "years"} <= set(table.columns)
+
+
+def test_formulations_use_the_user_dictionary(tmp_path):
+    """Regression: formulations called rjieba directly, ignoring lexicon and user dictionaries."""
+    from zhili.segment import Segmenter
+
+    text = "实现四个全覆盖目标"
+    plain = [f.canonical for f in extract_formulations(text, segmenter=Segmenter(lexicon=False, places=False))]
+    userdict = tmp_path / "u.txt"
+    userdict.write_text("全覆盖目标 100000 n\n", encoding="utf-8")
+    custom = [f.canonical for f in extract_formulations(text, segmenter=Segmenter(user_dicts=[userdict]))]
+    assert custom == ["四个全覆盖目标"] and custom != plain

@@ -122,3 +122,68 @@ def test_formulation_timeline_single_year_has_a_narrow_axis_regression():
                                                   "n_docs": [1, 1], "first_year": [2019, 2019]}))
     lo, hi = fig.axes[0].get_xlim()
     assert hi - lo <= 6
+
+
+ALL_FIGURES = [
+    lambda: plotting.plot_top_terms(table("terms.csv"), n=10),
+    lambda: plotting.plot_prevalence_over_time(table("topic_prevalence.csv"), by="year"),
+    lambda: plotting.plot_prevalence_heatmap(table("topic_prevalence.csv"), by="province"),
+    lambda: plotting.plot_keyness(table("keyness.csv"), "浙江"),
+    lambda: plotting.plot_k_search(table("k_search.csv")),
+    lambda: plotting.plot_coword(table("coword_nodes.csv"), table("coword_edges.csv")),
+    lambda: plotting.plot_formulation_timeline(table("formulations.csv")),
+]
+
+
+def test_figures_leave_global_rcparams_as_they_were():
+    import matplotlib
+
+    before = {k: v for k, v in matplotlib.rcParams.items()}
+    for make in ALL_FIGURES:
+        messages = render(make())
+        assert not [m for m in messages if "missing from font" in m], messages
+    assert {k: v for k, v in matplotlib.rcParams.items()} == before
+
+
+def test_formulation_timeline_without_first_year_regression():
+    """KeyError: ['first_year'] for a corpus without years (folder of .txt, THUCNews, court texts)."""
+    no_year = table("formulations.csv").drop(columns="first_year")
+    fig = plotting.plot_formulation_timeline(no_year)
+    assert "No formulations with a year" in fig.axes[0].texts[0].get_text()
+    render(fig)
+    empty = plotting.plot_formulation_timeline(pd.DataFrame(columns=["canonical", "count", "n_docs"]))
+    assert "No formulations" in empty.axes[0].texts[0].get_text()
+    all_missing = table("formulations.csv").assign(first_year=pd.NA)
+    render(plotting.plot_formulation_timeline(all_missing))
+
+
+def test_mathtext_in_docvars_is_drawn_as_written_regression():
+    r"""A docvar like $\frac{x}{$ reached matplotlib's mathtext parser and crashed the report."""
+    bad = "$\\frac{x}{$"
+    keyness = table("keyness.csv").assign(group=bad, term=[f"{bad}{i}" for i in range(len(table("keyness.csv")))])
+    render(plotting.plot_keyness(keyness, bad))
+    prevalence = table("topic_prevalence.csv")
+    prevalence = prevalence[prevalence["by"] == "province"].assign(group=bad)
+    render(plotting.plot_prevalence_heatmap(prevalence, by="province", labels={0: bad}))
+    terms = pd.DataFrame({"term": [bad, "$x$", "治理"], "count": [3, 2, 1]})
+    render(plotting.plot_top_terms(terms))
+
+
+@pytest.mark.parametrize("n_groups", [1, 300])
+def test_one_group_and_hundreds_of_groups(n_groups):
+    groups = [f"城市{i}" for i in range(n_groups)]
+    prevalence = pd.DataFrame([{"by": by, "group": g if by == "city" else 2000 + i, "topic": t, "mean": 0.2,
+                                "ci_low": 0.1, "ci_high": 0.3, "n_docs": 2}
+                               for by in ("city", "year") for i, g in enumerate(groups) for t in range(3)])
+    render(plotting.plot_prevalence_heatmap(prevalence, by="city"))
+    render(plotting.plot_prevalence_over_time(prevalence, by="year"))
+
+
+def test_missing_groups_are_not_drawn_as_nan():
+    prevalence = table("topic_prevalence.csv")
+    rows = prevalence[prevalence["by"] == "province"]
+    with_missing = pd.concat([rows, rows.head(1).assign(group=float("nan"))])
+    fig = plotting.plot_prevalence_heatmap(with_missing, by="province")
+    render(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert "nan" not in labels and labels

@@ -267,3 +267,67 @@ def test_overview_skips_provenance_and_free_text_columns_regression(results):
     docs.to_csv(path, index=False, encoding="utf-8-sig")
     html = write_report(results).read_text(encoding="utf-8")
     assert "Documents by year_source" not in html and "Documents by year" in html
+
+
+def _edit(results: Path, name: str, edit) -> None:
+    import pandas as pd
+
+    path = results / "tables" / name
+    edit(pd.read_csv(path, encoding="utf-8-sig")).to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def test_report_without_first_year_regression(results):
+    """KeyError: ['first_year'] in plot_formulation_timeline for corpora without years."""
+    _edit(results, "formulations.csv", lambda t: t.drop(columns=["first_year", "last_year"]))
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert "提法 Formulations" in html and "共建共治共享" in html
+
+
+def test_report_with_no_formulations_at_all_regression(results):
+    _edit(results, "formulations.csv", lambda t: t.iloc[0:0])
+    _edit(results, "formulation_examples.csv", lambda t: t.iloc[0:0])
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert "No formulations were found in this corpus." in html
+
+
+def test_mathtext_docvar_does_not_reach_matplotlib_regression(results):
+    bad = "$\\frac{x}{$"
+    _edit(results, "keyness.csv", lambda t: t.assign(group=bad))
+    _edit(results, "topic_prevalence.csv", lambda t: t.assign(group=t["group"].where(t["by"] != "province", bad)))
+    _edit(results, "topics.csv", lambda t: t.assign(label=bad))
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert "frac" in html
+
+
+def test_missing_groups_are_counted_not_shown_as_nan(results):
+    _edit(results, "documents.csv", lambda t: t.assign(city=[None] + list(t["city"][1:])))
+    _edit(results, "keyness.csv", lambda t: t.assign(group=[None] + list(t["group"][1:])))
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert ">nan<" not in html and "(缺失 missing)" in html
+
+
+def test_run_on_texts_without_year_writes_the_report_regression(tmp_path):
+    """A folder of .txt files with no year crashed the report (KeyError: ['first_year'])."""
+    from zhili.pipeline import RunSettings, run
+
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for i, text in enumerate(["坚持“五大导向”，推进市域社会治理现代化。", "落实四个全面，加强网格化管理。",
+                              "实现三降三升，完善矛盾纠纷多元化解。"]):
+        (folder / f"doc{i}.txt").write_text(text * 3, encoding="utf-8")
+    res = run(RunSettings(sources=[str(folder)], out=str(tmp_path / "out"), cache=False))
+    assert (res.out / "report.html").stat().st_size > 0
+
+
+def test_font_subset_is_cached_by_character_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    chars = frozenset(map(ord, "市域社会治理"))
+    first = report.font_subset(chars)
+    cached = list((tmp_path / "cache" / "fonts").glob("*.woff"))
+    assert first[:4] == b"wOFF" and len(cached) == 1
+    monkeypatch.setattr(report, "_subset", lambda chars: pytest.fail("subset again"))
+    assert report.font_subset(chars) == first
+    cached[0].write_bytes(b"planted")  # not a WOFF: made again, never embedded
+    monkeypatch.undo()
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    assert report.font_subset(chars) == first

@@ -168,3 +168,142 @@ def test_sighan_f1_through_the_cli(shared_data, name, floor):
                          capture_output=True, text=True, check=True).stdout.splitlines()
     scores = segmentation_scores(gold, [line.split() for line in out])
     assert scores["f1"] >= floor, scores
+
+
+# --- astral characters, the segment command, the compiled dictionary ------------------------
+
+ASTRAL = ["𠀀𠀀", "网格𠀀𠀀化", "𠀀𠀀𠀀 推进😀😀治理", "㐀㐀社会治理", "龦龦", "推進﨑﨑網格", "𪚥𪚥𪚥管理", "𠀀a𠀀"]
+
+
+@pytest.mark.parametrize("text", ASTRAL)
+@pytest.mark.parametrize("hmm", [True, False])
+def test_rjieba_fallback_matches_jieba_on_astral_characters(text, hmm, plain):
+    """Regression: jieba-rs cut 𠀀𠀀 as one Han word; jieba makes each a token (155 of 20,151 fuzzed cases)."""
+    rj = Segmenter(backend="rjieba", hmm=hmm)
+    jb = Segmenter(backend="jieba", hmm=hmm)
+    assert rj.cut(text) == jb.cut(text)
+
+
+def _cli(*args, input=None, env=None):
+    return subprocess.run([sys.executable, "-m", "zhili.cli", "segment", *args], input=input,
+                          capture_output=True, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("make, detail", [
+    (lambda tmp: tmp / "absent.txt", "no such file"),
+    (lambda tmp: tmp, "folder"),
+    (lambda tmp: (tmp / "gbk.txt", (tmp / "gbk.txt").write_bytes("推进社会治理".encode("gbk")))[0], "not UTF-8"),
+], ids=["missing", "directory", "not_utf8"])
+def test_segment_command_bad_input_is_a_coded_error(tmp_path, make, detail):
+    out = _cli(str(make(tmp_path)))
+    err = out.stderr.decode()
+    assert out.returncode == 1 and "[E170]" in err and detail in err and "Traceback" not in err
+
+
+KEEP_ALL_LINES = ["\ufeff推进市域社会治理", "网格化\r管理", "a  b   c", "  首尾空格  ", "全角\u3000空格\t制表",
+                  "貫徹落實習近平總書記指示", "", "三降三升。"]
+
+
+def test_segment_keep_all_rejoins_to_its_input_exactly_regression():
+    """Today a BOM became a token, a bare \\r split a line and runs of spaces collapsed."""
+    from zhili.segment import rejoin
+
+    data = ("\r\n".join(KEEP_ALL_LINES[:3]) + "\n" + "\n".join(KEEP_ALL_LINES[3:]) + "\n").encode("utf-8")
+    out = _cli("--keep-all", input=data)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.decode("utf-8").split("\n")
+    assert lines[-1] == "" and [rejoin(line) for line in lines[:-1]] == [KEEP_ALL_LINES[0][1:], *KEEP_ALL_LINES[1:]]
+    assert lines[0].split(" ")[0] == "推进"  # the byte-order mark is not a token
+
+
+def test_segment_lines_equals_the_per_line_path(native, seed_text):
+    lines = seed_text.split("\n")
+    for keep_all in (False, True):
+        block = native.segment_lines(seed_text, keep_all=keep_all)
+        per_line = []
+        for line in lines:
+            toks = native.segment(line, keep_all=True)
+            per_line.append(" ".join(toks if keep_all else [t for t in toks if any(ch.isalnum() for ch in t)]))
+        assert block == "\n".join(per_line) + "\n"
+    rj = Segmenter(backend="rjieba")
+    assert rj.segment_lines(seed_text) == native.segment_lines(seed_text)
+
+
+def test_compiled_dictionary_is_cached_and_a_bad_file_is_rebuilt(tmp_path, monkeypatch, seed_text):
+    pytest.importorskip("zhili._cut")
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path))
+    first = Segmenter(backend="native")
+    expected = first.segment_lines(seed_text)
+    [blob] = (tmp_path / "dictionaries").glob("*.zcut")
+    assert blob.stem == first.source_key
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_jieba(name, *args, **kwargs):
+        if name.startswith("jieba"):
+            raise AssertionError("rebuilt from jieba although a compiled dictionary was cached")
+        return real_import(name, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(builtins, "__import__", no_jieba)
+        assert Segmenter(backend="native").segment_lines(seed_text) == expected
+    for damage in (b"", blob.read_bytes()[:1000], b"ZHCUTBL1" + b"\xff" * 5000):
+        blob.write_bytes(damage)
+        assert Segmenter(backend="native").segment_lines(seed_text) == expected
+        assert blob.read_bytes()[:8] == b"ZHCUTBL1" and blob.stat().st_size > 1_000_000
+
+
+def test_native_blob_loader_refuses_malformed_blobs(native):
+    from zhili._cut import Cutter
+
+    blob = bytearray(native._native.dump())
+    assert Cutter.load(bytes(blob)).cut_batch(["网格化管理"])[0] == native._native.cut_batch(["网格化管理"])[0]
+    for bad in (b"", bytes(blob[:-1]), bytes(blob) + b"x"):
+        with pytest.raises(ValueError):
+            Cutter.load(bad)
+    parent_of_node_1 = 8 + 8 * 5 + 8 * 21 + 4  # magic, header, then parent[1]
+    broken = bytearray(blob)
+    broken[parent_of_node_1:parent_of_node_1 + 4] = (10**9).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="trie"):
+        Cutter.load(bytes(broken))
+
+
+def test_editing_a_user_dictionary_takes_effect(tmp_path):
+    """Regression: get_segmenter was cached on the dictionary's path, so an edited file was ignored."""
+    from zhili.segment import SegmenterConfig, get_segmenter
+
+    userdict = tmp_path / "user.txt"
+    userdict.write_text("# empty\n", encoding="utf-8")
+    config = SegmenterConfig(backend="rjieba", user_dicts=(str(userdict),))
+    assert "三降三升" not in get_segmenter(config).cut("实现三降三升")
+    userdict.write_text("三降三升 10 nz\n", encoding="utf-8")
+    assert "三降三升" in get_segmenter(config).cut("实现三降三升")
+
+
+def test_user_dict_that_is_a_folder_is_a_coded_error(tmp_path):
+    with pytest.raises(ZhiliError, match="E173"):
+        Segmenter(user_dicts=[tmp_path]).cut("网格")
+
+
+def test_segment_path_imports_no_pandas_or_scipy(tmp_path):
+    """`zhili segment` needs neither pandas nor scipy (nor jieba once its dictionary is compiled).
+
+    The package body (zhili/__init__.py) is skipped here: it is checked on its own elsewhere."""
+    import zhili
+
+    package = os.path.dirname(zhili.__file__)
+    code = f"""
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("zhili", {os.path.join(package, "__init__.py")!r},
+                                              submodule_search_locations=[{package!r}])
+sys.modules["zhili"] = importlib.util.module_from_spec(spec)
+from zhili.cli import main
+main(["segment"])
+main(["segment"])
+print(sorted(m for m in ("pandas", "scipy", "sklearn", "matplotlib") if m in sys.modules))
+"""
+    env = {**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], input="推进市域社会治理\n".encode(), capture_output=True, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().splitlines()[-1] == "[]"

@@ -142,3 +142,50 @@ def test_replace_keeps_first_seen_order():
     merged = tokens_replace(raw, {"群众": "公众", "人民": "公众"})
     assert merged.vocab == ["治理", "公众", "服务"]  # the canonical form at its earliest variant's place
     assert merged[0] == ["治理", "公众", "公众", "服务"]
+
+
+def _cache_files(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_cache_holds_no_pickles(tmp_path):
+    tokens(corpus_from_texts(TEXTS), cache=tmp_path, filter=TokenFilter(pos=("n",)))
+    files = _cache_files(tmp_path)
+    assert files and all(p.suffix == ".npz" for p in files)
+    for p in files:
+        with np.load(p, allow_pickle=False) as npz:  # raises on any object array
+            assert all(npz[k].dtype != object for k in npz.files)
+
+
+class _Planted:
+    def __reduce__(self):
+        return (os.system, ("touch planted-by-cache",))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pickle", "wrong_shape", "ids_out_of_range", "object_array"])
+def test_corrupt_or_planted_cache_is_ignored_and_recomputed(tmp_path, damage, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    c = corpus_from_texts(TEXTS)
+    cache = tmp_path / "cache"
+    expected = tokens(c, cache=cache).to_lists()
+    for p in _cache_files(cache):
+        if damage == "garbage":
+            p.write_bytes(b"\x00not a cache")
+        elif damage == "pickle":
+            p.write_bytes(pickle.dumps(_Planted()))
+        elif damage == "wrong_shape":
+            np.savez(p.open("wb"), ids=np.zeros((2, 2), np.int32))
+        elif damage == "ids_out_of_range":
+            with np.load(p) as npz:
+                arrays = dict(npz)
+            arrays["ids"] = arrays["ids"] + 10_000
+            np.savez(p.open("wb"), **arrays)
+        else:
+            np.save(p.open("wb"), np.array([_Planted()], dtype=object), allow_pickle=True)
+    again = tokens(c, cache=cache)
+    assert again.meta["cache"] == f"0 of {len(list(c.shards()))} shards"
+    assert again.to_lists() == expected
+    assert not (tmp_path / "planted-by-cache").exists()
+    assert tokens(c, cache=cache).meta["cache"] == "hit"  # rewritten with good entries

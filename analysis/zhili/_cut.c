@@ -15,6 +15,15 @@
  * Cutter.cut_batch(texts, hmm) -> (vocab, ids, lengths)
  *     vocab: the batch's word types in first-seen order; ids: bytes of int32 indexes into
  *     vocab, one per token; lengths: bytes of int64, tokens per text.
+ * Cutter.segment_lines(norm, orig, hmm, keep_all) -> bytes
+ *     `zhili segment` in one call: cut `norm` (lines joined by \n), write the tokens as
+ *     slices of `orig` (same length: normalisation keeps one character for one), UTF-8,
+ *     separated by one space, one output line per input line; without keep_all only tokens
+ *     with a letter or digit (str.isalnum) are written.
+ * Cutter.dump() -> bytes; Cutter.load(bytes) -> Cutter
+ *     the built dictionary (trie, HMM tables, force-split words) as one flat blob, so a
+ *     process can start from a cached file instead of rebuilding from jieba's dictionary.
+ *     load() checks every size and index and raises ValueError on a malformed blob.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -778,11 +787,285 @@ fail:
     return NULL;
 }
 
+/* ---- segment_lines: cut and write in one pass ------------------------------------------- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} Out;
+
+static int out_reserve(Out *o, size_t extra) { return grow((void **)&o->buf, &o->cap, o->len + extra, 1); }
+
+static void out_utf8(Out *o, Py_UCS4 ch) { /* room reserved by the caller: 4 bytes */
+    char *p = o->buf + o->len;
+    if (ch < 0x80) {
+        p[0] = (char)ch;
+        o->len += 1;
+    } else if (ch < 0x800) {
+        p[0] = (char)(0xC0 | (ch >> 6));
+        p[1] = (char)(0x80 | (ch & 0x3F));
+        o->len += 2;
+    } else if (ch < 0x10000) {
+        p[0] = (char)(0xE0 | (ch >> 12));
+        p[1] = (char)(0x80 | ((ch >> 6) & 0x3F));
+        p[2] = (char)(0x80 | (ch & 0x3F));
+        o->len += 3;
+    } else {
+        p[0] = (char)(0xF0 | (ch >> 18));
+        p[1] = (char)(0x80 | ((ch >> 12) & 0x3F));
+        p[2] = (char)(0x80 | ((ch >> 6) & 0x3F));
+        p[3] = (char)(0x80 | (ch & 0x3F));
+        o->len += 4;
+    }
+}
+
+static uint32_t token_len(const Cutter *c, int32_t id) {
+    int64_t src = c->vocab_src[id];
+    return src >= 0 ? c->depth[src] : c->vocab_len[id];
+}
+
+static PyObject *Cutter_segment_lines(Cutter *c, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"norm", "orig", "hmm", "keep_all", NULL};
+    PyObject *norm, *orig;
+    int hmm = 1, keep_all = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UU|pp", kwlist, &norm, &orig, &hmm, &keep_all)) return NULL;
+    if (!c->n_nodes) {
+        PyErr_SetString(PyExc_RuntimeError, "Cutter is not initialised");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(norm);
+    if (PyUnicode_GET_LENGTH(orig) != n) {
+        PyErr_SetString(PyExc_ValueError, "norm and orig must have the same length");
+        return NULL;
+    }
+    Py_UCS4 *o = PyUnicode_AsUCS4Copy(orig);
+    if (!o) return NULL;
+    if (grow((void **)&c->text, &c->text_cap, (size_t)n + 1, sizeof(Py_UCS4)) < 0 ||
+        !PyUnicode_AsUCS4(norm, c->text, (Py_ssize_t)c->text_cap, 0) || cut_text(c, c->text, n, hmm) < 0) {
+        PyMem_Free(o);
+        reset_batch(c);
+        return NULL;
+    }
+    Out out = {NULL, 0, 0};
+    size_t pos = 0;
+    int first = 1;
+    for (size_t t = 0; t < c->n_ids; t++) {
+        uint32_t len = token_len(c, c->ids[t]);
+        const Py_UCS4 *s = o + pos;
+        const Py_UCS4 *sn = c->text + pos;
+        pos += len;
+        if (len == 1 && sn[0] == '\n') {
+            if (out_reserve(&out, 1) < 0) goto fail;
+            out.buf[out.len++] = '\n';
+            first = 1;
+            continue;
+        }
+        if (!keep_all) {
+            int alnum = 0;
+            for (uint32_t i = 0; i < len && !alnum; i++) alnum = Py_UNICODE_ISALNUM(s[i]);
+            if (!alnum) continue;
+        }
+        if (out_reserve(&out, 1 + 4 * (size_t)len) < 0) goto fail;
+        if (!first) out.buf[out.len++] = ' ';
+        first = 0;
+        for (uint32_t i = 0; i < len; i++) out_utf8(&out, s[i]);
+    }
+    PyMem_Free(o);
+    reset_batch(c);
+    PyObject *result = PyBytes_FromStringAndSize(out.buf ? out.buf : "", (Py_ssize_t)out.len);
+    PyMem_Free(out.buf);
+    return result;
+fail:
+    PyMem_Free(o);
+    PyMem_Free(out.buf);
+    reset_batch(c);
+    return NULL;
+}
+
+/* ---- dump / load: the built dictionary as one blob --------------------------------------- */
+
+static const char MAGIC[8] = {'Z', 'H', 'C', 'U', 'T', 'B', 'L', '1'};
+
+typedef struct {
+    uint64_t n_nodes, edge_cap, edge_used, n_force, force_chars;
+    double logtotal;
+    double start_p[4], trans_p[4][4];
+} BlobHeader;
+
+static size_t blob_size(const BlobHeader *h) {
+    return sizeof MAGIC + sizeof *h + h->n_nodes * (2 * sizeof(uint32_t) + sizeof(Py_UCS4) + sizeof(double) + 1) +
+           sizeof(uint32_t) * 0x10000 + h->edge_cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
+           4 * (size_t)N_HAN * sizeof(double) + h->n_force * sizeof(uint32_t) + h->force_chars * sizeof(Py_UCS4);
+}
+
+static PyObject *Cutter_dump(Cutter *c, PyObject *unused) {
+    if (!c->n_nodes) {
+        PyErr_SetString(PyExc_RuntimeError, "Cutter is not initialised");
+        return NULL;
+    }
+    BlobHeader h;
+    memset(&h, 0, sizeof h);
+    h.n_nodes = c->n_nodes;
+    h.edge_cap = c->edge_cap;
+    h.edge_used = c->edge_used;
+    h.n_force = c->force_split.used;
+    h.force_chars = c->force_split.pool_len;
+    h.logtotal = c->logtotal;
+    memcpy(h.start_p, c->start_p, sizeof h.start_p);
+    memcpy(h.trans_p, c->trans_p, sizeof h.trans_p);
+    PyObject *blob = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)blob_size(&h));
+    if (!blob) return NULL;
+    char *p = PyBytes_AS_STRING(blob);
+#define PUT(src, bytes)              \
+    do {                             \
+        memcpy(p, (src), (bytes));   \
+        p += (bytes);                \
+    } while (0)
+    PUT(MAGIC, sizeof MAGIC);
+    PUT(&h, sizeof h);
+    PUT(c->parent, c->n_nodes * sizeof(uint32_t));
+    PUT(c->depth, c->n_nodes * sizeof(uint32_t));
+    PUT(c->last, c->n_nodes * sizeof(Py_UCS4));
+    PUT(c->weight, c->n_nodes * sizeof(double));
+    PUT(c->flags, c->n_nodes);
+    PUT(c->root_bmp, sizeof c->root_bmp);
+    PUT(c->edge_keys, c->edge_cap * sizeof(uint64_t));
+    PUT(c->edge_vals, c->edge_cap * sizeof(uint32_t));
+    PUT(c->emit_p, 4 * (size_t)N_HAN * sizeof(double));
+    for (size_t i = 0; i < c->force_split.cap; i++) {
+        StrSlot *slot = &c->force_split.slots[i];
+        if (slot->value < 0) continue;
+        uint32_t len = slot->len;
+        PUT(&len, sizeof len);
+    }
+    for (size_t i = 0; i < c->force_split.cap; i++) {
+        StrSlot *slot = &c->force_split.slots[i];
+        if (slot->value < 0) continue;
+        PUT(c->force_split.pool + slot->start, slot->len * sizeof(Py_UCS4));
+    }
+#undef PUT
+    return blob;
+}
+
+static PyObject *load_error(Cutter *c, const char *why) {
+    Py_DECREF(c);
+    PyErr_Format(PyExc_ValueError, "not a zhili dictionary blob: %s", why);
+    return NULL;
+}
+
+static void *copy_out(const char **p, size_t bytes) {
+    void *dst = PyMem_Malloc(bytes ? bytes : 1);
+    if (dst) memcpy(dst, *p, bytes);
+    *p += bytes;
+    return dst;
+}
+
+static PyObject *Cutter_load(PyTypeObject *type, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const char *p = view.buf;
+    size_t size = (size_t)view.len;
+    BlobHeader h;
+    Cutter *c = (Cutter *)type->tp_alloc(type, 0);
+    if (!c) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    PyObject *err = NULL;
+#define FAIL(why)                        \
+    do {                                 \
+        PyBuffer_Release(&view);         \
+        return load_error(c, (why));     \
+    } while (0)
+    if (size < sizeof MAGIC + sizeof h || memcmp(p, MAGIC, sizeof MAGIC) != 0) FAIL("bad header");
+    memcpy(&h, p + sizeof MAGIC, sizeof h);
+    if (h.n_nodes < 1 || h.n_nodes >= NONE || h.edge_cap < 2 || (h.edge_cap & (h.edge_cap - 1)) ||
+        h.edge_cap > ((uint64_t)1 << 40) || h.edge_used >= h.edge_cap || h.n_force > ((uint64_t)1 << 32) ||
+        h.force_chars > ((uint64_t)1 << 32))
+        FAIL("bad sizes");
+    if (blob_size(&h) != size) FAIL("wrong length");
+    p += sizeof MAGIC + sizeof h;
+    c->n_nodes = c->nodes_cap = h.n_nodes;
+    c->parent = copy_out(&p, h.n_nodes * sizeof(uint32_t));
+    c->depth = copy_out(&p, h.n_nodes * sizeof(uint32_t));
+    c->last = copy_out(&p, h.n_nodes * sizeof(Py_UCS4));
+    c->weight = copy_out(&p, h.n_nodes * sizeof(double));
+    c->flags = copy_out(&p, h.n_nodes);
+    memcpy(c->root_bmp, p, sizeof c->root_bmp);
+    p += sizeof c->root_bmp;
+    c->edge_cap = h.edge_cap;
+    c->edge_used = h.edge_used;
+    c->edge_keys = copy_out(&p, h.edge_cap * sizeof(uint64_t));
+    c->edge_vals = copy_out(&p, h.edge_cap * sizeof(uint32_t));
+    c->emit_p = copy_out(&p, 4 * (size_t)N_HAN * sizeof(double));
+    c->logtotal = h.logtotal;
+    memcpy(c->start_p, h.start_p, sizeof h.start_p);
+    memcpy(c->trans_p, h.trans_p, sizeof h.trans_p);
+    c->local_of = PyMem_Malloc(h.n_nodes * sizeof(int32_t));
+    if (!c->parent || !c->depth || !c->last || !c->weight || !c->flags || !c->edge_keys || !c->edge_vals ||
+        !c->emit_p || !c->local_of) {
+        PyBuffer_Release(&view);
+        Py_DECREF(c);
+        return PyErr_NoMemory();
+    }
+    /* every index in range, every parent before its child, depths consistent */
+    if (c->parent[0] != NONE || c->depth[0] != 0) FAIL("bad root");
+    for (size_t i = 1; i < h.n_nodes; i++)
+        if (c->parent[i] >= i || c->depth[i] != c->depth[c->parent[i]] + 1) FAIL("bad trie");
+    for (size_t i = 0; i < 0x10000; i++)
+        if (c->root_bmp[i] != NONE && (c->root_bmp[i] >= h.n_nodes || c->root_bmp[i] == 0)) FAIL("bad root table");
+    size_t used = 0;
+    for (size_t i = 0; i < h.edge_cap; i++) {
+        if (!c->edge_keys[i]) continue;
+        used++;
+        if (c->edge_vals[i] >= h.n_nodes || c->edge_vals[i] == 0 || (c->edge_keys[i] >> 32) > h.n_nodes)
+            FAIL("bad edge");
+    }
+    if (used != h.edge_used) FAIL("bad edge count");
+    for (size_t i = 0; i < h.n_nodes; i++) c->local_of[i] = -1;
+    if (strtable_init(&c->force_split, 16) < 0 || strtable_init(&c->oov, 1 << 12) < 0) {
+        PyBuffer_Release(&view);
+        Py_DECREF(c);
+        return NULL;
+    }
+    const uint32_t *lens = (const uint32_t *)p;
+    const Py_UCS4 *chars = (const Py_UCS4 *)(p + h.n_force * sizeof(uint32_t));
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < h.n_force; i++) {
+        uint32_t len;
+        memcpy(&len, lens + i, sizeof len);
+        if (at + len > h.force_chars) FAIL("bad force-split words");
+        Py_UCS4 *word = PyMem_Malloc((len ? len : 1) * sizeof(Py_UCS4));
+        if (!word) {
+            PyBuffer_Release(&view);
+            Py_DECREF(c);
+            return PyErr_NoMemory();
+        }
+        memcpy(word, chars + at, len * sizeof(Py_UCS4));
+        int32_t r = strtable_add(&c->force_split, word, len, 0);
+        PyMem_Free(word);
+        if (r == -2) {
+            PyBuffer_Release(&view);
+            Py_DECREF(c);
+            return NULL;
+        }
+        at += len;
+    }
+#undef FAIL
+    (void)err;
+    PyBuffer_Release(&view);
+    return (PyObject *)c;
+}
+
 static PyObject *Cutter_n_nodes(Cutter *c, void *closure) { return PyLong_FromSize_t(c->n_nodes); }
 
 static PyMethodDef Cutter_methods[] = {
     {"cut_batch", (PyCFunction)(void (*)(void))Cutter_cut_batch, METH_VARARGS | METH_KEYWORDS,
      "cut_batch(texts, hmm=True) -> (vocab, ids: bytes of int32, lengths: bytes of int64)"},
+    {"segment_lines", (PyCFunction)(void (*)(void))Cutter_segment_lines, METH_VARARGS | METH_KEYWORDS,
+     "segment_lines(norm, orig, hmm=True, keep_all=False) -> bytes: tokens of orig, space-separated, UTF-8"},
+    {"dump", (PyCFunction)Cutter_dump, METH_NOARGS, "dump() -> bytes: the built dictionary as one blob"},
+    {"load", (PyCFunction)Cutter_load, METH_O | METH_CLASS, "Cutter.load(blob) -> Cutter built from dump()"},
     {NULL}};
 
 static PyGetSetDef Cutter_getset[] = {{"n_nodes", (getter)Cutter_n_nodes, NULL, "trie nodes", NULL}, {NULL}};
@@ -807,7 +1090,7 @@ PyMODINIT_FUNC PyInit__cut(void) {
     if (!m) return NULL;
     Py_INCREF(&CutterType);
     if (PyModule_AddObject(m, "Cutter", (PyObject *)&CutterType) < 0 ||
-        PyModule_AddIntConstant(m, "VERSION", 1) < 0) {
+        PyModule_AddIntConstant(m, "VERSION", 2) < 0) {
         Py_DECREF(&CutterType);
         Py_DECREF(m);
         return NULL;

@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOGS["segment"], formatter_class=fmt)
     p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
     p.add_argument("--keep-all", action="store_true",
-                   help="keep every token (punctuation too), so tokens rejoin to the input line")
+                   help="keep every token (punctuation and spaces too): each whitespace character is a token "
+                        "of its own, so zhili.segment.rejoin(line) gives the input line back")
     _segment_options(p)
     p.set_defaults(func=_cmd_segment)
 
@@ -227,16 +228,10 @@ def _cmd_ingest(a: argparse.Namespace) -> int:
 
 
 def _cmd_segment(a: argparse.Namespace) -> int:
-    from .segment import Segmenter
+    from .segment import Segmenter, segment_file
 
     seg = Segmenter(backend=a.segmenter, lexicon=not a.no_lexicon, user_dicts=a.user_dict)
-    stream = sys.stdin if a.file == "-" else open(a.file, encoding="utf-8-sig")
-    with stream:
-        for line in stream:
-            toks = seg.segment(line.rstrip("\r\n"), keep_all=False)
-            if not a.keep_all:
-                toks = [t for t in toks if any(ch.isalnum() for ch in t)]
-            sys.stdout.write(" ".join(toks) + "\n")
+    segment_file(a.file, sys.stdout.buffer, seg, keep_all=a.keep_all)
     return 0
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import E, ZhiliError
-from .files import replacing
+from .io import write_table  # noqa: F401 - re-exported: zhili.dtm.write_table stays public
 from .tokens import Tokens
 
 
@@ -191,30 +191,3 @@ def _freq_table(m: sp.csr_matrix, vocabulary: np.ndarray, n: int | None) -> pd.D
     total = counts.sum() or 1
     return pd.DataFrame({"term": vocabulary[order], "count": counts[order].astype(np.int64),
                          "doc_count": docs[order].astype(np.int64), "share": counts[order] / total})
-
-
-def write_table(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a tidy table by suffix: ``.csv`` (UTF-8 with BOM so Excel shows Chinese),
-    ``.parquet`` or ``.xlsx``. Written to a temporary file first, then renamed.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".xlsx"):
-        raise ZhiliError(E.E032, fmt=suffix or "(none)", path=path)
-    with replacing(path) as tmp:
-        if suffix == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        elif suffix == ".parquet":
-            _parquet_safe(df).to_parquet(tmp, index=False)
-        else:
-            df.to_excel(tmp, index=False, engine="openpyxl")
-    return path
-
-
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object and out[col].map(type).nunique() > 1:
-            out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return out

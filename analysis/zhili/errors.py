@@ -78,6 +78,13 @@ class E:
     # web-text cleaning (zhili.webtext); W160 = a year taken from a meta line's publication date
     E160 = ("'{path}' has no text left after web-text cleaning (it was all markup, navigation or meta lines). "
             "Check the file, or keep it with clean_web=False.")
+    # formulations, plots, report, segment command, kwic, tables (helper "fast": E170-E189, W170-W189)
+    E170 = "Cannot segment '{path}': {detail}. Give a UTF-8 text file (one text per line), or - for standard input."
+    E171 = "Invalid --regex '{pattern}': {detail}. Escape special characters, or drop --regex to search the literal term."
+    E172 = "--window must be a whole number >= 0; got {window}."
+    E173 = "User dictionary '{path}' is not a readable file ({detail}). Give a jieba-format text file: `word [freq] [pos]` per line."
+    W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
+    W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
 
 
 class ZhiliError(Exception):

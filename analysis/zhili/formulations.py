@@ -42,17 +42,25 @@ Arabic digits before a Han character becomes Chinese (3个100% → 三个100%; t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import warnings
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-import rjieba
 
-from .errors import E, ZhiliError
+from .errors import E, ZhiliError, ZhiliWarning
+from .metadata import parse_year
 from .normalize import normalize
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
+    from .segment import Segmenter, SegmenterConfig
 
 __all__ = [
     "Formulation",
@@ -177,7 +185,25 @@ def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
-def _head(text: str, pos: int) -> int:
+Tagger = Callable[[str], "list[tuple[str, str]]"]
+
+
+def _tagger(segmenter: Segmenter | SegmenterConfig | None) -> Tagger:
+    """(word, POS) of a short window, through zhili's :class:`~zhili.segment.Segmenter` (so the
+    lexicon, user dictionaries and backend of the run apply), memoised per window."""
+    from .segment import Segmenter, SegmenterConfig, get_segmenter
+
+    if not isinstance(segmenter, Segmenter):
+        segmenter = get_segmenter(segmenter if segmenter is not None else SegmenterConfig())
+    return _window_tagger(segmenter)
+
+
+@lru_cache(maxsize=8)
+def _window_tagger(seg: Segmenter) -> Tagger:
+    return lru_cache(maxsize=1 << 16)(seg.tag)
+
+
+def _head(text: str, pos: int, tag: Tagger) -> int:
     """End of the formulation head starting at ``pos``, or -1 when it is no head."""
     m = _PERCENT_RE.match(text, pos)
     if m:
@@ -186,7 +212,7 @@ def _head(text: str, pos: int) -> int:
     if not window:
         return -1
     simple = _simplified(window.group(0))
-    tokens = rjieba.tag(simple if len(simple) == len(window.group(0)) else window.group(0))
+    tokens = tag(simple if len(simple) == len(window.group(0)) else window.group(0))
     (w1, pos1), rest = tokens[0], tokens[1:]
     w2 = rest[0][0] if rest else ""
     end = pos + len(w1)
@@ -203,7 +229,7 @@ def _head(text: str, pos: int) -> int:
     return end
 
 
-def _classifier_form(text: str, start: int, count_end: int) -> int:
+def _classifier_form(text: str, start: int, count_end: int, tag: Tagger) -> int:
     """N + classifier + head (四个全面, 四级综治中心) → end, or -1."""
     if count_end >= len(text) or text[count_end] not in _CLASSIFIERS:
         return -1
@@ -211,7 +237,7 @@ def _classifier_form(text: str, start: int, count_end: int) -> int:
     clf = _simplified(text[count_end])
     if count == "一" or (clf == "大" and len(count) > 1 and count != "十") or (count == "二" and clf in "手级"):
         return -1  # 一个…, 二十大 (a party congress), 二手车, 二级以上
-    end = _head(text, count_end + 1)
+    end = _head(text, count_end + 1, tag)
     if end < 0:
         return -1
     head = _simplified(text[count_end + 1 : end])
@@ -295,7 +321,7 @@ def _series_form(text: str, start: int) -> int:
     return items[-1][2] if len(counts) == 1 or typed else -1
 
 
-def _numbered_spans(text: str, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+def _numbered_spans(text: str, tag: Tagger, lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """Non-overlapping (start, end) of unquoted numbered formulations in text[lo:hi]."""
     hi = len(text) if hi is None else hi
     spans, taken_until = [], lo
@@ -307,7 +333,7 @@ def _numbered_spans(text: str, lo: int = 0, hi: int | None = None) -> list[tuple
         if end < 0:
             end = _pair_form(text, start, count_end)
         if end < 0:
-            end = _classifier_form(text, start, count_end)
+            end = _classifier_form(text, start, count_end, tag)
             if end < 0:
                 end = _category_form(text, start, count_end)
         if 0 <= end <= hi and _simplified(text[start:end]) not in NOT_NUMBERED:
@@ -334,13 +360,19 @@ def _quote_is_numbered(content: str) -> bool:
 
 
 def extract_formulations(
-    text: str, quoted: bool = True, min_quote_len: int = 2, max_quote_len: int = 20
+    text: str, quoted: bool = True, min_quote_len: int = 2, max_quote_len: int = 20,
+    segmenter: Segmenter | SegmenterConfig | None = None,
 ) -> list[Formulation]:
     """Numbered formulations (and, if ``quoted``, quoted phrases) in ``text``, by position.
+
+    Heads of classifier forms (四个 + 全面) are cut by ``segmenter`` (a
+    :class:`~zhili.segment.Segmenter` or its config; default: zhili's default segmenter),
+    so the lexicon and user dictionaries of a run decide them too.
 
     >>> [(f.text, f.kind) for f in extract_formulations("樹立“五大導向”，確立“大平安”理念")]
     [('五大導向', 'numbered'), ('大平安', 'quoted')]
     """
+    tag = _tagger(segmenter)
     found: list[Formulation] = []
     covered: list[tuple[int, int]] = []
     for quote_re in _QUOTE_RES:
@@ -359,7 +391,7 @@ def extract_formulations(
     covered.sort()
     spans, lo = [], 0
     for q_start, q_end in [*covered, (len(text), len(text))]:
-        spans += _numbered_spans(text, lo, q_start)
+        spans += _numbered_spans(text, tag, lo, q_start)
         lo = max(lo, q_end)
     for start, end in spans:
         surface = text[start:end]
@@ -379,86 +411,190 @@ def kwic_formulation(text: str, f: Formulation, window: int = 20) -> str:
     return re.sub(r"[\r\n]+", " ", left) + "【" + f.text + "】" + re.sub(r"[\r\n]+", " ", right)
 
 
-def formulation_counts(texts: Sequence[str], doc_ids: Sequence[str]) -> pd.DataFrame:
+#: bump when the grammar or the stoplists change (part of every cache key of extracted formulations)
+EXTRACTOR_VERSION = 2
+
+
+def formulation_counts(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, *,
+                       segmenter: Segmenter | SegmenterConfig | None = None) -> pd.DataFrame:
     """Long table ``doc_id, canonical, count`` of all formulations per document.
 
-    >>> formulation_counts(["“四個全面”與四个全面"], ["d1"]).to_dict("records")
+    >>> from zhili.corpus import corpus_from_texts
+    >>> formulation_counts(corpus_from_texts(["“四個全面”與四个全面"], doc_ids=["d1"])).to_dict("records")
     [{'doc_id': 'd1', 'canonical': '四个全面', 'count': 2}]
     """
-    _check_lengths(texts, doc_ids)
+    texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_counts")
     rows = [
         (doc_id, canonical, n)
         for text, doc_id in zip(texts, doc_ids)
-        for canonical, n in Counter(f.canonical for f in extract_formulations(text)).items()
+        for canonical, n in Counter(f.canonical for f in extract_formulations(text, segmenter=segmenter)).items()
     ]
     return pd.DataFrame(rows, columns=["doc_id", "canonical", "count"])
 
 
 def formulation_table(
-    texts: Sequence[str],
-    doc_ids: Sequence[str],
+    corpus: Corpus | Sequence[str],
+    doc_ids: Sequence[str] | None = None,
     docvars: pd.DataFrame | None = None,
-    by: Sequence[str] = (),
+    by: Sequence[str] | str = (),
     year_var: str = "year",
+    *,
+    segmenter: Segmenter | SegmenterConfig | None = None,
 ) -> pd.DataFrame:
     """One row per canonical formulation, most frequent first.
 
-    Columns: formulation (most frequent surface form), canonical, kind, count,
-    n_docs, first_year (when ``docvars`` has ``year_var``), first_doc (earliest
-    year, then input order), example (KWIC of its first use in first_doc), and
-    for each ``by`` variable ``n_<var>`` and ``<var>s`` (groups, '、'-joined).
-    ``docvars`` rows follow ``texts``, or are matched on a ``doc_id`` column.
+    ``corpus`` is a :class:`~zhili.corpus.Corpus` (any unit: paragraphs are joined back into
+    their documents). Columns: formulation (most frequent surface form), canonical, kind,
+    count, n_docs, first_year (when the corpus has ``year_var``), first_doc (earliest year,
+    then input order), example (KWIC of its first use in first_doc), and for each ``by``
+    variable ``n_<var>`` and ``<var>s`` (groups, '、'-joined).
 
-    >>> formulation_table(["五大導向", "坚持五大导向、五大导向"], ["a", "b"])[["formulation", "count", "n_docs"]].values.tolist()
+    Missing values never crash and never form a group: a year that is empty, unreadable
+    (``未知``) or absent leaves the document out of ``first_year`` (a date such as
+    ``2019-05-01`` counts as 2019); a document without a ``by`` value is in no group. Both
+    are counted in a :class:`~zhili.errors.ZhiliWarning` (W170, W171).
+
+    The old form ``formulation_table(texts, doc_ids, docvars, by=...)`` still works, with a
+    ``DeprecationWarning``.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> c = corpus_from_texts(["五大導向", "坚持五大导向、五大导向"], doc_ids=["a", "b"])
+    >>> formulation_table(c)[["formulation", "count", "n_docs"]].values.tolist()
     [['五大导向', 3, 2]]
     """
-    _check_lengths(texts, doc_ids)
-    dv = _align_docvars(docvars, doc_ids)
+    by = [by] if isinstance(by, str) else list(by)
+    texts, doc_ids, dv = _documents(corpus, doc_ids, docvars, "formulation_table")
     for var in by:
         if var not in dv.columns:
             raise ZhiliError(E.E012, var=var, available=", ".join(map(str, dv.columns)) or "(none)")
-    years = pd.to_numeric(dv[year_var], errors="coerce").tolist() if year_var in dv.columns else [None] * len(texts)
+    has_year = year_var in dv.columns
+    years = _year_values(dv[year_var], year_var) if has_year else np.full(len(texts), np.nan)
+    groups = {var: _group_values(dv[var], var) for var in by}  # arrays once, not .iloc per formulation
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     docs: dict[str, dict[int, Formulation]] = defaultdict(dict)  # canonical -> doc index -> first use
     for i, text in enumerate(texts):
-        for f in extract_formulations(text):
+        for f in extract_formulations(text, segmenter=segmenter):
             surfaces[f.canonical][f.text] += 1
             kinds[f.canonical][f.kind] += 1
             docs[f.canonical].setdefault(i, f)
 
-    def year_order(i: int) -> tuple[float, int]:
-        y = years[i]
-        return (y if y is not None and y == y else float("inf"), i)
-
+    order_year = np.where(np.isnan(years), np.inf, years)
     rows = []
     for canonical, uses in docs.items():
-        first = min(uses, key=year_order)
-        known_years = [years[i] for i in uses if years[i] is not None and years[i] == years[i]]
+        used = np.fromiter(uses, dtype=np.int64, count=len(uses))
+        first = int(used[np.lexsort((used, order_year[used]))[0]])
+        known = years[used][~np.isnan(years[used])]
         row = {
             "formulation": surfaces[canonical].most_common(1)[0][0],
             "canonical": canonical,
             "kind": kinds[canonical].most_common(1)[0][0],
             "count": sum(surfaces[canonical].values()),
             "n_docs": len(uses),
-            "first_year": int(min(known_years)) if known_years else None,
+            "first_year": int(known.min()) if len(known) else None,
             "first_doc": doc_ids[first],
             "example": kwic_formulation(texts[first], uses[first]),
         }
         for var in by:
-            groups = sorted({str(v) for v in dv[var].iloc[list(uses)] if pd.notna(v)})
-            row[f"n_{var}"] = len(groups)
-            row[f"{var}s"] = "、".join(groups)
+            values = sorted({v for v in groups[var][used] if v is not None})
+            row[f"n_{var}"] = len(values)
+            row[f"{var}s"] = "、".join(values)
         rows.append(row)
     columns = ["formulation", "canonical", "kind", "count", "n_docs", "first_year", "first_doc", "example"]
     columns += [c for var in by for c in (f"n_{var}", f"{var}s")]
     table = pd.DataFrame(rows, columns=columns)
-    if year_var not in dv.columns:
+    if not has_year:
         table = table.drop(columns="first_year")
     else:
-        table["first_year"] = table["first_year"].astype("Int64")
+        table["first_year"] = pd.array(table["first_year"].tolist(), dtype="Int64")
+    for var in by:
+        table[f"n_{var}"] = table[f"n_{var}"].astype("int64")
     return table.sort_values(["count", "canonical"], ascending=[False, True], ignore_index=True)
+
+
+def _warn(template: str, code: str, **fields: object) -> None:
+    warnings.warn(f"[{code}] " + template.format(**fields), ZhiliWarning, stacklevel=3)
+
+
+_DATE_YEAR = re.compile(r"\s*([12][0-9]{3})\s*(?:[-/.年]|$)")
+
+
+def year_of(value: object) -> float:
+    """A year as a float (NaN when missing or unreadable): 2019, "2019年", "二〇一九年",
+    dates ("2019-05-01", a datetime from a spreadsheet) and nullable integers.
+
+    >>> [year_of(v) for v in (2019, "2019-05-01", dt.date(2020, 1, 2), "未知", "", None, pd.NA)]
+    [2019.0, 2019.0, 2020.0, nan, nan, nan, nan]
+    """
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return float(value.year) if not pd.isna(value) else np.nan
+    try:
+        year = parse_year(value)
+    except (ValueError, TypeError):
+        m = _DATE_YEAR.match(str(value)) if isinstance(value, str) else None
+        return float(m.group(1)) if m else np.nan
+    return np.nan if year is None else float(year)
+
+
+def _year_values(series: pd.Series, var: str) -> np.ndarray:
+    """Years of a docvar column as floats, NaN for missing; missing ones counted in a warning."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        years = series.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    elif pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        years = series.to_numpy(dtype=float, na_value=np.nan)
+        years = np.where((years == np.floor(years)) & (years >= 1000) & (years <= 9999), years, np.nan)
+    else:
+        years = np.array([year_of(v) for v in series.tolist()], dtype=float)
+    missing = np.isnan(years)
+    if missing.any():
+        raw = series[missing]
+        odd = sorted({str(v) for v in raw.tolist() if not _is_blank(v)})[:3]
+        examples = f" (unreadable: {', '.join(repr(v) for v in odd)})" if odd else ""
+        _warn(E.W170, "W170", n=int(missing.sum()), total=len(years), var=var, examples=examples)
+    return years
+
+
+def _is_blank(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _group_values(series: pd.Series, var: str) -> np.ndarray:
+    """Group labels of a docvar column as an object array of str, None where missing."""
+    values = np.array([None if _is_blank(v) else str(v) for v in series.tolist()], dtype=object)
+    n_missing = sum(v is None for v in values)
+    if n_missing:
+        _warn(E.W171, "W171", n=n_missing, total=len(values), var=var)
+    return values
+
+
+def _documents(corpus, doc_ids, docvars, name: str) -> tuple[list[str], list[str], pd.DataFrame]:
+    """(texts, doc_ids, docvars aligned to them) from a Corpus, or from the old list form."""
+    from .corpus import Corpus
+
+    if isinstance(corpus, Corpus):
+        if doc_ids is not None or docvars is not None:
+            raise TypeError(f"{name}(corpus, ...) takes the ids and docvars from the corpus; pass by= only")
+        docs = corpus.docs
+        if corpus.unit != "document":
+            whole = docs.groupby("doc_id", sort=False)["text"].agg("\n".join)
+            first = docs.drop_duplicates("doc_id").set_index("doc_id").loc[whole.index]
+        else:
+            whole = docs.set_index("doc_id")["text"]
+            first = docs.set_index("doc_id")
+        dv = first.drop(columns=["text", "position"], errors="ignore").reset_index()
+        return whole.tolist(), whole.index.tolist(), dv
+    if isinstance(corpus, str) or doc_ids is None:
+        raise TypeError(f"{name} takes a zhili Corpus (or, deprecated, texts and doc_ids)")
+    warnings.warn(f"{name}(texts, doc_ids, docvars) is deprecated; pass a Corpus: {name}(corpus, by=[...])",
+                  DeprecationWarning, stacklevel=3)
+    texts, doc_ids = list(corpus), list(doc_ids)
+    _check_lengths(texts, doc_ids)
+    return texts, doc_ids, _align_docvars(docvars, doc_ids)
 
 
 def _check_lengths(texts: Sequence[str], doc_ids: Sequence[str]) -> None:
@@ -479,19 +615,20 @@ def _align_docvars(docvars: pd.DataFrame | None, doc_ids: Sequence[str]) -> pd.D
     return docvars.reset_index(drop=True)
 
 
-def formulation_examples(texts: Sequence[str], doc_ids: Sequence[str], per: int = 3,
-                         window: int = 20) -> pd.DataFrame:
+def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, per: int = 3,
+                         window: int = 20, *, segmenter: Segmenter | SegmenterConfig | None = None) -> pd.DataFrame:
     """Up to ``per`` KWIC lines for each canonical formulation, each from a different
     document, in the original script: ``canonical, doc_id, kwic``.
 
-    >>> formulation_examples(["堅持“五大導向”。"], ["d1"]).values.tolist()
+    >>> from zhili.corpus import corpus_from_texts
+    >>> formulation_examples(corpus_from_texts(["堅持“五大導向”。"], doc_ids=["d1"])).values.tolist()
     [['五大导向', 'd1', '堅持“【五大導向】”。']]
     """
-    _check_lengths(texts, doc_ids)
+    texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_examples")
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
     for text, doc_id in zip(texts, doc_ids):
-        for f in extract_formulations(text):
+        for f in extract_formulations(text, segmenter=segmenter):
             if len(found[f.canonical]) < per and (f.canonical, doc_id) not in seen:
                 seen.add((f.canonical, doc_id))
                 found[f.canonical].append((doc_id, kwic_formulation(text, f, window)))

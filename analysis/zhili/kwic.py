@@ -15,6 +15,7 @@ import re
 import pandas as pd
 
 from .corpus import Corpus
+from .errors import E, ZhiliError
 from .normalize import normalize
 
 KWIC_COLUMNS = ["doc_id", "position", "start", "end", "left", "keyword", "right"]
@@ -25,8 +26,14 @@ def kwic(corpus: Corpus, pattern: str, window: int = 20, regex: bool = False, ma
 
     ``pattern`` is a literal term (Simplified or Traditional) or, with ``regex=True``, a
     regular expression over the Simplified text. Line breaks in the context become spaces.
+    A bad regular expression is E171, a negative ``window`` E172.
     """
-    rx = re.compile(normalize(pattern) if regex else re.escape(normalize(pattern)))
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        raise ZhiliError(E.E172, window=window)
+    try:
+        rx = re.compile(normalize(pattern) if regex else re.escape(normalize(pattern)))
+    except re.error as exc:
+        raise ZhiliError(E.E171, pattern=pattern, detail=exc) from None
     extra = [c for c in corpus.docs.columns if c not in ("doc_id", "position", "text")]
     rows = []
     for rec in corpus.docs.to_dict("records"):

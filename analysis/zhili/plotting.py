@@ -3,10 +3,14 @@
 Every ``plot_*`` function takes a DataFrame shaped like one table of ``zhili run --out DIR``
 (see ``zhili.report``) and returns a :class:`matplotlib.figure.Figure`; nothing is shown or
 saved, so callers decide (``fig.savefig("terms.png", dpi=150)``). Figures are built without
-pyplot, so making many of them leaks no global state.
+pyplot and styled through ``matplotlib.rc_context`` (while they are built and whenever they
+are drawn), so making many of them leaks no global state: ``matplotlib.rcParams`` stay as
+they were. Text from the data (terms, groups, labels) is never read as mathtext, so a
+document variable such as ``$\frac{x}{$`` is drawn as written.
 
 Chinese glyphs come from the font shipped in ``zhili/fonts`` (a subset of Noto Sans CJK SC,
-OFL), registered by file path: no system font is needed.
+OFL), registered by file path: no system font is needed. :func:`use_chinese_font` makes it
+matplotlib's default for your own figures too (that one does change ``rcParams``).
 
 >>> import pandas as pd
 >>> terms = pd.DataFrame({"term": ["社会治理", "網格化"], "count": [12, 7], "doc_count": [3, 2]})
@@ -17,15 +21,17 @@ OFL), registered by file path: no system font is needed.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager, rcParams
+from matplotlib import font_manager, rc_context, rcParams
 from matplotlib.figure import Figure
 
 from zhili.errors import E, ZhiliError
@@ -40,8 +46,12 @@ K_SEARCH_METRICS = {
 }
 
 
+MAX_TICK_LABELS = 80  # a heatmap with more groups labels every n-th column
+
+
 def use_chinese_font(path: str | Path = FONT_PATH) -> str:
-    """Register the CJK font at ``path`` with matplotlib, make it the default; return its family.
+    """Register the CJK font at ``path`` with matplotlib, make it the global default (this
+    changes ``rcParams``; the ``plot_*`` functions do not need it); return its family.
 
     >>> use_chinese_font()
     'Zhili Sans SC'
@@ -53,6 +63,15 @@ def use_chinese_font(path: str | Path = FONT_PATH) -> str:
     return family
 
 
+def font_family(path: str | Path = FONT_PATH) -> str:
+    """Register the CJK font at ``path`` with matplotlib (rcParams untouched); return its family.
+
+    >>> font_family()
+    'Zhili Sans SC'
+    """
+    return _register_font(str(Path(path).resolve()))
+
+
 @lru_cache(maxsize=None)
 def _register_font(path: str) -> str:
     try:
@@ -62,9 +81,41 @@ def _register_font(path: str) -> str:
         raise ZhiliError(E.E063, path=path, detail=str(exc) or type(exc).__name__) from exc
 
 
+def _style() -> dict:
+    """rcParams of zhili's figures: the shipped CJK font by name, no mathtext."""
+    family = font_family()
+    return {"font.family": [family, "DejaVu Sans"], "text.parse_math": False}
+
+
+class StyledFigure(Figure):
+    """A Figure drawn under zhili's style (font, no mathtext) without touching global rcParams:
+    tick labels and layout are made at draw time, so drawing enters the same ``rc_context``."""
+
+    def draw(self, renderer):
+        with rc_context(_style()):
+            return super().draw(renderer)
+
+
+F = TypeVar("F", bound=Callable[..., Figure])
+
+
+def _styled(plot: F) -> F:
+    """Build the figure under zhili's style; the global rcParams are left as they were."""
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with rc_context(_style()):
+            return plot(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
 def _figure(width: float, height: float) -> Figure:
-    use_chinese_font()
-    return Figure(figsize=(width, height), layout="constrained")
+    return StyledFigure(figsize=(width, height), layout="constrained")
+
+
+def _known(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows whose ``column`` is present (a missing group is never drawn as 'nan')."""
+    values = rows[column]
+    return rows[values.notna() & (values.astype(str).str.strip() != "")]
 
 
 def _empty(fig: Figure, message: str) -> Figure:
@@ -81,6 +132,7 @@ def topic_title(topic: object, labels: Mapping | None = None) -> str:
     return f"主题 Topic {topic}"
 
 
+@_styled
 def plot_top_terms(terms: pd.DataFrame, n: int = 30) -> Figure:
     """Horizontal bars of the ``n`` most frequent terms (table ``terms.csv``: term, count)."""
     top = terms.nlargest(n, "count").iloc[::-1]
@@ -95,6 +147,7 @@ def plot_top_terms(terms: pd.DataFrame, n: int = 30) -> Figure:
     return fig
 
 
+@_styled
 def plot_wordcloud(terms: pd.DataFrame, n: int = 200, seed: int = 0) -> Figure:
     """Word cloud of the ``n`` most frequent terms, sized by count (``terms.csv``)."""
     from wordcloud import WordCloud
@@ -117,6 +170,7 @@ def _year_order(values: pd.Series) -> pd.Series:
     return numeric if numeric.notna().all() else values.astype(str)
 
 
+@_styled
 def plot_prevalence_over_time(prevalence: pd.DataFrame, by: str = "year",
                               labels: Mapping | None = None, ncols: int = 3) -> Figure:
     """One small panel per topic: mean share by ``by`` with its 95 % interval as a band.
@@ -124,7 +178,7 @@ def plot_prevalence_over_time(prevalence: pd.DataFrame, by: str = "year",
     ``prevalence`` is ``topic_prevalence.csv`` (by, group, topic, mean, ci_low, ci_high, n_docs);
     ``labels`` maps topic -> short label for the panel titles.
     """
-    rows = prevalence[prevalence["by"] == by].copy()
+    rows = _known(prevalence[prevalence["by"] == by], "group").copy()
     topics = sorted(rows["topic"].unique(), key=lambda t: (not str(t).isdigit(), int(t) if str(t).isdigit() else 0, str(t)))
     ncols = max(1, min(ncols, len(topics)))
     nrows = max(1, math.ceil(len(topics) / ncols))
@@ -148,23 +202,28 @@ def plot_prevalence_over_time(prevalence: pd.DataFrame, by: str = "year",
     return fig
 
 
+@_styled
 def plot_prevalence_heatmap(prevalence: pd.DataFrame, by: str = "province",
                             labels: Mapping | None = None) -> Figure:
     """Heatmap of mean topic share: topics in rows, groups of ``by`` (e.g. provinces) in columns."""
-    rows = prevalence[prevalence["by"] == by]
+    rows = _known(prevalence[prevalence["by"] == by], "group")
     grid = rows.pivot_table(index="topic", columns="group", values="mean", aggfunc="mean")
     fig = _figure(min(16, 2.5 + 0.45 * grid.shape[1]), 1.5 + 0.35 * max(1, grid.shape[0]))
     ax = fig.add_subplot()
     if grid.empty:
         return _empty(fig, f"没有按 {by} 的数据 No rows for '{by}'")
     image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="YlGnBu")
-    ax.set_xticks(range(grid.shape[1]), [str(g) for g in grid.columns], rotation=60, ha="right")
+    step = max(1, math.ceil(grid.shape[1] / MAX_TICK_LABELS))
+    ticks = range(0, grid.shape[1], step)
+    ax.set_xticks(ticks, [str(grid.columns[i]) for i in ticks], rotation=60, ha="right",
+                  fontsize=9 if grid.shape[1] <= 40 else 6)
     ax.set_yticks(range(grid.shape[0]), [topic_title(t, labels) for t in grid.index])
     ax.set_xlabel(by)
     fig.colorbar(image, ax=ax, label="平均主题比例 Mean share", shrink=0.8)
     return fig
 
 
+@_styled
 def plot_keyness(keyness: pd.DataFrame, group: object, n: int = 20, by: str | None = None) -> Figure:
     """Terms most over-used in ``group`` versus the rest (``keyness.csv``), ranked by G²."""
     rows = keyness[keyness["group"].astype(str) == str(group)]
@@ -183,6 +242,7 @@ def plot_keyness(keyness: pd.DataFrame, group: object, n: int = 20, by: str | No
     return fig
 
 
+@_styled
 def plot_k_search(k_search: pd.DataFrame) -> Figure:
     """One panel per model-fit metric against the number of topics K; the recommended K is marked."""
     metrics = [m for m in K_SEARCH_METRICS if m in k_search and k_search[m].notna().any()]
@@ -202,6 +262,7 @@ def plot_k_search(k_search: pd.DataFrame) -> Figure:
     return fig
 
 
+@_styled
 def plot_coword(nodes: pd.DataFrame, edges: pd.DataFrame, n: int = 60, seed: int = 0) -> Figure:
     """Co-word network of the ``n`` most frequent terms; size = count, colour = cluster.
 
@@ -230,26 +291,32 @@ def plot_coword(nodes: pd.DataFrame, edges: pd.DataFrame, n: int = 60, seed: int
     nx.draw_networkx_edges(graph, position, ax=ax, width=widths, alpha=0.3, edge_color="#888888")
     nx.draw_networkx_nodes(graph, position, ax=ax, node_size=sizes, node_color=clusters % 10,
                            cmap="tab10", vmin=0, vmax=9, alpha=0.85)
-    nx.draw_networkx_labels(graph, position, ax=ax, font_family=use_chinese_font(), font_size=9)
+    nx.draw_networkx_labels(graph, position, ax=ax, font_family=_style()["font.family"][0], font_size=9)
     ax.set_title("共词网络 Co-word network")
     return fig
 
 
+@_styled
 def plot_formulation_timeline(formulations: pd.DataFrame, n: int = 20) -> Figure:
     """When each canonical formulation first appears (dot) and, if known, last appears (line).
 
     ``formulations`` is ``formulations.csv`` (formulation, canonical, count, n_docs, first_year,
     optional last_year); variants are pooled under their canonical form; dot size = documents.
     """
+    has_year = "first_year" in formulations and pd.to_numeric(formulations["first_year"], errors="coerce").notna().any()
+    fig = _figure(7, 2.5)
+    if not has_year or formulations.empty:
+        fig.add_subplot()
+        return _empty(fig, "没有提法 No formulations" if formulations.empty else "没有提法 No formulations with a year")
+    dated = formulations.assign(first_year=pd.to_numeric(formulations["first_year"], errors="coerce"))
     spec = {"count": ("count", "sum"), "n_docs": ("n_docs", "max"), "first_year": ("first_year", "min")}
-    if "last_year" in formulations:
+    if "last_year" in dated:
+        dated["last_year"] = pd.to_numeric(dated["last_year"], errors="coerce")
         spec["last_year"] = ("last_year", "max")
-    pooled = (formulations.dropna(subset=["first_year"]).groupby("canonical", as_index=False)
+    pooled = (dated.dropna(subset=["first_year"]).groupby("canonical", as_index=False)
               .agg(**spec).nlargest(n, "count").sort_values(["first_year", "canonical"], ascending=False))
-    fig = _figure(7, max(2.5, 0.3 * len(pooled) + 1))
+    fig.set_size_inches(7, max(2.5, 0.3 * len(pooled) + 1))
     ax = fig.add_subplot()
-    if pooled.empty:
-        return _empty(fig, "没有提法 No formulations with a year")
     y = np.arange(len(pooled))
     if "last_year" in pooled:
         ax.hlines(y, pooled["first_year"], pooled["last_year"], color="#3b6ea5", alpha=0.5, linewidth=2)

@@ -18,6 +18,7 @@ section whose table is absent is replaced by a short note.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -180,13 +181,55 @@ FONT_FACE_SLOT = "/* zhili:font-face */"
 def _font_face(html: str) -> str:
     """An @font-face with the shipped CJK font cut down to the characters this page uses,
     so Chinese shows on machines without Chinese fonts (the page needs no network)."""
-    import io
-
-    from fontTools import subset
-
     chars = {ord(ch) for ch in html if ord(ch) > 0x2E7F}
     if not chars:
         return ""
+    data = base64.b64encode(font_subset(frozenset(chars))).decode("ascii")
+    return (f'@font-face {{ font-family: "{plotting.font_family()}"; '
+            f'src: url(data:font/woff;base64,{data}) format("woff"); }}')
+
+
+def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
+    """The shipped font cut to ``chars`` as WOFF bytes, cached on disk by the character set and
+    the font's hash (subsetting a CJK font takes seconds; a cached subset is read in milliseconds).
+
+    >>> font_subset(frozenset(map(ord, "治理")))[:4]
+    b'wOFF'
+    """
+    folder = _font_cache_dir() if cache else None
+    key = hashlib.sha256(_font_digest().encode() + b"|" + ",".join(map(str, sorted(chars))).encode()).hexdigest()
+    path = folder / f"{key}.woff" if folder is not None else None
+    if path is not None:
+        try:
+            data = path.read_bytes()
+            if data[:4] == b"wOFF":  # anything else (corrupt, planted) is made again
+                return data
+        except OSError:
+            pass
+    data = _subset(chars)
+    if path is not None:
+        try:
+            with replacing(path, durable=False) as tmp:
+                tmp.write_bytes(data)
+        except OSError:
+            pass  # a read-only cache only costs time
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def _font_digest() -> str:
+    return hashlib.sha256(plotting.FONT_PATH.read_bytes()).hexdigest()
+
+
+def _font_cache_dir() -> Path:
+    from zhili.segment import cache_root
+
+    return cache_root() / "fonts"
+
+
+def _subset(chars: frozenset[int]) -> bytes:
+    from fontTools import subset
+
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = ["*"]
@@ -196,9 +239,7 @@ def _font_face(html: str) -> str:
     subsetter.subset(font)
     buffer = io.BytesIO()
     subset.save_font(font, buffer, options)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return (f'@font-face {{ font-family: "{plotting.use_chinese_font()}"; '
-            f'src: url(data:font/woff;base64,{data}) format("woff"); }}')
+    return buffer.getvalue()
 
 
 def _content_security_policy(script: str) -> str:
@@ -290,10 +331,26 @@ def _overview(manifest: dict, documents: pd.DataFrame) -> dict:
         if var.endswith(PROVENANCE_SUFFIXES) or values.astype(str).str.len().median() > MAX_GROUP_LABEL:
             continue  # provenance notes and free text are not groups
         if 0 < values.nunique() <= MAX_GROUP_VALUES:
-            tally = values.value_counts().rename_axis(var).reset_index(name="documents").sort_values(var)
+            tally = values.value_counts().rename_axis(var).reset_index(name="documents")
+            tally = tally.sort_values(var, key=_sort_key, kind="stable")
+            n_missing = int(len(analysed) - len(values))
+            if n_missing:  # counted, never a group called 'nan'
+                tally = pd.concat([tally, pd.DataFrame({var: ["(缺失 missing)"], "documents": [n_missing]})],
+                                  ignore_index=True)
             groups.append({"var": var, "table": _table(tally)})
     return {"id": "overview", "title": "语料概况 Corpus overview", "note": "", "counts": boxes,
             "skipped": _table(documents[status == "skipped"], ["doc_id", "source", "reason"]), "groups": groups}
+
+
+def _sort_key(values: pd.Series) -> pd.Series:
+    """Numbers in numeric order, then text: mixed-type group columns sort without a TypeError."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    return numeric if numeric.notna().all() else values.astype(str)
+
+
+def _known_groups(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a grouped table whose group is present (a missing group is not a group)."""
+    return rows[rows["group"].notna() & (rows["group"].astype(str).str.strip() != "")]
 
 
 def _terms_section(terms: pd.DataFrame | None) -> dict:
@@ -341,7 +398,7 @@ def _prevalence_sections(prevalence: pd.DataFrame | None, labels: dict) -> list[
         note = _missing("topic_prevalence.csv")
         return [{**over_time, "note": note}, {**by_place, "note": note}]
     time_figures, place_figures = [], []
-    for by, rows in prevalence.groupby("by", sort=True):
+    for by, rows in _known_groups(prevalence).groupby("by", sort=True):
         if _is_time(str(by), rows["group"]):
             time_figures.append({"title": f"按 {by} By {by} (95% 区间 interval)",
                                  "src": _png(plotting.plot_prevalence_over_time(rows, by=by, labels=labels))})
@@ -359,7 +416,7 @@ def _keyness_section(keyness: pd.DataFrame | None) -> dict:
     if keyness is None:
         return {**section, "note": _missing("keyness.csv")}
     blocks = []
-    for by, rows in keyness.groupby("by", sort=True):
+    for by, rows in _known_groups(keyness).groupby("by", sort=True):
         groups = sorted(rows["group"].unique(), key=str)
         summary = pd.DataFrame({"group": groups, "over-used terms 高频特征词": [
             " ".join(rows[(rows["group"] == g) & (rows["log_ratio"] > 0)].nlargest(10, "g2")["term"].astype(str))
@@ -374,9 +431,11 @@ def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFr
     section = {"id": "formulations", "title": "提法 Formulations"}
     if formulations is None:
         return {**section, "note": _missing("formulations.csv")}
+    if formulations.empty:
+        return {**section, "note": "没有找到提法 No formulations were found in this corpus."}
     top = formulations.sort_values("count", ascending=False, kind="stable").head(MAX_FORMULATIONS)
     kwic = None
-    if examples is not None:
+    if examples is not None and {"canonical", "doc_id", "kwic"} <= set(examples.columns):
         shown = examples[examples["canonical"].isin(set(top["canonical"]))]
         kwic = _table(shown.groupby("canonical", sort=True).head(EXAMPLES_PER_FORMULATION)
                       .sort_values("canonical", kind="stable"), ["canonical", "doc_id", "kwic"])

@@ -37,9 +37,9 @@ from .corpus import Corpus
 from .errors import E, ZhiliError
 from .files import replacing
 from .normalize import normalize
-from .segment import SegmenterConfig, encode, get_segmenter
+from .segment import SegmenterConfig, cache_root, encode, get_segmenter
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: data-only .npz (no pickle), validated on read
 
 _UNITS = "年|月|日|号|万|亿|个|项|家|人|次|元|公里|亩|吨|倍|届|批|所|座|条|户"
 _CN_NUM = "[零〇一二三四五六七八九十百千万亿两]"
@@ -199,12 +199,12 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     meta = {"segmenter": asdict(config), "backend": config.resolved_backend, "segmenter_fingerprint": seg.fingerprint,
             "tagged": tagged, "unit": corpus.unit, "filter": asdict(filter) if filter is not None else None}
     docvars = corpus.docvars.reset_index(drop=True)
-    final = cache_dir / "final" / f"{_final_key(keys, filter)}.pkl" if cache_dir is not None else None
+    final = cache_dir / "final" / f"{_final_key(keys, filter)}.npz" if cache_dir is not None else None
     packed = _read_cache(final) if final is not None else None
     if packed is not None:
         toks = _unpack(packed, docvars, {**meta, "cache": "hit"})
     else:
-        paths = [cache_dir / key[:2] / f"{key}.pkl" if cache_dir is not None else None for key in keys]
+        paths = [cache_dir / key[:2] / f"{key}.npz" if cache_dir is not None else None for key in keys]
         parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
         packed = _merge(parts, tagged)  # each part is compact, so the merged vocabulary is too
         toks = _unpack(packed, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"})
@@ -315,8 +315,7 @@ def _cache_dir(cache: bool | str | Path) -> Path | None:
     if cache is False:
         return None
     if cache is True:
-        root = os.environ.get("ZHILI_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zhili"
-        return Path(root)
+        return cache_root()
     return Path(cache)
 
 
@@ -353,11 +352,71 @@ def _final_key(shard_keys: list[str], filter: TokenFilter | None) -> str:
     return h.hexdigest()
 
 
+_CACHE_ARRAYS = ("ids", "lengths", "vocab_bytes", "vocab_ends", "pos_ids", "pos_vocab_bytes", "pos_vocab_ends")
+
+
 def _read_cache(path: Path) -> dict | None:
+    """A packed result from a cache file, or None when it is absent, corrupt, planted or of the
+    wrong shape (then it is recomputed). Data only: numpy arrays, never pickles."""
     try:
-        return pickle.loads(path.read_bytes()) if path.exists() else None
-    except Exception:  # a corrupt or foreign cache entry is recomputed
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        return _checked_packed(arrays)
+    except FileNotFoundError:
         return None
+    except Exception:  # noqa: BLE001 - any unreadable or malformed entry is recomputed
+        return None
+
+
+def _strings_to_arrays(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64) if encoded else np.empty(0, np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def _arrays_to_strings(data: np.ndarray, ends: np.ndarray) -> list[str]:
+    raw = data.tobytes()
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
+
+
+def _checked_packed(arrays: dict[str, np.ndarray]) -> dict | None:
+    """Packed tokens from cache arrays after checking every dtype, shape and bound."""
+    tagged = "pos_ids" in arrays
+    needed = _CACHE_ARRAYS if tagged else _CACHE_ARRAYS[:4]
+    if set(arrays) != set(needed):
+        return None
+    ints = {"ids": np.int32, "lengths": np.int64, "vocab_ends": np.int64, "pos_ids": np.int32,
+            "pos_vocab_ends": np.int64}
+    for key in needed:
+        a = arrays[key]
+        want = ints.get(key, np.uint8)
+        if a.dtype != want or a.ndim != 1:
+            return None
+    ids, lengths = arrays["ids"], arrays["lengths"]
+    if (lengths < 0).any() or int(lengths.sum()) != len(ids):
+        return None
+
+    def strings(data_key: str, ends_key: str) -> list[str] | None:
+        data, ends = arrays[data_key], arrays[ends_key]
+        if len(ends) and (ends[-1] != len(data) or (np.diff(ends) < 0).any() or ends[0] < 0):
+            return None
+        if not len(ends) and len(data):
+            return None
+        return _arrays_to_strings(data, ends)
+
+    vocab = strings("vocab_bytes", "vocab_ends")
+    if vocab is None or (len(ids) and (ids.min() < 0 or ids.max() >= len(vocab))):
+        return None
+    packed = {"vocab": vocab, "ids": ids, "lengths": lengths, "pos_vocab": None, "pos_ids": None}
+    if tagged:
+        pos_ids = arrays["pos_ids"]
+        pos_vocab = strings("pos_vocab_bytes", "pos_vocab_ends")
+        if pos_vocab is None or len(pos_ids) != len(ids) or (
+                len(pos_ids) and (pos_ids.min() < 0 or pos_ids.max() >= len(pos_vocab))):
+            return None
+        packed.update(pos_vocab=pos_vocab, pos_ids=pos_ids)
+    return packed
 
 
 def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
@@ -477,8 +536,17 @@ def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | 
 
 
 def _write_cache(path: Path, res: dict) -> None:
+    """Packed tokens as a data-only ``.npz`` (strings as UTF-8 bytes plus end offsets)."""
+    vocab_bytes, vocab_ends = _strings_to_arrays(res["vocab"])
+    arrays = {"ids": np.asarray(res["ids"], dtype=np.int32), "lengths": np.asarray(res["lengths"], dtype=np.int64),
+              "vocab_bytes": vocab_bytes, "vocab_ends": vocab_ends}
+    if res.get("pos_ids") is not None:
+        pos_bytes, pos_ends = _strings_to_arrays(res["pos_vocab"])
+        arrays.update(pos_ids=np.asarray(res["pos_ids"], dtype=np.int32), pos_vocab_bytes=pos_bytes,
+                      pos_vocab_ends=pos_ends)
     with replacing(path, durable=False) as tmp:  # a lost cache entry is only recomputed
-        tmp.write_bytes(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
 
 
 def _merge(results: list[dict], tagged: bool) -> dict:

@@ -1,0 +1,96 @@
+import csv
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from zhili.io import FORMULA_PREFIXES, csv_safe_value, write_table, write_tables, write_workbook
+
+HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"]
+
+
+def _tables():
+    docs = pd.DataFrame({"doc_id": HOSTILE, "source": [f"{h}.txt" for h in HOSTILE],
+                         "city": ["=南通", "苏州", "-", "+", "@", "广州"], "year": pd.array([2019, None, 2020, 2021, 2022, 2023], "Int64"),
+                         "n": [1.5, -2.0, np.nan, 3.0, 4.0, 5.0]})
+    doc_topics = docs[["doc_id", "city", "year"]].assign(topic_0=0.25, topic_1=0.75)
+    return {"documents": docs, "doc_topics": doc_topics,
+            "terms": pd.DataFrame({"term": ["=网格", "-治理"], "count": [3, -4]})}
+
+
+def _formula_cells(path):
+    book = load_workbook(path)
+    return [(ws.title, c.coordinate) for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+def _unneutralised(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        cells = [v for row in csv.reader(fh) for v in row]
+    def number(v):
+        try:
+            float(v)
+            return v.strip() == v
+        except ValueError:
+            return False
+    return [v for v in cells if v.startswith(FORMULA_PREFIXES) and not number(v)]
+
+
+def test_hostile_ids_and_docvars_make_no_formula_cells(tmp_path):
+    written = write_tables(_tables(), tmp_path)
+    assert _formula_cells(written["workbook"]) == []
+    for name in ("documents", "doc_topics", "terms"):
+        assert _unneutralised(tmp_path / f"{name}.csv") == []
+    raw = pd.read_parquet(tmp_path / "documents.parquet")
+    assert raw["doc_id"].tolist() == HOSTILE  # Parquet keeps raw values
+    first = load_workbook(written["workbook"])["documents"]["A2"]
+    assert (first.value, first.data_type) == (HOSTILE[0], "s")
+
+
+@pytest.mark.parametrize("value, expected", [("=1+1", "'=1+1"), ("-3", "-3"), ("+1.5e3", "+1.5e3"), ("-", "'-"),
+                                             ("@x", "'@x"), ("\t1", "'\t1"), ("网格", "网格"), (5, 5), (None, None)])
+def test_csv_safe_value(value, expected):
+    assert csv_safe_value(value) == expected
+
+
+def test_workbook_keeps_numbers_and_missing_values(tmp_path):
+    path = write_workbook(_tables(), tmp_path / "b.xlsx")
+    ws = load_workbook(path)["documents"]
+    header = [c.value for c in ws[1]]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert header == ["doc_id", "source", "city", "year", "n"]
+    assert [r[3] for r in rows] == [2019, None, 2020, 2021, 2022, 2023]
+    assert [r[4] for r in rows] == [1.5, -2.0, None, 3.0, 4.0, 5.0]
+
+
+def test_workbook_doc_topics_do_not_repeat_docvars(tmp_path):
+    book = load_workbook(write_workbook(_tables(), tmp_path / "b.xlsx"))
+    assert [c.value for c in book["doc_topics"][1]] == ["doc_id", "topic_0", "topic_1"]
+    assert "doc_topics" in [c.value for c in book["notes"]["A"]]
+
+
+def test_workbook_sheet_cap_leaves_a_note(tmp_path):
+    big = pd.DataFrame({"term": [f"词{i}" for i in range(50)], "count": range(50)})
+    book = load_workbook(write_workbook({"terms": big}, tmp_path / "b.xlsx", max_rows=10))
+    assert book["terms"].max_row == 11
+    note = book["notes"]["B2"].value
+    assert "10" in note and "50" in note and "terms.csv" in note
+
+
+def test_write_table_xlsx_and_illegal_characters(tmp_path):
+    path = write_table(pd.DataFrame({"text": ["a\x01b", "=x"]}), tmp_path / "t.xlsx")
+    ws = load_workbook(path).active
+    assert [c.value for c in ws["A"]] == ["text", "ab", "=x"] and _formula_cells(path) == []
+
+
+@pytest.mark.xfail(reason="until pipeline.write_tables calls zhili.io.write_tables (lead wiring)", strict=False)
+def test_run_with_hostile_ids_has_no_formula_cells(tmp_path):
+    from zhili.pipeline import RunSettings, run
+
+    src = tmp_path / "docs.csv"
+    pd.DataFrame({"id": ["=HYPERLINK(\"x\")", "+a", "@b", "-c"], "city": ["=1+1", "+x", "@y", "-z"],
+                  "text": ["推进市域社会治理现代化，加强网格化管理。"] * 4}).to_csv(src, index=False)
+    res = run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), report=False, cache=False))
+    tables = res.out / "tables"
+    assert _formula_cells(tables / "zhili-tables.xlsx") == []
+    assert all(_unneutralised(p) == [] for p in tables.glob("*.csv"))
