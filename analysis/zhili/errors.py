@@ -69,6 +69,11 @@ class E:
     E064 = "Results folder '{path}' was written by zhili {found}; this is zhili {current}. Re-run the analysis."
     E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler). "
             "Install one (gcc, or Visual C++ Build Tools on Windows) and reinstall zhili, or use --segmenter rjieba.")
+    # topics, comparisons, grouping, effects (topics helper: E140-E159, W140-W159)
+    E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
+    E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
+    W140 = "[W140] {n_out} of {n} documents have no {var}; left out of {what}."
+    W141 = "[W141] The best K ({k}) is at the {side} edge of K = {ks}; the search was widened to {widened}."
 
 
 class ZhiliError(Exception):

@@ -22,8 +22,9 @@ the unit's row of W normalised to sum 1; ``topic_term_`` is the topic's row of H
 weights over terms in tf-idf space) normalised to sum 1 — read it as p(w|t); its top terms
 are more coherent than a re-allocation of raw counts (NPMI 0.271 vs 0.261 on report
 paragraphs; scikit-learn LDA 0.266); ``topic_sizes_`` are token-weighted shares; the Dirichlet
-``doc_topic_concentration_`` = ``doc_topic_`` x the unit's token count + 1/K, the same form
-as LDA's variational gamma (expected counts + prior), so comparisons treat both alike.
+``doc_topic_concentration_`` = ``doc_topic_`` x (the unit's token count + 1): its mean is
+``doc_topic_`` itself, as LDA's variational gamma (expected counts + prior) has mean
+``doc_topic_``, so the intervals of comparisons are centred on the reported shares for both.
 
 >>> from zhili.corpus import corpus_from_texts
 >>> from zhili.dtm import dtm
@@ -766,7 +767,7 @@ def _fit_nmf(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
     W, HT, doc_topic, sizes = W[:, order], HT[:, order], doc_topic[:, order], sizes[order]
     topic_term = HT.T + 1e-12  # the fitted topic vectors (tf-idf space): their top terms are the most coherent
     return {"topic_term": topic_term / topic_term.sum(axis=1, keepdims=True),
-            "doc_topic": doc_topic, "concentration": doc_topic * lengths[:, None] + 1.0 / k,
+            "doc_topic": doc_topic, "concentration": doc_topic * (lengths[:, None] + 1.0),
             "sizes": sizes,
             "term_frequency": np.asarray(X.sum(axis=0)).ravel() / total,
             "backend": {"HT": HT, "idf": idf, "max_iter": max_iter, "n_iter": n_iter}}
