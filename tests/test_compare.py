@@ -276,7 +276,7 @@ def test_national_reports_poverty_theme_peaks_2016_2020(shared_data):
     c = zhili.corpus(shared_data("gov_work_reports") / "docs.jsonl.gz")
     national = c.subset(c.docs["level"] == "national").reshape("paragraph")
     d = zhili.dtm_trim(zhili.dtm(zhili.tokens(national, cache=False)), min_df=5, max_df=0.95)
-    model = TopicModel(n_topics=15, seed_topics={"脱贫攻坚": ["脱贫", "脱贫攻坚", "扶贫", "贫困人口", "贫困地区"]}).fit(d)
+    model = TopicModel(n_topics=15, themes={"脱贫攻坚": ["脱贫", "脱贫攻坚", "扶贫", "贫困人口", "贫困地区"]}).fit(d)
     carrier = int(np.argmax(model.topic_term_[:, list(model.vocabulary_).index("脱贫")] * model.topic_sizes_))
     table = compare_topics(model, "year", n_draws=100)
     peak = table[table["topic"] == carrier].sort_values("mean").iloc[-1]

@@ -180,20 +180,20 @@ def test_npmi_is_high_for_words_that_occur_together(planted, fitted):
 
 def test_guided_topics_anchor_themes_and_take_their_names(planted):
     seeds = {"矛盾化解": ["矛盾纠纷", "调解", "信访"], "环境": ["污水", "河长"]}
-    m = TopicModel(n_topics=4, seed_topics=seeds).fit(planted[1])
+    m = TopicModel(n_topics=4, themes=seeds).fit(planted[1])
     assert m.topic_names_[:2] == ["矛盾化解", "环境"]
     assert set(m.top_terms(6)[0]) - set(SHARED) <= set(THEMES["矛盾化解"])
     assert set(m.top_terms(3)[1]) <= set(THEMES["环境"])
     labels = np.array(planted[2])
     assert (m.doc_topic_[labels == 1].argmax(axis=1) == 0).mean() > 0.9
     assert (m.doc_topic_[labels == 3].argmax(axis=1) == 1).mean() > 0.9
-    lda = TopicModel(n_topics=4, method="lda", seed_topics=seeds).fit(planted[1])
+    lda = TopicModel(n_topics=4, method="lda", themes=seeds).fit(planted[1])
     assert set(lda.top_terms(3)[0]) <= set(THEMES["矛盾化解"] + SHARED)
     assert lda.topic_names_[:2] == ["矛盾化解", "环境"]
     with pytest.warns(UserWarning, match="网格长"):
-        TopicModel(n_topics=4, seed_topics={"网格化": ["网格", "网格长"]}).fit(planted[1])
+        TopicModel(n_topics=4, themes={"网格化": ["网格", "网格长"]}).fit(planted[1])
     with pytest.raises(ZhiliError, match=r"E043.*'安全'.*消防, 应急"):
-        TopicModel(n_topics=4, seed_topics={"安全": ["消防", "应急"]}).fit(planted[1])
+        TopicModel(n_topics=4, themes={"安全": ["消防", "应急"]}).fit(planted[1])
 
 
 def test_partial_fit_updates_an_online_lda(planted):
@@ -248,3 +248,107 @@ def test_search_k_warns_when_the_best_k_is_at_the_edge_of_the_range():
         assert "outside this range" in result.reason
     else:
         assert "outside this range" not in result.reason
+
+
+# --- a scikit-learn citizen (issue 11 §6) ------------------------------------------------------
+
+def test_works_after_count_vectorizer_in_a_pipeline(planted):
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import Pipeline
+
+    texts, labels = planted_texts()
+    pipe = Pipeline([("counts", CountVectorizer(token_pattern=r"[^ ]+")), ("topics", TopicModel(n_topics=4))])
+    shares = pipe.fit_transform(texts)
+    assert shares.shape == (len(texts), 4) and np.allclose(shares.sum(axis=1), 1)
+    assert normalized_mutual_info_score(labels, shares.argmax(axis=1)) > 0.95
+    assert pipe.transform(texts[:3]).shape == (3, 4)
+    assert pipe["topics"].get_feature_names_out().tolist() == ["topic_0", "topic_1", "topic_2", "topic_3"]
+
+
+def test_fit_takes_a_sparse_matrix_or_a_dense_array_and_y(planted):
+    import scipy.sparse as sp
+
+    d = planted[1]
+    from_dtm = TopicModel(n_topics=4).fit(d)
+    from_csr = TopicModel(n_topics=4).fit(sp.csr_matrix(d.matrix), y=np.zeros(d.shape[0]))
+    from_dense = TopicModel(n_topics=4).fit(d.matrix.toarray())
+    np.testing.assert_allclose(from_csr.doc_topic_, from_dtm.doc_topic_)
+    np.testing.assert_allclose(from_dense.doc_topic_, from_dtm.doc_topic_)
+    assert from_csr.vocabulary_[0] == "x0" and from_csr.n_features_in_ == d.shape[1]
+    np.testing.assert_allclose(from_csr.transform(d.matrix), from_dtm.transform(d))
+    with pytest.raises(ValueError, match="features"):
+        from_csr.transform(d.matrix[:, :5])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        TopicModel(n_topics=4).fit(-d.matrix.toarray())
+
+
+def test_parameters_follow_scikit_learn(planted):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    m = TopicModel(n_topics=4, themes={"养老": ["养老"]})
+    with pytest.raises(ValueError, match="bogus"):
+        m.set_params(bogus=1)
+    assert clone(m).get_params() == m.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(m)
+    with pytest.raises(NotFittedError, match="E056"):
+        m.transform(planted[1])
+    with pytest.raises(ZhiliError, match="E056"):
+        m.topics_table()
+    with pytest.raises(ValueError, match="min_tokens"):
+        TopicModel(n_topics=4, min_tokens=-1).fit(planted[1])
+    check_is_fitted(m.fit(planted[1]))
+    assert m.n_iter_ >= 1 and isinstance(m.converged_, bool) and m.settings_["converged"] == m.converged_
+
+
+def test_refit_resets_every_fitted_attribute(planted):
+    from zhili.compare import compare_topics
+
+    m = TopicModel(n_topics="auto", search_ks=[2, 4], n_jobs=1).fit(planted[1])
+    compare_topics(m, "city", n_draws=5)
+    assert hasattr(m, "k_search_") and hasattr(m, "_posterior_draws")
+    m.set_params(n_topics=3).fit(planted[1])
+    assert not hasattr(m, "k_search_") and not hasattr(m, "_posterior_draws") and m.n_topics_ == 3
+
+
+def test_partial_fit_after_fit_updates_the_same_lda(planted):
+    d = planted[1]
+    m = TopicModel(n_topics=4, method="lda").fit(d)
+    before = m.topic_term_.copy()
+    m.partial_fit(d)
+    assert m.doc_topic_.shape == (2 * d.shape[0], 4) and not np.allclose(m.topic_term_, before)
+    with pytest.raises(ZhiliError, match="E042"):
+        TopicModel(n_topics=4).fit(d).partial_fit(d)
+
+
+def test_seed_topics_is_a_deprecated_alias_of_themes(planted):
+    seeds = {"环境": ["污水", "河长"]}
+    with pytest.warns(DeprecationWarning, match="themes="):
+        old = TopicModel(n_topics=4, seed_topics=seeds).fit(planted[1])
+    new = TopicModel(n_topics=4, themes=seeds).fit(planted[1])
+    assert old.topic_names_ == new.topic_names_ and new.topic_names_[0] == "环境"
+    assert new.settings_["themes"] == {"环境": ["污水", "河长"]}
+
+
+def test_no_private_scikit_learn_api_is_used():
+    import inspect
+
+    import zhili.topics
+
+    source = inspect.getsource(zhili.topics)
+    for private in ("_unnormalized_transform", "_init_latent_vars", "_online_lda_fast"):
+        assert private not in source
+
+
+def test_passages_are_ranked_without_ties_from_distinct_documents():
+    short, long = "养老 托育", "养老 托育 医疗 护理 养老 托育 医疗 护理 养老 托育 助餐"
+    texts = [f"{short}\n{long}"] * 3 + ["调解 信访 化解\n调解 信访 化解 矛盾纠纷"] * 3
+    c = corpus_from_texts(texts, docvars={"city": ["甲", "乙"] * 3}).reshape("paragraph")
+    m = TopicModel(n_topics=2, min_tokens=1).fit(dtm(tokens(c, cache=False)))
+    p = m.representative_passages(c, n=2)
+    assert p.groupby("topic")["doc_id"].nunique().eq(2).all()  # two documents, not two paragraphs of one
+    assert not p["passage"].eq(short).any()  # the longer of equally typical paragraphs
+    per_city = m.representative_passages(c, n=1, by="city")
+    assert list(per_city.columns[:2]) == ["by", "group"] and set(per_city["group"]) == {"甲", "乙"}
