@@ -830,19 +830,20 @@ def _jsonable_meta(meta: dict) -> dict:
 # --- NMF (KL divergence on tf-idf) -------------------------------------------------------------
 
 def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """(1 + log count) x idf, rows L2-normalised (TfidfTransformer(sublinear_tf=True))."""
-    X = sp.csr_matrix(X, dtype=np.float64, copy=True)
-    X.data = 1.0 + np.log(X.data)
-    T = sp.csr_matrix(X @ sp.diags(idf))
-    norms = np.sqrt(np.asarray(T.multiply(T).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ T)
+    """(1 + log count) x idf, rows L2-normalised: scikit-learn's ``TfidfTransformer(sublinear_tf=True)``
+    with the fitted corpus's ``idf``."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    transformer = TfidfTransformer(sublinear_tf=True)
+    transformer.idf_ = idf
+    return sp.csr_matrix(transformer.transform(sp.csr_matrix(X, dtype=np.float64)))
 
 
 def _smooth_idf(X: sp.csr_matrix) -> np.ndarray:
-    n = X.shape[0]
-    df = np.bincount(X.indices, minlength=X.shape[1])
-    return np.log((1 + n) / (1 + df)) + 1.0
+    """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    return TfidfTransformer(sublinear_tf=True).fit(X).idf_
 
 
 def _nndsvda(T: sp.csr_matrix, k: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
