@@ -162,15 +162,20 @@ def test_save_load_round_trip(tmp_path, planted):
 def test_search_k_recommends_the_planted_number(planted):
     result = search_k(planted[1], ks=[2, 4, 6], n_seeds=2)
     assert isinstance(result, KSearch)
-    assert list(result.table.columns[:7]) == ["k", "perplexity", "coherence_npmi", "exclusivity", "diversity",
-                                              "stability", "score"]
-    assert result.table["perplexity"].isna().all()
+    assert list(result.table.columns) == ["k", "perplexity", "coherence_npmi", "exclusivity", "diversity",
+                                          "stability", "score", "frontier", "recommended"]
+    assert result.table["perplexity"].notna().all()  # held-out fit for NMF too (fold-in)
     assert result.recommended_k == 4 and result.table["recommended"].sum() == 1
-    assert "K=4" in result.reason
+    assert "K=4" in result.reason and "held-out" in result.reason
     auto = TopicModel(n_topics="auto", search_ks=[2, 4, 6]).fit(planted[1])
     assert auto.n_topics_ == 4 and auto.k_search_.recommended_k == 4
     lda = search_k(planted[1], ks=[3, 4], method="lda", n_seeds=2)
     assert lda.table["perplexity"].notna().all() and "perplexity" in lda.reason
+
+
+def test_heldout_perplexity_prefers_the_true_topics(planted):
+    table = search_k(planted[1], ks=[2, 4], n_seeds=1, widen=False, refine=False).table
+    assert table.set_index("k").loc[4, "perplexity"] < table.set_index("k").loc[2, "perplexity"]
 
 
 def test_npmi_is_high_for_words_that_occur_together(planted, fitted):
@@ -240,14 +245,18 @@ def test_thucnews_topic_recovery(shared_data):
     assert normalized_mutual_info_score([r["label"] for r in docs], m.doc_topic_.argmax(axis=1)) >= 0.85
 
 
-def test_search_k_warns_when_the_best_k_is_at_the_edge_of_the_range():
-    texts = (["网格员 网格 巡查 网格化"] * 6 + ["调解 矛盾纠纷 信访 调解"] * 6 + ["养老 托育 医疗 养老"] * 6
-             + ["招商 产业 园区 项目"] * 6)
-    result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3, 4])
-    if result.recommended_k in (2, 4):
+@pytest.mark.parametrize("ks", [[2, 3], [6, 8, 10]])
+def test_search_k_widens_the_range_instead_of_recommending_its_edge(planted, ks):
+    result = search_k(planted[1], ks=ks, n_seeds=2)
+    assert result.recommended_k == 4  # the planted number, outside the range given
+    assert "were added" in result.reason and set(ks) < set(result.table["k"])
+    assert not result.reason.endswith("outside this range.")
+
+
+def test_search_k_says_when_it_cannot_widen_further(planted):
+    result = search_k(planted[1], ks=[4, 5, 6], n_seeds=2, widen=False)
+    if result.recommended_k in (4, 6):
         assert "outside this range" in result.reason
-    else:
-        assert "outside this range" not in result.reason
 
 
 # --- a scikit-learn citizen (issue 11 §6) ------------------------------------------------------

@@ -576,97 +576,192 @@ class KSearch:
 
 def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto", n_seeds: int = 3,
              random_state: int = 42, n_jobs: int = -1, min_tokens: int = MIN_TOKENS,
-             progress: bool | None = None, max_k: int | None = None) -> KSearch:
-    """Fit every K ``n_seeds`` times and measure it (a progress bar on a terminal).
+             progress: bool | None = None, max_k: int | None = None, widen: bool = True,
+             refine: bool = True) -> KSearch:
+    """Fit every K ``n_seeds`` times, measure it, and recommend a K without edge bias.
 
-    Run 0 fits all units (LDA: a seeded 90 %, the rest gives held-out ``perplexity``);
-    runs 1..n_seeds-1 fit a random 80 % of units with seed ``random_state + i`` (the NMF
-    start is nearly deterministic, so resampling is what makes runs differ).
-    ``coherence_npmi``: mean NPMI of each topic's top-10 terms over the corpus's own
-    document co-occurrence; ``exclusivity``: mean p(w|t)/sum_t p(w|t) over top-10 terms;
-    ``diversity``: share of unique terms among all topics' top-25; ``stability``: topics of
-    run 0 and run i matched by the Hungarian algorithm on cosine similarity, mean similarity.
-    Rule: the recommended K has the highest mean of the z-scores (across the Ks tried) of
-    coherence, exclusivity and stability; ties go to the smaller K.
+    Run 0 fits a seeded 90 % of the units; the other 10 % give the held-out ``perplexity``
+    for every method by document completion (each held-out unit's tokens are split in two
+    halves: its topic shares are folded in on one half — for NMF with the topics fixed —
+    and the other half is scored under ``shares @ topic_term_``). Runs 1..n_seeds-1 fit a
+    random 80 % of units with seed ``random_state + i``. ``coherence_npmi``: mean NPMI of
+    each topic's top-10 terms over the corpus's own document co-occurrence;
+    ``exclusivity``: mean p(w|t)/sum_t p(w|t) over top-10 terms; ``diversity``: share of
+    unique terms among all topics' top-25; ``stability``: topics of run 0 and run i matched
+    by the Hungarian algorithm on cosine similarity, mean similarity; ``frontier``: not
+    dominated on both coherence and exclusivity by another K (stm's ``searchK`` picture).
+
+    Rule: among the Ks on the coherence–exclusivity frontier, the recommended K has the
+    highest mean of the z-scores (across the Ks tried) of coherence, exclusivity,
+    stability and held-out fit (minus log perplexity); ties go to the smaller K. When it is
+    the smallest or largest K tried, the range is widened beyond that edge (up to
+    ``max_k``, down to 2) and the rule applied again, up to three times (``widen``); then
+    the K halfway to each neighbour is tried (``refine``, coarse-to-fine). ``n_jobs``:
+    fits run in parallel processes (-1 = all cores) when the corpus is large enough to gain
+    (``PARALLEL_MIN_NNZ`` non-zero cells), else serially.
 
     >>> from zhili.corpus import corpus_from_texts
     >>> from zhili.dtm import dtm
     >>> from zhili.tokens import tokens
     >>> texts = ["网格员 网格 巡查 网格化"] * 5 + ["调解 矛盾纠纷 信访"] * 5 + ["养老 托育 医疗"] * 5
-    >>> result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3], n_seeds=2)
+    >>> result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3], n_seeds=2, widen=False)
     >>> result.table[["k", "diversity", "recommended"]].values.tolist()
     [[2, 0.5, False], [3, 0.3333333333333333, True]]
     """
-    from joblib import Parallel, delayed
-
     method = _resolve_method(method)
     X = _check_dtm(dtm)
     n_fit = int(_n_nonempty(X) * 0.8)  # stability runs refit on 80 % of the units
+    limit = n_fit if n_seeds > 1 else _n_nonempty(X)
+    max_k = min(limit, max_k) if max_k is not None else limit
     ks = sorted({int(_check_k(k, X, n_docs=n_fit if n_seeds > 1 else -1)) for k in ks})
     if not ks:
         raise ZhiliError(E.E040, k="an empty list of candidates")
-    jobs = [(k, i) for k in ks for i in range(max(1, n_seeds))]
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+    n_seeds = max(1, n_seeds)
+    workers = 1 if X.nnz < PARALLEL_MIN_NNZ else n_jobs
     show = sys.stderr.isatty() if progress is None else progress
-    runs = dict(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show, leave=False)))
     binary = (X > 0).astype(np.float64).tocsc()
+    runs: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+
+    def measure(new: list[int]) -> None:
+        from joblib import Parallel, delayed
+
+        jobs = [(k, i) for k in new for i in range(n_seeds)]
+        results = Parallel(n_jobs=workers, return_as="generator")(
+            delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+        runs.update(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show,
+                                   leave=False)))
+
+    measure(ks)
+    steps: list[str] = []
+    table, best = _k_table(runs, ks, n_seeds, binary)
+    for _ in range(MAX_WIDEN if widen else 0):
+        k, step = int(table.at[best, "k"]), max(1, ks[1] - ks[0] if len(ks) > 1 else 1)
+        if k == ks[0] and k > 2 and len(ks) > 1:
+            new = sorted({max(2, k - step), max(2, k - max(1, step // 2))} - set(ks))
+            side = "smallest"
+        elif k == ks[-1] and k < max_k and len(ks) > 1:
+            step = max(1, ks[-1] - ks[-2])
+            new = sorted({min(max_k, k + step), min(max_k, k + 2 * step)} - set(ks))
+            side = "largest"
+        else:
+            break
+        if not new:
+            break
+        steps.append(f"K={k} was the {side} K tried, so K = {', '.join(map(str, new))} were added")
+        measure(new)
+        ks = sorted(ks + new)
+        table, best = _k_table(runs, ks, n_seeds, binary)
+    k = int(table.at[best, "k"])
+    if refine and 0 < best < len(ks) - 1:
+        new = sorted({(k + ks[best - 1]) // 2, (k + ks[best + 1] + 1) // 2} - set(ks))
+        if new:
+            steps.append(f"then K = {', '.join(map(str, new))} between K={k} and its neighbours (coarse to fine)")
+            measure(new)
+            ks = sorted(ks + new)
+            table, best = _k_table(runs, ks, n_seeds, binary)
+            k = int(table.at[best, "k"])
+    row = table.iloc[best]
+    reason = (f"K={k} has the highest mean of standardised coherence (NPMI {row.coherence_npmi:.3f}), "
+              f"exclusivity ({row.exclusivity:.3f})"
+              + (f", stability ({row.stability:.3f})" if n_seeds > 1 else "")
+              + (f" and held-out fit (perplexity {row.perplexity:.1f})" if np.isfinite(row.perplexity) else "")
+              + f" among the Ks on the coherence–exclusivity frontier of K = {_ranges(ks)}.")
+    if steps:
+        text = "; ".join(steps)
+        reason += " " + text[0].upper() + text[1:] + "."
+    if len(ks) > 2 and k in (ks[0], ks[-1]):
+        side = "largest" if k == ks[-1] else "smallest"
+        cannot = "the corpus carries no more topics" if side == "largest" and k >= max_k else \
+            "K cannot go below 2" if k <= 2 else "widen the range to check"
+        reason += f" K={k} is still the {side} K tried ({cannot}); the best K may lie outside this range."
+    return KSearch(table, k, reason)
+
+
+PARALLEL_MIN_NNZ = 50_000  # below this, starting worker processes costs more than the fits
+MAX_WIDEN = 3
+HELD_OUT = 0.1
+
+
+def _ranges(ks: list[int]) -> str:
+    return ", ".join(map(str, ks))
+
+
+def _k_table(runs: dict, ks: list[int], n_seeds: int, binary: sp.csc_matrix) -> tuple[pd.DataFrame, int]:
     rows = []
     for k in ks:
         beta0, perplexity = runs[(k, 0)]
-        others = [runs[(k, i)][0] for i in range(1, max(1, n_seeds))]
+        others = [runs[(k, i)][0] for i in range(1, n_seeds)]
         rows.append({"k": k, "perplexity": perplexity,
                      "coherence_npmi": float(np.mean(coherence_npmi(beta0, binary))),
                      "exclusivity": exclusivity(beta0), "diversity": diversity(beta0),
                      "stability": float(np.mean([match_topics(beta0, b)[1].mean() for b in others])) if others else np.nan})
     table = pd.DataFrame(rows)
-    measures = ["coherence_npmi", "exclusivity"] + (["stability"] if n_seeds > 1 else [])
-    z = table[measures].apply(lambda s: (s - s.mean()) / s.std(ddof=0) if s.std(ddof=0) > 0 else s * 0)
+    table["frontier"] = _frontier(table["coherence_npmi"].to_numpy(), table["exclusivity"].to_numpy())
+    measures = table[["coherence_npmi", "exclusivity"]].copy()
+    if n_seeds > 1:
+        measures["stability"] = table["stability"]
+    if table["perplexity"].notna().all():
+        measures["fit"] = -np.log(table["perplexity"])
+    z = measures.apply(lambda s: (s - s.mean()) / s.std(ddof=0) if s.std(ddof=0) > 0 else s * 0)
     score = z.mean(axis=1).round(12)
-    best = int(np.flatnonzero(score.to_numpy() == score.max())[0])
+    candidates = np.where(table["frontier"].to_numpy(), score.to_numpy(), -np.inf)
+    best = int(np.flatnonzero(candidates == candidates.max())[0])
     table["score"] = score
     table["recommended"] = np.arange(len(table)) == best
-    k = int(table.at[best, "k"])
-    row = table.iloc[best]
-    reason = (f"K={k} has the highest mean of standardised coherence (NPMI {row.coherence_npmi:.3f}), "
-              f"exclusivity ({row.exclusivity:.3f})" + (f" and stability ({row.stability:.3f})" if "stability" in measures else "")
-              + f" among K = {', '.join(map(str, ks))}.")
-    if table["perplexity"].notna().all() and len(ks) > 1:
-        flat = _flattens_after(table["k"].tolist(), table["perplexity"].tolist())
-        reason += f" Held-out perplexity flattens (less than 2 % lower per step) after K={flat}." if flat else \
-            " Held-out perplexity still falls at the largest K."
-    if len(ks) > 2 and k in (ks[0], ks[-1]):
-        side = "largest" if k == ks[-1] else "smallest"
-        reason += f" K={k} is the {side} K tried: the best K may lie outside this range; widen it to check."
-    return KSearch(table, k, reason)
+    return table[["k", "perplexity", "coherence_npmi", "exclusivity", "diversity", "stability", "score",
+                  "frontier", "recommended"]], best
+
+
+def _frontier(coherence: np.ndarray, exclusivity_: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as good on both and better on one."""
+    out = np.ones(len(coherence), dtype=bool)
+    for i in range(len(coherence)):
+        better = (coherence >= coherence[i]) & (exclusivity_ >= exclusivity_[i]) & \
+            ((coherence > coherence[i]) | (exclusivity_ > exclusivity_[i]))
+        out[i] = not better.any()
+    return out
 
 
 def _search_run(X: sp.csr_matrix, k: int, i: int, method: str, random_state: int,
                 min_tokens: int) -> tuple[np.ndarray, float]:
     rng = np.random.default_rng(random_state + i)
     n = X.shape[0]
-    perplexity = np.nan
-    if i == 0 and method == "nmf":
-        train = np.arange(n)
-    else:
-        train = np.sort(rng.permutation(n)[: int(round(n * (0.9 if i == 0 else 0.8)))])
+    order = rng.permutation(n)
+    train = np.sort(order[: int(round(n * ((1 - HELD_OUT) if i == 0 else 0.8)))])
     Xt = X[train]
     fit_rows = _fit_rows(Xt, k, min_tokens)
     if method == "nmf":
         state = _fit_nmf(Xt, k, random_state + i, MAX_ITER["nmf"], [], fit_rows)
     else:
         state = _fit_lda(Xt, k, random_state + i, MAX_ITER["lda"], [], fit_rows)
-        if i == 0:
-            held = np.setdiff1d(np.arange(n), train)
-            perplexity = float(state["backend"]["lda"].perplexity(X[held])) if len(held) else np.nan
+    perplexity = np.nan
+    if i == 0:
+        held = np.setdiff1d(np.arange(n), train)
+        perplexity = heldout_perplexity(state, X[held], method, rng) if len(held) else np.nan
     return state["topic_term"], perplexity
 
 
-def _flattens_after(ks: list[int], perplexities: list[float]) -> int | None:
-    for a, b, k in zip(perplexities, perplexities[1:], ks):
-        if b > a * 0.98:
-            return k
-    return None
+def heldout_perplexity(state: dict, X: sp.csr_matrix, method: str, rng: np.random.Generator) -> float:
+    """Document-completion perplexity of held-out units ``X`` (lower is better): each
+    unit's tokens are split at random into two halves; shares folded in on the first half
+    (topics fixed) predict the second through ``shares @ topic_term``."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    first = X.copy()
+    first.data = rng.binomial(X.data.astype(np.int64), 0.5).astype(np.float64)
+    second = X - first
+    second.eliminate_zeros()
+    first.eliminate_zeros()
+    if second.nnz == 0:
+        return np.nan
+    if method == "nmf":
+        HT = state["backend"]["HT"]
+        T = _tfidf(first, state["backend"]["idf"])
+        theta = _normalise_rows(_em(T, _start_w(T, HT), HT, state["backend"]["max_iter"], update_h=False)[0])
+    else:
+        theta = state["backend"]["lda"].transform(first)
+    rows = np.repeat(np.arange(second.shape[0]), np.diff(second.indptr))
+    p = _nonzero_products(theta, np.ascontiguousarray(state["topic_term"].T), rows, second.indices)
+    return float(np.exp(-(second.data @ np.log(np.maximum(p, 1e-300))) / second.data.sum()))
 
 
 # --- measures (also used by comparisons) --------------------------------------------------
