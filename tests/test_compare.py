@@ -122,13 +122,22 @@ def test_unknown_variable_is_E012(model, by):
     assert err.value.code == "E012" and "county" in str(err.value)
 
 
-@pytest.mark.parametrize("empty", [None, "", "  "])
-def test_mostly_empty_variable_is_E050(model, empty):
+@pytest.mark.parametrize("empty", [None, "", "  ", np.nan, "nan", pd.NA])
+def test_mostly_empty_variable_is_counted_and_left_out_not_a_crash(model, empty):
     dv = model.docvars_.copy()
-    dv["district"] = np.where(dv["doc_id"].isin(dv["doc_id"].unique()[:10]), "崇川区", empty)
+    dv["district"] = pd.Series(np.where(dv["doc_id"].isin(dv["doc_id"].unique()[:10]), "崇川区", None), dtype=object)
+    dv.loc[dv["district"].isna(), "district"] = empty
+    with pytest.warns(ZhiliWarning, match=r"\[W140\] 65 of 75 documents have no district; left out of topic prevalence"):
+        table = compare_topics(fake_model(dv, model.doc_topic_concentration_), "district", n_draws=5)
+    assert set(table["group"]) == {"崇川区"} and table.attrs["documents_left_out"] == 65
+
+
+@pytest.mark.parametrize("empty", [None, "", np.nan, pd.NA])
+def test_all_empty_variable_is_E050_saying_so(model, empty):
+    dv = model.docvars_.assign(district=pd.Series([empty] * len(model.docvars_), dtype=object))
     with pytest.raises(ZhiliError) as err:
         compare_topics(fake_model(dv, model.doc_topic_concentration_), "district", n_draws=5)
-    assert err.value.code == "E050" and "'district'" in str(err.value) and "65 of 75" in str(err.value)
+    assert err.value.code == "E050" and "'district'" in str(err.value) and "75 of 75" in str(err.value)
 
 
 def test_some_empty_values_are_left_out_with_a_warning(model):
@@ -267,9 +276,104 @@ def test_national_reports_poverty_theme_peaks_2016_2020(shared_data):
     c = zhili.corpus(shared_data("gov_work_reports") / "docs.jsonl.gz")
     national = c.subset(c.docs["level"] == "national").reshape("paragraph")
     d = zhili.dtm_trim(zhili.dtm(zhili.tokens(national, cache=False)), min_df=5, max_df=0.95)
-    model = TopicModel(n_topics=15, seed_topics={"脱贫攻坚": ["脱贫", "脱贫攻坚", "扶贫", "贫困人口", "贫困地区"]}).fit(d)
+    model = TopicModel(n_topics=15, themes={"脱贫攻坚": ["脱贫", "脱贫攻坚", "扶贫", "贫困人口", "贫困地区"]}).fit(d)
     carrier = int(np.argmax(model.topic_term_[:, list(model.vocabulary_).index("脱贫")] * model.topic_sizes_))
     table = compare_topics(model, "year", n_draws=100)
     peak = table[table["topic"] == carrier].sort_values("mean").iloc[-1]
     assert carrier == 0 and 2016 <= int(peak["group"]) <= 2020
     assert peak["ci_low"] < peak["mean"] < peak["ci_high"]
+
+
+# --- every interval holds its estimate (issue 11 §1) ---------------------------------------
+
+def holds(table: pd.DataFrame, point: str = "mean") -> bool:
+    rows = table.dropna(subset=["ci_low", "ci_high"])
+    return bool(len(rows)) and bool(((rows["ci_low"] <= rows[point]) & (rows[point] <= rows["ci_high"])).all())
+
+
+def short_unit_model() -> types.SimpleNamespace:
+    """Fitted by a real TopicModel on very short units (where shares of exactly 1.0 occur and
+    draws pulled toward 1/K used to leave the mean outside its interval)."""
+    from zhili.corpus import corpus_from_texts
+    from zhili.dtm import dtm
+    from zhili.tokens import tokens
+    from zhili.topics import TopicModel
+
+    rng = np.random.default_rng(3)
+    words = [["网格员", "网格", "巡查"], ["调解", "矛盾纠纷", "信访"], ["养老", "托育", "医疗"]]
+    texts, years, cities = [], [], []
+    for i in range(150):
+        own = words[i % 3] if rng.random() < 0.8 else words[rng.integers(3)]
+        texts.append(" ".join(rng.choice(own, size=int(rng.integers(2, 7)))))
+        years.append(2015 + (i // 3) % 8)
+        cities.append(f"城市{(i // 7) % 5}")
+    c = corpus_from_texts(texts, docvars={"year": years, "city": cities})
+    return TopicModel(n_topics=3, min_tokens=1).fit(dtm(tokens(c, cache=False)))
+
+
+@pytest.fixture(scope="module")
+def short_model():
+    return short_unit_model()
+
+
+@pytest.mark.parametrize("make", ["simulated", "fitted"])
+def test_every_comparison_table_holds_its_estimate(model, short_model, make):
+    m = model if make == "simulated" else short_model
+    tables = {
+        "compare_topics": compare_topics(m, "city", n_draws=100),
+        "compare_topics by year": compare_topics(m, "year", n_draws=100),
+        "topic_trends": topic_trends(m, by="year", n_draws=100),
+    }
+    for name, table in tables.items():
+        assert holds(table), name
+    assert holds(before_after(m, by="year", cut=2015 if make == "simulated" else 2018, n_draws=100), "difference")
+    fit = topic_regression(m, year="year", spline_df=3, n_draws=50)
+    assert holds(fit.coefficients, "estimate") and holds(fit.fitted)
+    assert holds(topic_regression(m, year=None, contrasts="city", n_draws=50).coefficients, "estimate")
+
+
+def test_term_trends_interval_holds_the_rate_at_zero_and_one():
+    m = sp.csr_matrix(np.array([[0, 7], [3, 0], [0, 0]]))
+    d = DTM(m, np.array(["网格化", "疫情"], dtype=object),
+            pd.DataFrame({"doc_id": list("abc"), "year": pd.array([2019, 2020, 2021], dtype="Int64")}))
+    table = term_trends(d, ["网格化", "疫情"], by="year")
+    assert holds(table, "rate")
+
+
+def test_draws_are_made_once_per_fit_and_reused_across_by_variables(short_model):
+    from zhili.compare import posterior_draws
+
+    compare_topics(short_model, "city", n_draws=50)
+    first = short_model._posterior_draws
+    compare_topics(short_model, "year", n_draws=50)
+    topic_trends(short_model, n_draws=50)
+    assert short_model._posterior_draws is first and posterior_draws(short_model, 50, 42) is first
+    assert posterior_draws(short_model, 50, 7) is not first  # another seed, other draws
+
+
+def test_time_is_a_deprecated_alias_of_by(model):
+    with pytest.warns(DeprecationWarning, match="time="):
+        old = topic_trends(model, time="year", n_draws=10)
+    pd.testing.assert_frame_equal(old, topic_trends(model, by="year", n_draws=10))
+    with pytest.warns(DeprecationWarning):
+        assert before_after(model, time="year", cut=2015, n_draws=5)["time"].iloc[0] == "year"
+    with pytest.warns(DeprecationWarning):
+        term_trends(term_dtm(), ["网格化"], time="year")
+
+
+def test_typed_and_float_years_are_read_alike(model):
+    as_float = model.docvars_.assign(year=model.docvars_["year"].astype(float))
+    as_int64 = model.docvars_.assign(year=model.docvars_["year"].astype("Int64"))
+    as_text = model.docvars_.assign(year=model.docvars_["year"].map(lambda y: f"{y}年"))
+    tables = [topic_trends(fake_model(dv, model.doc_topic_concentration_), n_draws=10)
+              for dv in (as_float, as_int64, as_text)]
+    for t in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], t)
+
+
+def test_partly_missing_years_are_left_out_of_trends_with_a_count(model):
+    dv = model.docvars_.assign(year=model.docvars_["year"].astype("Int64"))
+    dv.loc[dv["doc_id"].isin(["南通市-0", "苏州市-3"]), "year"] = pd.NA
+    with pytest.warns(ZhiliWarning, match="2 of 75 documents have no year; left out of topic trends"):
+        table = topic_trends(fake_model(dv, model.doc_topic_concentration_), n_draws=10)
+    assert "nan" not in set(map(str, table["group"])) and table["group"].map(type).eq(int).all()

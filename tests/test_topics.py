@@ -162,15 +162,20 @@ def test_save_load_round_trip(tmp_path, planted):
 def test_search_k_recommends_the_planted_number(planted):
     result = search_k(planted[1], ks=[2, 4, 6], n_seeds=2)
     assert isinstance(result, KSearch)
-    assert list(result.table.columns[:7]) == ["k", "perplexity", "coherence_npmi", "exclusivity", "diversity",
-                                              "stability", "score"]
-    assert result.table["perplexity"].isna().all()
+    assert list(result.table.columns) == ["k", "perplexity", "coherence_npmi", "exclusivity", "diversity",
+                                          "stability", "score", "frontier", "recommended"]
+    assert result.table["perplexity"].notna().all()  # held-out fit for NMF too (fold-in)
     assert result.recommended_k == 4 and result.table["recommended"].sum() == 1
-    assert "K=4" in result.reason
+    assert "K=4" in result.reason and "held-out" in result.reason
     auto = TopicModel(n_topics="auto", search_ks=[2, 4, 6]).fit(planted[1])
     assert auto.n_topics_ == 4 and auto.k_search_.recommended_k == 4
     lda = search_k(planted[1], ks=[3, 4], method="lda", n_seeds=2)
     assert lda.table["perplexity"].notna().all() and "perplexity" in lda.reason
+
+
+def test_heldout_perplexity_prefers_the_true_topics(planted):
+    table = search_k(planted[1], ks=[2, 4], n_seeds=1, widen=False, refine=False).table
+    assert table.set_index("k").loc[4, "perplexity"] < table.set_index("k").loc[2, "perplexity"]
 
 
 def test_npmi_is_high_for_words_that_occur_together(planted, fitted):
@@ -180,20 +185,20 @@ def test_npmi_is_high_for_words_that_occur_together(planted, fitted):
 
 def test_guided_topics_anchor_themes_and_take_their_names(planted):
     seeds = {"矛盾化解": ["矛盾纠纷", "调解", "信访"], "环境": ["污水", "河长"]}
-    m = TopicModel(n_topics=4, seed_topics=seeds).fit(planted[1])
+    m = TopicModel(n_topics=4, themes=seeds).fit(planted[1])
     assert m.topic_names_[:2] == ["矛盾化解", "环境"]
     assert set(m.top_terms(6)[0]) - set(SHARED) <= set(THEMES["矛盾化解"])
     assert set(m.top_terms(3)[1]) <= set(THEMES["环境"])
     labels = np.array(planted[2])
     assert (m.doc_topic_[labels == 1].argmax(axis=1) == 0).mean() > 0.9
     assert (m.doc_topic_[labels == 3].argmax(axis=1) == 1).mean() > 0.9
-    lda = TopicModel(n_topics=4, method="lda", seed_topics=seeds).fit(planted[1])
+    lda = TopicModel(n_topics=4, method="lda", themes=seeds).fit(planted[1])
     assert set(lda.top_terms(3)[0]) <= set(THEMES["矛盾化解"] + SHARED)
     assert lda.topic_names_[:2] == ["矛盾化解", "环境"]
     with pytest.warns(UserWarning, match="网格长"):
-        TopicModel(n_topics=4, seed_topics={"网格化": ["网格", "网格长"]}).fit(planted[1])
+        TopicModel(n_topics=4, themes={"网格化": ["网格", "网格长"]}).fit(planted[1])
     with pytest.raises(ZhiliError, match=r"E043.*'安全'.*消防, 应急"):
-        TopicModel(n_topics=4, seed_topics={"安全": ["消防", "应急"]}).fit(planted[1])
+        TopicModel(n_topics=4, themes={"安全": ["消防", "应急"]}).fit(planted[1])
 
 
 def test_partial_fit_updates_an_online_lda(planted):
@@ -240,11 +245,119 @@ def test_thucnews_topic_recovery(shared_data):
     assert normalized_mutual_info_score([r["label"] for r in docs], m.doc_topic_.argmax(axis=1)) >= 0.85
 
 
-def test_search_k_warns_when_the_best_k_is_at_the_edge_of_the_range():
-    texts = (["网格员 网格 巡查 网格化"] * 6 + ["调解 矛盾纠纷 信访 调解"] * 6 + ["养老 托育 医疗 养老"] * 6
-             + ["招商 产业 园区 项目"] * 6)
-    result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3, 4])
-    if result.recommended_k in (2, 4):
+@pytest.mark.parametrize("ks", [[2, 3], [6, 8, 10]])
+def test_search_k_widens_the_range_instead_of_recommending_its_edge(planted, ks):
+    result = search_k(planted[1], ks=ks, n_seeds=2)
+    assert result.recommended_k == 4  # the planted number, outside the range given
+    assert "were added" in result.reason and set(ks) < set(result.table["k"])
+    assert not result.reason.endswith("outside this range.")
+
+
+def test_search_k_says_when_it_cannot_widen_further(planted):
+    result = search_k(planted[1], ks=[4, 5, 6], n_seeds=2, widen=False)
+    if result.recommended_k in (4, 6):
         assert "outside this range" in result.reason
-    else:
-        assert "outside this range" not in result.reason
+
+
+# --- a scikit-learn citizen (issue 11 §6) ------------------------------------------------------
+
+def test_works_after_count_vectorizer_in_a_pipeline(planted):
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import Pipeline
+
+    texts, labels = planted_texts()
+    pipe = Pipeline([("counts", CountVectorizer(token_pattern=r"[^ ]+")), ("topics", TopicModel(n_topics=4))])
+    shares = pipe.fit_transform(texts)
+    assert shares.shape == (len(texts), 4) and np.allclose(shares.sum(axis=1), 1)
+    assert normalized_mutual_info_score(labels, shares.argmax(axis=1)) > 0.95
+    assert pipe.transform(texts[:3]).shape == (3, 4)
+    assert pipe["topics"].get_feature_names_out().tolist() == ["topic_0", "topic_1", "topic_2", "topic_3"]
+
+
+def test_fit_takes_a_sparse_matrix_or_a_dense_array_and_y(planted):
+    import scipy.sparse as sp
+
+    d = planted[1]
+    from_dtm = TopicModel(n_topics=4).fit(d)
+    from_csr = TopicModel(n_topics=4).fit(sp.csr_matrix(d.matrix), y=np.zeros(d.shape[0]))
+    from_dense = TopicModel(n_topics=4).fit(d.matrix.toarray())
+    np.testing.assert_allclose(from_csr.doc_topic_, from_dtm.doc_topic_)
+    np.testing.assert_allclose(from_dense.doc_topic_, from_dtm.doc_topic_)
+    assert from_csr.vocabulary_[0] == "x0" and from_csr.n_features_in_ == d.shape[1]
+    np.testing.assert_allclose(from_csr.transform(d.matrix), from_dtm.transform(d))
+    with pytest.raises(ValueError, match="features"):
+        from_csr.transform(d.matrix[:, :5])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        TopicModel(n_topics=4).fit(-d.matrix.toarray())
+
+
+def test_parameters_follow_scikit_learn(planted):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    m = TopicModel(n_topics=4, themes={"养老": ["养老"]})
+    with pytest.raises(ValueError, match="bogus"):
+        m.set_params(bogus=1)
+    assert clone(m).get_params() == m.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(m)
+    with pytest.raises(NotFittedError, match="E056"):
+        m.transform(planted[1])
+    with pytest.raises(ZhiliError, match="E056"):
+        m.topics_table()
+    with pytest.raises(ValueError, match="min_tokens"):
+        TopicModel(n_topics=4, min_tokens=-1).fit(planted[1])
+    check_is_fitted(m.fit(planted[1]))
+    assert m.n_iter_ >= 1 and isinstance(m.converged_, bool) and m.settings_["converged"] == m.converged_
+
+
+def test_refit_resets_every_fitted_attribute(planted):
+    from zhili.compare import compare_topics
+
+    m = TopicModel(n_topics="auto", search_ks=[2, 4], n_jobs=1).fit(planted[1])
+    compare_topics(m, "city", n_draws=5)
+    assert hasattr(m, "k_search_") and hasattr(m, "_posterior_draws")
+    m.set_params(n_topics=3).fit(planted[1])
+    assert not hasattr(m, "k_search_") and not hasattr(m, "_posterior_draws") and m.n_topics_ == 3
+
+
+def test_partial_fit_after_fit_updates_the_same_lda(planted):
+    d = planted[1]
+    m = TopicModel(n_topics=4, method="lda").fit(d)
+    before = m.topic_term_.copy()
+    m.partial_fit(d)
+    assert m.doc_topic_.shape == (2 * d.shape[0], 4) and not np.allclose(m.topic_term_, before)
+    with pytest.raises(ZhiliError, match="E042"):
+        TopicModel(n_topics=4).fit(d).partial_fit(d)
+
+
+def test_seed_topics_is_a_deprecated_alias_of_themes(planted):
+    seeds = {"环境": ["污水", "河长"]}
+    with pytest.warns(DeprecationWarning, match="themes="):
+        old = TopicModel(n_topics=4, seed_topics=seeds).fit(planted[1])
+    new = TopicModel(n_topics=4, themes=seeds).fit(planted[1])
+    assert old.topic_names_ == new.topic_names_ and new.topic_names_[0] == "环境"
+    assert new.settings_["themes"] == {"环境": ["污水", "河长"]}
+
+
+def test_no_private_scikit_learn_api_is_used():
+    import inspect
+
+    import zhili.topics
+
+    source = inspect.getsource(zhili.topics)
+    for private in ("_unnormalized_transform", "_init_latent_vars", "_online_lda_fast"):
+        assert private not in source
+
+
+def test_passages_are_ranked_without_ties_from_distinct_documents():
+    short, long = "养老 托育", "养老 托育 医疗 护理 养老 托育 医疗 护理 养老 托育 助餐"
+    texts = [f"{short}\n{long}"] * 3 + ["调解 信访 化解\n调解 信访 化解 矛盾纠纷"] * 3
+    c = corpus_from_texts(texts, docvars={"city": ["甲", "乙"] * 3}).reshape("paragraph")
+    m = TopicModel(n_topics=2, min_tokens=1).fit(dtm(tokens(c, cache=False)))
+    p = m.representative_passages(c, n=2)
+    assert p.groupby("topic")["doc_id"].nunique().eq(2).all()  # two documents, not two paragraphs of one
+    assert not p["passage"].eq(short).any()  # the longer of equally typical paragraphs
+    per_city = m.representative_passages(c, n=1, by="city")
+    assert list(per_city.columns[:2]) == ["by", "group"] and set(per_city["group"]) == {"甲", "乙"}

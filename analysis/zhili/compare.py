@@ -38,137 +38,14 @@ from scipy.interpolate import BSpline
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from .dtm import DTM, require_docvars
+from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
-from .metadata import parse_year
+from .grouping import (COMBINE, JOIN, Grouping, group_labels, indicator, make_grouping, numeric_years,  # noqa: F401
+                       renamed_by, require_docvars, sorted_values)
 
 TOO_FEW = "too few documents for an interval"
 ONE_DOCUMENT = "one document: the interval resamples its units"
-COMBINE = "×"  # joins variable names: by=['city', 'year'] is reported as 'city×year'
-JOIN = "|"  # joins values: group '南通市|2019'
-
-
-# --- groups --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Grouping:
-    """Which group each unit belongs to, and which document ("cluster") within its group.
-
-    A group with a single document (one report per year) resamples that document's units
-    instead, so its interval still carries within-document variation.
-
-    ``unit_group`` is -1 for units whose variable is empty (they are left out).
-    """
-
-    name: str
-    values: list
-    unit_group: np.ndarray
-    unit_cluster: np.ndarray
-    cluster_group: np.ndarray
-    n_docs: np.ndarray
-    n_units: np.ndarray
-    n_docs_left_out: int
-    n_clusters: np.ndarray  # resampled per group: its documents, or a lone document's units
-
-
-def group_labels(docvars: pd.DataFrame, by: str | Sequence[str]) -> tuple[str, pd.Series]:
-    """The grouping's name and each unit's group (``None`` where a variable is empty).
-
-    One variable keeps its values (years stay numbers); a combination is named
-    ``'city×year'`` and its groups are strings like ``'南通市|2019'``. A variable that does
-    not exist raises E012; one that is empty for more than half of the documents, E050.
-    Documents left out for an empty value are reported with a :class:`ZhiliWarning`.
-
-    >>> dv = pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通市", "苏州市"], "year": [2019, 2020]})
-    >>> name, labels = group_labels(dv, ["city", "year"])
-    >>> name, labels.tolist()
-    ('city×year', ['南通市|2019', '苏州市|2020'])
-    """
-    by = require_docvars(docvars, by)
-    doc_ids = docvars["doc_id"].astype(str).to_numpy() if "doc_id" in docvars else np.arange(len(docvars)).astype(str)
-    n_docs = len(set(doc_ids))
-    missing = np.zeros(len(docvars), dtype=bool)
-    for var in by:
-        empty = _is_empty(docvars[var])
-        n_missing = len(set(doc_ids[empty]))
-        if n_missing > 0.5 * n_docs:
-            raise ZhiliError(E.E050, var=var, n_missing=n_missing, n=n_docs)
-        missing |= empty
-    if missing.any():
-        n_out = len(set(doc_ids[missing]))
-        warnings.warn(f"{n_out} of {n_docs} documents have no value for {', '.join(map(repr, by))} "
-                      "and are left out of this comparison.", ZhiliWarning, stacklevel=3)
-    columns = [docvars[var].astype(object).map(_plain).to_numpy() for var in by]
-    if len(by) == 1:
-        labels = columns[0]
-    else:
-        labels = np.array([JOIN.join(map(str, row)) for row in zip(*columns)], dtype=object)
-    labels = pd.Series(labels, index=docvars.index, dtype=object)
-    labels[missing] = None
-    return COMBINE.join(by), labels
-
-
-def _is_empty(column: pd.Series) -> np.ndarray:
-    return (column.isna() | column.astype(str).str.strip().eq("")).to_numpy()
-
-
-def _plain(value: object) -> object:
-    """Numpy and pandas scalars to plain Python; whole floats (2019.0) to int."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def sorted_values(values: Sequence) -> list:
-    """Distinct values in natural order (numbers numerically, otherwise as text)."""
-    distinct = list(dict.fromkeys(v for v in values if v is not None))
-    try:
-        return sorted(distinct)
-    except TypeError:
-        return sorted(distinct, key=str)
-
-
-def make_grouping(docvars: pd.DataFrame, by: str | Sequence[str], labels: pd.Series | None = None,
-                  values: list | None = None) -> Grouping:
-    """Group codes per unit and cluster (document) codes for the bootstrap.
-
-    ``labels`` (one per unit, ``None`` = no group) and ``values`` (their order) replace the
-    values of ``by`` when given.
-    """
-    if labels is None:
-        name, labels = group_labels(docvars, by)
-    else:
-        name = COMBINE.join(require_docvars(docvars, by))
-    values = sorted_values(labels) if values is None else list(values)
-    code = {v: i for i, v in enumerate(values)}
-    unit_group = np.array([-1 if v is None else code[v] for v in labels], dtype=np.int64)
-    doc_ids = docvars["doc_id"].astype(str).to_numpy() if "doc_id" in docvars else np.arange(len(docvars)).astype(str)
-    keep = unit_group >= 0
-    docs_of = pd.MultiIndex.from_arrays([unit_group[keep], doc_ids[keep]]).unique().get_level_values(0)
-    n_docs = np.bincount(docs_of.to_numpy().astype(np.int64), minlength=len(values))
-    lone = np.zeros(len(docvars), dtype=bool)
-    lone[keep] = n_docs[unit_group[keep]] == 1
-    cluster_key = np.where(lone, np.char.add(doc_ids.astype(str), np.arange(len(docvars)).astype(str)), doc_ids)
-    pairs = pd.MultiIndex.from_arrays([unit_group[keep], cluster_key[keep]])
-    cluster_codes, clusters = pairs.factorize(sort=True)  # sorted by group, then document
-    unit_cluster = np.full(len(docvars), -1, dtype=np.int64)
-    unit_cluster[keep] = cluster_codes
-    cluster_group = clusters.get_level_values(0).to_numpy().astype(np.int64)
-    n_clusters = np.bincount(cluster_group, minlength=len(values))
-    n_units = np.bincount(unit_group[keep], minlength=len(values))
-    n_out = len(set(doc_ids[~keep]) - set(doc_ids[keep]))
-    return Grouping(name, values, unit_group, unit_cluster, cluster_group, n_docs, n_units, n_out, n_clusters)
-
-
-def _indicator(grouping: Grouping) -> sp.csr_matrix:
-    """Sparse groups x units matrix with a 1 where the unit belongs to the group."""
-    keep = np.flatnonzero(grouping.unit_group >= 0)
-    return sp.csr_matrix((np.ones(len(keep)), (grouping.unit_group[keep], keep)),
-                         shape=(len(grouping.values), len(grouping.unit_group)))
+DRAW_CACHE_BYTES = 256 * 2**20  # posterior draws kept on the model up to this size (else regenerated, identically)
 
 
 # --- draws ----------------------------------------------------------------------------------
@@ -199,6 +76,61 @@ def draw_theta(alpha: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return gamma / sums
 
 
+class PosteriorDraws:
+    """``n_draws`` draws of every unit's topic shares from its posterior, made once per fit.
+
+    Draw ``d`` comes from its own seed (spawned from ``random_state``), so every table — by
+    province, by year, before/after, effects — uses the same draws, whether they are kept
+    in memory (up to ``DRAW_CACHE_BYTES``, as float32) or regenerated. Use
+    :func:`posterior_draws` to get the model's cached instance.
+
+    >>> draws = PosteriorDraws(np.array([[9.0, 1.0], [1.0, 9.0]]), n_draws=3, random_state=0)
+    >>> draws[0].shape, np.allclose(draws[2], draws[2])
+    ((2, 2), True)
+    """
+
+    def __init__(self, alpha: np.ndarray, n_draws: int, random_state: int | None) -> None:
+        self.alpha = np.maximum(np.asarray(alpha, dtype=float), 1e-12)
+        self.n_draws = int(n_draws)
+        self.random_state = random_state
+        self._seeds = np.random.SeedSequence(random_state).spawn(self.n_draws)
+        self._kept: np.ndarray | None = None
+        if self.n_draws * self.alpha.size * 4 <= DRAW_CACHE_BYTES:
+            self._kept = np.stack([self._draw(d) for d in range(self.n_draws)]) if self.n_draws else \
+                np.empty((0, *self.alpha.shape), np.float32)
+
+    def _draw(self, d: int) -> np.ndarray:
+        return draw_theta(self.alpha, np.random.default_rng(self._seeds[d])).astype(np.float32)
+
+    def __len__(self) -> int:
+        return self.n_draws
+
+    def __getitem__(self, d: int) -> np.ndarray:
+        return self._kept[d] if self._kept is not None else self._draw(d)
+
+
+def posterior_draws(model: object, n_draws: int = 200, random_state: int | None = 42) -> PosteriorDraws:
+    """The model's posterior draws, made on first use and kept until the model is refitted
+    (``fit`` resets them). ``random_state=None`` makes fresh draws every call.
+    """
+    _, alpha, _ = _check_model(model)
+    cached = getattr(model, "_posterior_draws", None)
+    if (random_state is not None and isinstance(cached, PosteriorDraws) and cached.n_draws == n_draws
+            and cached.random_state == random_state and cached.alpha.shape == alpha.shape):
+        return cached
+    draws = PosteriorDraws(alpha, n_draws, random_state)
+    if random_state is not None:
+        try:
+            model._posterior_draws = draws
+        except AttributeError:  # a read-only model object: draws are regenerated next time
+            pass
+    return draws
+
+
+def _bootstrap_rng(random_state: int | None) -> np.random.Generator:
+    return np.random.default_rng(None if random_state is None else [int(random_state), 1])
+
+
 def _bootstrap_weights(cluster_group: np.ndarray, n_docs: np.ndarray, unit_cluster: np.ndarray,
                        rng: np.random.Generator) -> np.ndarray:
     """Per-unit weights: how often its document was drawn when resampling within its group.
@@ -211,25 +143,47 @@ def _bootstrap_weights(cluster_group: np.ndarray, n_docs: np.ndarray, unit_clust
     return times[unit_cluster]
 
 
-def group_mean_draws(alpha: np.ndarray, grouping: Grouping, n_draws: int, random_state: int | None) -> np.ndarray:
-    """``n_draws x groups x K`` group means, each from one posterior draw and one bootstrap."""
-    rng = np.random.default_rng(random_state)
+def group_mean_draws(draws: PosteriorDraws | np.ndarray, grouping: Grouping, n_draws: int | None = None,
+                     random_state: int | None = 42) -> np.ndarray:
+    """``n_draws x groups x K`` group means, each from one posterior draw and one bootstrap
+    of documents within groups. ``draws`` is a :class:`PosteriorDraws` (or Dirichlet
+    parameters, drawn here with ``n_draws``)."""
+    if not isinstance(draws, PosteriorDraws):
+        draws = PosteriorDraws(draws, n_draws or 200, random_state)
+    rng = _bootstrap_rng(random_state)
     keep = np.flatnonzero(grouping.unit_group >= 0)
-    indicator = _indicator(grouping)[:, keep]
-    alpha, unit_cluster = alpha[keep], grouping.unit_cluster[keep]
-    out = np.empty((n_draws, len(grouping.values), alpha.shape[1]))
-    for d in range(n_draws):
+    ind = indicator(grouping)[:, keep]
+    unit_cluster = grouping.unit_cluster[keep]
+    out = np.empty((len(draws), len(grouping.values), draws.alpha.shape[1]))
+    for d in range(len(draws)):
         weights = _bootstrap_weights(grouping.cluster_group, grouping.n_clusters, unit_cluster, rng)
-        theta = draw_theta(alpha, rng)
-        total = indicator @ weights
+        theta = draws[d][keep]
+        total = ind @ weights
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[d] = (indicator @ (theta * weights[:, None])) / total[:, None]
+            out[d] = (ind @ (theta * weights[:, None])) / total[:, None]
     return out
 
 
-def _interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+def interval_around(point: np.ndarray, draws: np.ndarray, level: float = 0.95,
+                    bounds: tuple[float, float] | None = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """A ``level`` interval that holds its point estimate: the spread of the draws around
+    their median (central quantiles minus the median) placed on ``point``, clipped to
+    ``bounds``. When the draws are centred on the point (as zhili's posteriors are) this is
+    the percentile interval; by construction ``low <= point <= high`` always.
+
+    >>> low, high = interval_around(np.array([0.5]), np.array([[0.4], [0.5], [0.6], [0.55], [0.45]]), 0.5)
+    >>> bool(low[0] <= 0.5 <= high[0])
+    True
+    """
     tail = (1 - level) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
+        low, mid, high = np.nanquantile(draws, [tail, 0.5, 1 - tail], axis=0)
+    point = np.asarray(point, dtype=float)
+    low, high = point - np.maximum(mid - low, 0), point + np.maximum(high - mid, 0)
+    if bounds is not None:
+        low, high = np.clip(low, bounds[0], bounds[1]), np.clip(high, bounds[0], bounds[1])
+        low, high = np.minimum(low, point), np.maximum(high, point)
     return low, high
 
 
@@ -240,26 +194,28 @@ def compare_topics(model: object, by: str | Sequence[str], n_draws: int = 200, r
     """Mean topic share per group with intervals that carry topic uncertainty.
 
     ``by`` is a document variable or a list (a combination: ``by=['city', 'year']`` gives
-    ``by='city×year'`` and groups like ``'南通市|2019'``). The mean is over units (e.g.
-    paragraphs); each of ``n_draws`` draws takes every unit's shares from its Dirichlet
-    posterior and resamples whole documents within each group. The interval is the central
-    ``level`` share of the draws. ``n_docs`` counts documents. A group with one document
-    resamples that document's units instead (``note`` says so); a group with a single unit
-    has its mean, an empty (NaN) interval and ``note='too few documents for an interval'``.
+    ``by='city×year'`` and groups like ``'南通市|2019'``). ``mean`` is the mean of the
+    units' shares (``doc_topic_``, e.g. paragraphs); each of ``n_draws`` draws takes every
+    unit's shares from its posterior (:func:`posterior_draws`, made once per fit) and
+    resamples whole documents within each group; the interval is the central ``level``
+    spread of the draws placed on the mean (:func:`interval_around`), so it always holds
+    it. ``n_docs`` counts documents. A group with one document resamples that document's
+    units instead (``note`` says so); a group with a single unit has its mean, an empty
+    (NaN) interval and ``note='too few documents for an interval'``.
 
     Columns: ``by, group, topic, label, mean, ci_low, ci_high, n_docs, n_units, note``.
     """
-    theta, alpha, docvars = _check_model(model)
-    grouping = make_grouping(docvars, by)
-    return _prevalence_table(theta, alpha, grouping, _topic_labels(model), n_draws, random_state, level)
+    theta, _, docvars = _check_model(model)
+    grouping = make_grouping(docvars, by, what="topic prevalence")
+    return _prevalence_table(model, theta, grouping, n_draws, random_state, level)
 
 
-def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, labels: list[str], n_draws: int,
+def _prevalence_table(model: object, theta: np.ndarray, grouping: Grouping, n_draws: int,
                       random_state: int | None, level: float) -> pd.DataFrame:
-    indicator = _indicator(grouping)
-    mean = (indicator @ theta) / np.maximum(grouping.n_units, 1)[:, None]
-    draws = group_mean_draws(alpha, grouping, n_draws, random_state)
-    low, high = _interval(draws, level)
+    ind = indicator(grouping)
+    mean = (ind @ theta) / np.maximum(grouping.n_units, 1)[:, None]
+    draws = group_mean_draws(posterior_draws(model, n_draws, random_state), grouping, random_state=random_state)
+    low, high = interval_around(mean, draws, level)
     few = grouping.n_clusters < 2
     low[few], high[few] = np.nan, np.nan
     lone = (grouping.n_docs == 1) & ~few
@@ -268,7 +224,7 @@ def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, 
         "by": grouping.name,
         "group": pd.Series(np.repeat(np.array(grouping.values, dtype=object), k), dtype=object),
         "topic": np.tile(np.arange(k), n_groups),
-        "label": np.tile(np.array(labels, dtype=object), n_groups),
+        "label": np.tile(np.array(_topic_labels(model), dtype=object), n_groups),
         "mean": mean.ravel(), "ci_low": low.ravel(), "ci_high": high.ravel(),
         "n_docs": np.repeat(grouping.n_docs, k), "n_units": np.repeat(grouping.n_units, k),
         "note": np.where(np.repeat(few, k), TOO_FEW, np.where(np.repeat(lone, k), ONE_DOCUMENT, "")),
@@ -278,66 +234,50 @@ def _prevalence_table(theta: np.ndarray, alpha: np.ndarray, grouping: Grouping, 
     return table
 
 
-def numeric_years(docvars: pd.DataFrame, var: str = "year") -> pd.Series:
-    """``docvars[var]`` as whole years (``Int64``; empty stays empty); E017 names a bad value.
+def topic_trends(model: object, by: str | None = None, n_draws: int = 200, random_state: int | None = 42,
+                 level: float = 0.95, *, time: str | None = None) -> pd.DataFrame:
+    """Mean topic share per year with intervals: :func:`compare_topics` by a year variable
+    (``by='year'`` by default; ``time=`` is a deprecated alias).
 
-    >>> numeric_years(pd.DataFrame({"doc_id": ["a", "b"], "year": ["2019年", None]})).tolist()
-    [2019, <NA>]
+    Years may be written ``2019``, ``'2019年'`` or ``'二〇一九年'`` (or typed ``Int64``);
+    anything else raises E017. Groups are whole numbers in time order; documents without a
+    year are left out with a warning.
     """
-    require_docvars(docvars, var)
-    column = docvars[var]
-    doc_ids = docvars["doc_id"] if "doc_id" in docvars else pd.Series(range(len(docvars)))
-    parsed: dict = {}
-    years = []
-    for value, doc_id in zip(column, doc_ids):
-        key = None if pd.isna(value) else (type(value), value)
-        if key not in parsed:
-            try:
-                parsed[key] = parse_year(value)
-            except ValueError:
-                raise ZhiliError(E.E017, var=var, value=value, doc_id=doc_id) from None
-        years.append(parsed[key])
-    return pd.Series(pd.array(years, dtype="Int64"), index=docvars.index, name=var)
+    by = renamed_by(by, time, "time", default="year")
+    theta, _, docvars = _check_model(model)
+    docvars = docvars.assign(**{by: numeric_years(docvars, by)})
+    grouping = make_grouping(docvars, by, what="topic trends")
+    return _prevalence_table(model, theta, grouping, n_draws, random_state, level)
 
 
-def topic_trends(model: object, time: str = "year", n_draws: int = 200, random_state: int | None = 42,
-                 level: float = 0.95) -> pd.DataFrame:
-    """Mean topic share per year with intervals: :func:`compare_topics` by a year variable.
-
-    Years may be written ``2019``, ``'2019年'`` or ``'二〇一九年'``; anything else raises E017.
-    Groups are whole numbers in time order.
-    """
-    theta, alpha, docvars = _check_model(model)
-    docvars = docvars.assign(**{time: numeric_years(docvars, time)})
-    grouping = make_grouping(docvars, time)
-    return _prevalence_table(theta, alpha, grouping, _topic_labels(model), n_draws, random_state, level)
-
-
-def before_after(model: object, time: str = "year", cut: int = 2012, n_draws: int = 200,
-                 random_state: int | None = 42, level: float = 0.95) -> pd.DataFrame:
-    """Difference in mean topic share after (``time >= cut``) minus before, with an interval.
+def before_after(model: object, by: str | None = None, cut: int = 2012, n_draws: int = 200,
+                 random_state: int | None = 42, level: float = 0.95, *, time: str | None = None) -> pd.DataFrame:
+    """Difference in mean topic share after (``by >= cut``) minus before, with an interval
+    that holds it (``by='year'`` by default; ``time=`` is a deprecated alias).
 
     Columns: ``topic, label, time, cut, mean_before, mean_after, difference, ci_low, ci_high,
-    n_docs_before, n_docs_after, note``.
+    n_docs_before, n_docs_after, note`` (``time`` names the variable).
     """
-    theta, alpha, docvars = _check_model(model)
-    years = numeric_years(docvars, time)
-    docvars = docvars.assign(**{time: years})
-    group_labels(docvars, time)  # E050 when the years are mostly empty
+    by = renamed_by(by, time, "time", default="year")
+    theta, _, docvars = _check_model(model)
+    years = numeric_years(docvars, by)
+    docvars = docvars.assign(**{by: years})
+    group_labels(docvars, by, what=f"before/after {cut}")  # E050 when empty, a warning when partly
     side = [None if pd.isna(y) else ("after" if y >= cut else "before") for y in years]
-    grouping = make_grouping(docvars, time, labels=pd.Series(side, dtype=object), values=["before", "after"])
+    grouping = make_grouping(docvars, by, labels=pd.Series(side, dtype=object), values=["before", "after"])
     if (grouping.n_docs == 0).any():
-        raise ZhiliError(E.E054, var=time, cut=cut, first=years.min(), last=years.max())
-    mean = (_indicator(grouping) @ theta) / grouping.n_units[:, None]
-    draws = group_mean_draws(alpha, grouping, n_draws, random_state)
-    low, high = _interval(draws[:, 1] - draws[:, 0], level)
+        raise ZhiliError(E.E054, var=by, cut=cut, first=years.min(), last=years.max())
+    mean = (indicator(grouping) @ theta) / grouping.n_units[:, None]
+    draws = group_mean_draws(posterior_draws(model, n_draws, random_state), grouping, random_state=random_state)
+    difference = mean[1] - mean[0]
+    low, high = interval_around(difference, draws[:, 1] - draws[:, 0], level, bounds=(-1.0, 1.0))
     few = bool((grouping.n_clusters < 2).any())
     if few:
         low[:], high[:] = np.nan, np.nan
     k = theta.shape[1]
     table = pd.DataFrame({
-        "topic": np.arange(k), "label": _topic_labels(model), "time": time, "cut": cut,
-        "mean_before": mean[0], "mean_after": mean[1], "difference": mean[1] - mean[0],
+        "topic": np.arange(k), "label": _topic_labels(model), "time": by, "cut": cut,
+        "mean_before": mean[0], "mean_after": mean[1], "difference": difference,
         "ci_low": low, "ci_high": high, "n_docs_before": grouping.n_docs[0], "n_docs_after": grouping.n_docs[1],
         "note": TOO_FEW if few else "",
     })
@@ -375,16 +315,16 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     """
     if year is None and contrasts is None:
         raise ValueError("topic_regression needs year=..., contrasts=... or both")
-    _, alpha, docvars = _check_model(model)
+    theta, alpha, docvars = _check_model(model)
     keep = np.ones(len(docvars), dtype=bool)
     years = None
     if year is not None:
         years = numeric_years(docvars, year)
-        group_labels(docvars.assign(**{year: years}), year)  # E050 when mostly empty
+        group_labels(docvars.assign(**{year: years}), year, what="the regression")  # E050 when empty
         keep &= years.notna().to_numpy()
     groups = None
     if contrasts is not None:
-        groups = group_labels(docvars, contrasts)[1]
+        groups = group_labels(docvars, contrasts, what="the regression")[1]
         keep &= groups.notna().to_numpy()
     rows = np.flatnonzero(keep)
     year_values = years[rows].to_numpy(dtype=float) if years is not None else None
@@ -393,23 +333,27 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     x = design.matrix(year_values, group_values)
     doc_ids = docvars["doc_id"].astype(str).to_numpy()[rows] if "doc_id" in docvars else rows.astype(str)
     clusters = pd.factorize(doc_ids)[0]
-    draws = _composition_draws(x, alpha[rows], clusters, n_draws, np.random.default_rng(random_state))
+    draws = _composition_draws(x, posterior_draws(model, n_draws, random_state), rows, clusters,
+                               _bootstrap_rng(random_state))
+    point = np.linalg.pinv(x.T @ x) @ x.T @ theta[rows]  # the estimate: least squares on the fitted shares
 
     labels = _topic_labels(model)
     k = alpha.shape[1]
-    low, high = _interval(draws, level)
+    low, high = interval_around(point, draws, level, bounds=None)
     coefficients = pd.DataFrame({
         "term": np.repeat(design.names, k), "topic": np.tile(np.arange(k), len(design.names)),
         "label": np.tile(np.array(labels, dtype=object), len(design.names)),
-        "estimate": draws.mean(axis=0).ravel(), "se": draws.std(axis=0, ddof=1).ravel(),
+        "estimate": point.ravel(), "se": draws.std(axis=0, ddof=1).ravel(),
         "ci_low": low.ravel(), "ci_high": high.ravel(),
     })
     grid = design.grid()
-    fitted_draws = np.einsum("gp,dpk->dgk", design.matrix(grid.get("time"), grid.get("group")), draws)
-    f_low, f_high = _interval(fitted_draws, level)
+    grid_x = design.matrix(grid.get("time"), grid.get("group"))
+    fitted_draws = np.einsum("gp,dpk->dgk", grid_x, draws)
+    fitted_point = grid_x @ point
+    f_low, f_high = interval_around(fitted_point, fitted_draws, level, bounds=None)
     fitted = pd.DataFrame({"topic": np.tile(np.arange(k), len(grid["frame"])),
                            "label": np.tile(np.array(labels, dtype=object), len(grid["frame"])),
-                           "mean": fitted_draws.mean(axis=0).ravel(), "ci_low": f_low.ravel(), "ci_high": f_high.ravel()})
+                           "mean": fitted_point.ravel(), "ci_low": f_low.ravel(), "ci_high": f_high.ravel()})
     frame = grid["frame"].rename(columns={"time": year, "group": contrasts}).loc[lambda f: f.index.repeat(k)]
     fitted = pd.concat([frame.reset_index(drop=True), fitted], axis=1)
     fitted["note"] = ""
@@ -493,7 +437,7 @@ class _Design:
         return out
 
 
-def _composition_draws(x: np.ndarray, alpha: np.ndarray, clusters: np.ndarray, n_draws: int,
+def _composition_draws(x: np.ndarray, draws: PosteriorDraws, rows: np.ndarray, clusters: np.ndarray,
                        rng: np.random.Generator) -> np.ndarray:
     """``n_draws x p x K`` coefficient draws: posterior draw of shares, OLS, then a normal
     draw around it with the cluster-robust (CR1) covariance."""
@@ -503,18 +447,17 @@ def _composition_draws(x: np.ndarray, alpha: np.ndarray, clusters: np.ndarray, n
     projector = bread @ x.T
     cluster_sum = sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
     scale = n_clusters / max(n_clusters - 1, 1) * (n - 1) / max(n - p, 1)
-    out = np.empty((n_draws, p, alpha.shape[1]))
+    out = np.empty((len(draws), p, draws.alpha.shape[1]))
     with threadpool_limits(1, user_api="blas"):  # threads only slow these many small products
-        for d in range(n_draws):
-            out[d] = _composition_draw(x, alpha, projector, bread, cluster_sum, scale, rng)
+        for d in range(len(draws)):
+            out[d] = _composition_draw(x, draws[d][rows].astype(float), projector, bread, cluster_sum, scale, rng)
     return out
 
 
-def _composition_draw(x: np.ndarray, alpha: np.ndarray, projector: np.ndarray, bread: np.ndarray,
+def _composition_draw(x: np.ndarray, theta: np.ndarray, projector: np.ndarray, bread: np.ndarray,
                       cluster_sum: sp.csr_matrix, scale: float, rng: np.random.Generator) -> np.ndarray:
     """One ``p x K`` draw: shares from the posterior, their OLS fit, and a normal step from it."""
-    p, k = x.shape[1], alpha.shape[1]
-    theta = draw_theta(alpha, rng)
+    p, k = x.shape[1], theta.shape[1]
     beta = projector @ theta
     resid = theta - x @ beta
     scores = np.stack([cluster_sum @ (x[:, [j]] * resid) for j in range(p)], axis=1)  # clusters x p x K
@@ -527,30 +470,34 @@ def _composition_draw(x: np.ndarray, alpha: np.ndarray, projector: np.ndarray, b
 
 # --- term trends ------------------------------------------------------------------------------
 
-def term_trends(d: DTM, terms: Sequence[str], time: str = "year", per: float = 1000, level: float = 0.95) -> pd.DataFrame:
-    """Rate of each term per ``per`` tokens in each year, with a Wilson interval.
+def term_trends(d: DTM, terms: Sequence[str], by: str | None = None, per: float = 1000, level: float = 0.95, *,
+                time: str | None = None) -> pd.DataFrame:
+    """Rate of each term per ``per`` tokens in each year (``by='year'`` by default; ``time=``
+    is a deprecated alias), with a Wilson interval (which always holds the rate).
 
     ``total`` is the number of tokens counted in the matrix that year (after filtering and
     trimming). The Wilson interval treats tokens as independent, so it is narrower than the
     variation between documents; compare years with many documents with care. Terms not in
-    the vocabulary get zero counts and a :class:`ZhiliWarning`.
+    the vocabulary get zero counts and a :class:`ZhiliWarning`; documents without a year
+    are left out with one.
 
-    Columns: ``time, term, count, total, rate, ci_low, ci_high`` (``time`` is named after the
-    variable, e.g. ``year``).
+    Columns: ``<by>, term, count, total, rate, ci_low, ci_high`` (the first is named after
+    the variable, e.g. ``year``).
     """
+    by = renamed_by(by, time, "time", default="year")
     if isinstance(terms, str):
         terms = [terms]
-    years = numeric_years(d.docvars, time)
-    grouping = make_grouping(d.docvars.assign(**{time: years}), time)
+    years = numeric_years(d.docvars, by)
+    grouping = make_grouping(d.docvars.assign(**{by: years}), by, what="term trends")
     index = {t: i for i, t in enumerate(d.vocabulary)}
     missing = [t for t in terms if t not in index]
     if missing:
         warnings.warn(f"Not in the vocabulary (counted as 0): {', '.join(missing)}", ZhiliWarning, stacklevel=2)
-    indicator = _indicator(grouping)
-    totals = np.asarray(indicator @ d.matrix.sum(axis=1)).ravel()
+    ind = indicator(grouping)
+    totals = np.asarray(ind @ d.matrix.sum(axis=1)).ravel()
     cols = [index.get(t) for t in terms]
     present = [c for c in cols if c is not None]
-    counts_present = np.asarray((indicator @ d.matrix[:, present]).todense()) if present else np.zeros((len(totals), 0))
+    counts_present = np.asarray((ind @ d.matrix[:, present]).todense()) if present else np.zeros((len(totals), 0))
     counts = np.zeros((len(totals), len(terms)))
     counts[:, [i for i, c in enumerate(cols) if c is not None]] = counts_present
     low, high = wilson_interval(counts, totals[:, None], level)
@@ -558,7 +505,7 @@ def term_trends(d: DTM, terms: Sequence[str], time: str = "year", per: float = 1
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = counts / totals[:, None] * per
     return pd.DataFrame({
-        time: np.repeat(np.array(grouping.values, dtype=object), len(terms)), "term": np.tile(list(terms), n_years),
+        by: np.repeat(np.array(grouping.values, dtype=object), len(terms)), "term": np.tile(list(terms), n_years),
         "count": counts.ravel().astype(np.int64), "total": np.repeat(totals, len(terms)).astype(np.int64),
         "rate": rate.ravel(), "ci_low": (low * per).ravel(), "ci_high": (high * per).ravel(),
     })
@@ -577,4 +524,5 @@ def wilson_interval(successes: np.ndarray, trials: np.ndarray, level: float = 0.
         denominator = 1 + z**2 / n
         centre = (p + z**2 / (2 * n)) / denominator
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    return np.fmin(low, p), np.fmax(high, p)  # exact in theory; rounding at p = 0 or 1 must not cross

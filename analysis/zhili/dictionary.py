@@ -30,10 +30,11 @@ import pandas as pd
 import scipy.sparse as sp
 import yaml
 
-from .compare import group_labels, sorted_values
 from .corpus import Corpus
 from .dtm import DTM, dtm
 from .errors import E, ZhiliError, ZhiliWarning
+from .grouping import doc_ids as unit_doc_ids
+from .grouping import group_labels, indicator, sorted_values
 from .normalize import normalize
 from .tokens import Tokens, tokens
 
@@ -235,23 +236,21 @@ def code_dictionary(data: object, dictionary: Dictionary | str | Path, by: str |
                            shape=(len(d.vocabulary), len(categories)))
     counts = np.asarray((d.matrix @ assign).todense()) if len(categories) else np.zeros((d.shape[0], 0))
     n_tokens = np.asarray(d.matrix.sum(axis=1), dtype=float).ravel()
+    ids = pd.Series(unit_doc_ids(d.docvars))
     if by is None:
-        keys = d.docvars["doc_id"].astype(str) if "doc_id" in d.docvars else pd.Series(np.arange(d.shape[0]).astype(str))
+        keys = ids
         order = list(dict.fromkeys(keys))
         docvars = d.docvars.drop(columns=[c for c in ("position", "text") if c in d.docvars])
         frame = docvars.assign(doc_id=keys.to_numpy()).drop_duplicates("doc_id").reset_index(drop=True)
         n_docs = None
     else:
-        name, labels = group_labels(d.docvars, by)
-        order = sorted_values(labels)
-        keys = labels
+        name, keys = group_labels(d.docvars, by, what="dictionary coding")
+        order = sorted_values(keys)
         frame = pd.DataFrame({"by": name, "group": pd.Series(order, dtype=object)})
-        doc_ids = d.docvars["doc_id"].astype(str) if "doc_id" in d.docvars else pd.Series(np.arange(d.shape[0]))
-        n_docs = doc_ids.groupby(keys.to_numpy()).nunique().reindex(order).to_numpy()
+        known = keys.notna().to_numpy()
+        n_docs = ids[known].groupby(keys[known].to_numpy()).nunique().reindex(order).to_numpy()
     position = {k: i for i, k in enumerate(order)}
-    rows = [position.get(k, -1) if k is not None else -1 for k in keys]
-    keep = np.flatnonzero(np.array(rows) >= 0)
-    group = sp.csr_matrix((np.ones(len(keep)), (np.array(rows)[keep], keep)), shape=(len(order), d.shape[0]))
+    group = indicator(np.array([-1 if k is None else position[k] for k in keys], dtype=np.int64), len(order))
     group_counts = group @ counts
     group_tokens = group @ n_tokens
     if n_docs is not None:

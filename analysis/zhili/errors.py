@@ -85,6 +85,11 @@ class E:
     E173 = "User dictionary '{path}' is not a readable file ({detail}). Give a jieba-format text file: `word [freq] [pos]` per line."
     W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
     W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
+    # topics, comparisons, grouping, effects (topics helper: E140-E159, W140-W159)
+    E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
+    E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
+    W140 = "[W140] {n_out} of {n} documents have no {var}; left out of {what}."
+    W141 = "[W141] The best K ({k}) is at the {side} edge of K = {ks}; the search was widened to {widened}."
 
 
 class ZhiliError(Exception):

@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import chi2 as chi2_distribution
+from scipy.stats import false_discovery_control
 
-from .compare import group_labels, sorted_values
 from .dtm import DTM
+from .grouping import group_labels, indicator, sorted_values
 from .errors import E, ZhiliError
 
 PLACE_SUFFIXES = ("省", "市", "县", "区", "州")
@@ -54,7 +54,7 @@ def keyness(d: DTM, by: str | Sequence[str], target: object = None, reference: o
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}; got {measure!r}")
-    name, labels = group_labels(d.docvars, by)
+    name, labels = group_labels(d.docvars, by, what="keyness")
     values = sorted_values(labels)
     comparisons = _comparisons(values, target, reference, name)
     matrix, vocabulary = d.matrix.tocsr(), np.asarray(d.vocabulary, dtype=object)
@@ -63,10 +63,11 @@ def keyness(d: DTM, by: str | Sequence[str], target: object = None, reference: o
         matrix, vocabulary = matrix[:, np.flatnonzero(keep)], vocabulary[keep]
     code = {v: i for i, v in enumerate(values)}
     codes = np.array([-1 if v is None else code[v] for v in labels], dtype=np.int64)
+    sums = np.asarray((indicator(codes, len(values)) @ matrix).todense(), dtype=float)  # groups x terms
     parts = []
     for group, refs in comparisons:
-        a = _column_sums(matrix, codes == code[group])
-        b = _column_sums(matrix, np.isin(codes, [code[r] for r in refs]))
+        a = sums[code[group]]
+        b = sums[[code[r] for r in refs]].sum(axis=0)
         table = keyness_table(a, b, vocabulary, min_count, measure)
         table.insert(0, "reference", "rest" if reference is None else "|".join(map(str, refs)))
         table.insert(0, "group", pd.Series([group] * len(table), dtype=object))
@@ -95,10 +96,6 @@ def _comparisons(values: list, target: object, reference: object, var: str) -> l
         return [(group, [w for w in values if w != group])]
     refs = [check(r) for r in (reference if isinstance(reference, (list, tuple, set)) else [reference])]
     return [(group, refs)]
-
-
-def _column_sums(matrix: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    return np.asarray(matrix[np.flatnonzero(rows)].sum(axis=0), dtype=float).ravel()
 
 
 def keyness_table(a: np.ndarray, b: np.ndarray, vocabulary: np.ndarray, min_count: int = 5,
@@ -142,21 +139,16 @@ def signed_g2_chi2(a: np.ndarray, b: np.ndarray, n1: float, n2: float) -> tuple[
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (false discovery rate), in the input order.
+    """Benjamini-Hochberg adjusted p-values (false discovery rate), in the input order
+    (scipy's :func:`~scipy.stats.false_discovery_control`).
 
     >>> benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5])).round(3).tolist()
     [0.04, 0.053, 0.053, 0.5]
     """
     p = np.asarray(p, dtype=float)
-    n = len(p)
-    if n == 0:
+    if p.size == 0:
         return p
-    order = np.argsort(p)
-    scaled = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(scaled[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
+    return false_discovery_control(p, method="bh")
 
 
 def place_term_mask(vocabulary: Sequence[str], places: Iterable[str] | None = None) -> np.ndarray:

@@ -22,8 +22,9 @@ the unit's row of W normalised to sum 1; ``topic_term_`` is the topic's row of H
 weights over terms in tf-idf space) normalised to sum 1 — read it as p(w|t); its top terms
 are more coherent than a re-allocation of raw counts (NPMI 0.271 vs 0.261 on report
 paragraphs; scikit-learn LDA 0.266); ``topic_sizes_`` are token-weighted shares; the Dirichlet
-``doc_topic_concentration_`` = ``doc_topic_`` x the unit's token count + 1/K, the same form
-as LDA's variational gamma (expected counts + prior), so comparisons treat both alike.
+``doc_topic_concentration_`` = ``doc_topic_`` x (the unit's token count + 1): its mean is
+``doc_topic_`` itself, as LDA's variational gamma (expected counts + prior) has mean
+``doc_topic_``, so the intervals of comparisons are centred on the reported shares for both.
 
 >>> from zhili.corpus import corpus_from_texts
 >>> from zhili.dtm import dtm
@@ -51,6 +52,9 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+
 from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
 
@@ -66,53 +70,90 @@ MIN_PASSAGE_TOKENS = 20  # representative passages are substantive units, not he
 LABEL_TERMS = 3
 LABEL_SEPARATOR = "·"
 
-class TopicModel:
-    """A topic model of a count DTM.
+class TopicModelNotFittedError(ZhiliError, NotFittedError):
+    """E056, and also scikit-learn's ``NotFittedError`` (a ``ValueError`` and ``AttributeError``)."""
+
+
+class TopicModel(TransformerMixin, BaseEstimator):
+    """A topic model of a count matrix: a scikit-learn transformer.
+
+    ``fit(X)`` takes a :class:`~zhili.dtm.DTM` (vocabulary and document variables travel
+    along) or any counts matrix (scipy sparse, numpy, a DataFrame with terms as columns),
+    so it works after ``CountVectorizer`` in a ``Pipeline``; ``transform`` gives topic
+    shares of new units; ``get_feature_names_out`` names them ``topic_0 …``.
 
     ``n_topics``: an integer >= 2, or ``'auto'`` to run :func:`search_k` over ``search_ks``
-    first. ``method``: ``'auto'`` (= ``DEFAULT_METHOD``), ``'nmf'`` or ``'lda'``.
-    ``seed_topics``: ``{theme: [seed words]}`` anchors the first ``len(seed_topics)`` topics
-    to those themes (named after them); the rest are free. ``max_iter``: ``None`` uses the
+    first (widened when the best K sits on an edge). ``method``: ``'auto'`` (=
+    ``DEFAULT_METHOD``), ``'nmf'`` or ``'lda'``. ``themes``: ``{theme: [seed words]}``
+    anchors the first ``len(themes)`` topics to those themes (named after them); the rest
+    are free (``seed_topics`` is the deprecated old name). ``max_iter``: ``None`` uses the
     method's default (NMF 60 EM iterations, LDA 10 passes). Units with fewer than
     ``min_tokens`` tokens (headings, list stubs) are left out of fitting — on paragraph
     units they otherwise form incoherent topics — and get their shares as new documents do.
+    ``n_jobs``: the K search's parallel fits (-1 = all cores, 1 = serial).
+
+    Tables, passages and saving are functions of a fitted model (:func:`topics_table`,
+    :func:`doc_topics_table`, :func:`topic_terms_table`, :func:`representative_passages`,
+    :func:`save_model`, :func:`load_model`); the methods of the same names are thin
+    wrappers kept for existing code.
 
     >>> TopicModel(n_topics=15).get_params()["random_state"]
     42
+    >>> from sklearn.feature_extraction.text import CountVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> texts = ["网格员 网格 巡查"] * 5 + ["调解 矛盾纠纷 信访"] * 5
+    >>> pipe = make_pipeline(CountVectorizer(token_pattern=r"[^ ]+"), TopicModel(n_topics=2, min_tokens=1))
+    >>> pipe.fit_transform(texts).shape, pipe[-1].get_feature_names_out().tolist()
+    ((10, 2), ['topic_0', 'topic_1'])
     """
 
     def __init__(self, n_topics: int | str = 10, method: str = "auto", *,
-                 seed_topics: Mapping[str, Sequence[str]] | None = None, max_iter: int | None = None,
+                 themes: Mapping[str, Sequence[str]] | None = None, max_iter: int | None = None,
                  min_tokens: int = MIN_TOKENS, random_state: int = 42, search_ks: Iterable[int] = range(5, 41, 5),
-                 n_jobs: int = 1) -> None:
+                 n_jobs: int = -1, seed_topics: Mapping[str, Sequence[str]] | None = None) -> None:
         self.n_topics = n_topics
         self.method = method
-        self.seed_topics = seed_topics
+        self.themes = themes
         self.max_iter = max_iter
         self.min_tokens = min_tokens
         self.random_state = random_state
         self.search_ks = search_ks
         self.n_jobs = n_jobs
+        self.seed_topics = seed_topics
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in ("n_topics", "method", "seed_topics", "max_iter", "min_tokens",
-                                              "random_state", "search_ks", "n_jobs")}
-
-    def set_params(self, **params: object) -> TopicModel:
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        if hasattr(self, "n_topics_"):
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        if self.__sklearn_is_fitted__():
             return f"TopicModel({self.n_topics_} topics, {self.method_}, {len(self.vocabulary_)} terms)"
-        return f"TopicModel(n_topics={self.n_topics!r}, method={self.method!r})"
+        return super().__repr__(N_CHAR_MAX)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "topic_term_")
+
+    def _themes(self) -> Mapping[str, Sequence[str]] | None:
+        if self.seed_topics is not None:
+            warnings.warn("seed_topics= is deprecated; use themes= (the same meaning).", DeprecationWarning,
+                          stacklevel=3)
+            if self.themes is not None and self.themes != self.seed_topics:
+                raise ValueError("give themes= or seed_topics=, not both")
+            return self.seed_topics
+        return self.themes
+
+    def _reset(self) -> None:
+        """Forget everything a previous fit left (fitted attributes, caches, backend)."""
+        for name in list(vars(self)):
+            if (name.endswith("_") and not name.startswith("__")) or name in _PRIVATE_STATE:
+                delattr(self, name)
 
     # --- fitting ---------------------------------------------------------------------------
 
-    def fit(self, dtm: DTM) -> TopicModel:
-        """Fit on a count DTM; returns the model."""
+    def fit(self, X: DTM | sp.spmatrix | np.ndarray | pd.DataFrame, y: object = None) -> TopicModel:
+        """Fit on counts (a DTM, or a units x terms matrix); ``y`` is ignored. Returns the model."""
+        self._reset()
         method = _resolve_method(self.method)
+        dtm = _as_dtm(X)
+        _check_int(self.min_tokens, "min_tokens", 0)
+        if self.max_iter is not None:
+            _check_int(self.max_iter, "max_iter", 1)
         X = _check_dtm(dtm)
         k = self.n_topics
         if k == "auto":
@@ -121,60 +162,82 @@ class TopicModel:
             if len(ks) < 2:  # a small corpus: try every K it can carry
                 ks = list(range(2, min(limit, 10) + 1))
             self.k_search_ = search_k(dtm, ks=ks, method=method, random_state=self.random_state, n_jobs=self.n_jobs,
-                                      min_tokens=self.min_tokens)
+                                      min_tokens=self.min_tokens, max_k=limit)
             k = self.k_search_.recommended_k
         _check_k(k, X)
-        seeds = _seed_columns(self.seed_topics, dtm.vocabulary, k)
+        themes = self._themes()
+        seeds = _seed_columns(themes, dtm.vocabulary, k)
         max_iter = self.max_iter or MAX_ITER[method]
         fit_rows = _fit_rows(X, k, self.min_tokens)
         if method == "nmf":
             state = _fit_nmf(X, k, self.random_state, max_iter, seeds, fit_rows)
         else:
             state = _fit_lda(X, k, self.random_state, max_iter, seeds, fit_rows)
-        self._set_fitted(state, dtm, method, k, seeds)
+            self._chunks = [(state["concentration"], dtm.docvars.reset_index(drop=True),
+                             np.asarray(X.sum(axis=1)).ravel())]
+        self._set_fitted(state, dtm, method, k, seeds, themes)
         return self
 
-    def partial_fit(self, dtm: DTM) -> TopicModel:
+    def fit_transform(self, X: DTM | sp.spmatrix | np.ndarray | pd.DataFrame, y: object = None,
+                      **fit_params: object) -> np.ndarray:
+        """Fit, then return the fitted units' topic shares (``doc_topic_``, rows sum to 1)."""
+        return self.fit(X, y, **fit_params).doc_topic_.copy()
+
+    def partial_fit(self, X: DTM | sp.spmatrix | np.ndarray | pd.DataFrame, y: object = None) -> TopicModel:
         """Update an online LDA with one chunk (for corpora larger than memory).
 
-        The first chunk fixes the vocabulary; later chunks are aligned to it by term.
-        ``doc_topic_`` and ``docvars_`` collect each chunk's rows as they were when seen;
-        call ``transform`` afterwards for final shares.
+        The first chunk (or a previous :meth:`fit` with ``method='lda'``) fixes the
+        vocabulary; later chunks are aligned to it by term. ``doc_topic_`` and ``docvars_``
+        collect each chunk's rows as they were when seen; call ``transform`` afterwards for
+        final shares.
         """
-        method = _resolve_method(self.method, default="lda")
+        fitted = self.__sklearn_is_fitted__()
+        method = self.method_ if fitted else _resolve_method(self.method, default="lda")
         if method != "lda":
             raise ZhiliError(E.E042, method=f"{method} (partial_fit)", available="lda, auto")
-        first = not hasattr(self, "n_topics_")
-        X = _check_dtm(dtm) if first else self._align(dtm)
-        if first:
+        dtm = _as_dtm(X) if not fitted else _as_dtm(X, self.vocabulary_)
+        if not fitted:
+            X = _check_dtm(dtm)
             _check_k(self.n_topics, X, n_docs=None)
             from sklearn.decomposition import LatentDirichletAllocation
 
-            self._lda = LatentDirichletAllocation(n_components=self.n_topics, learning_method="online",
-                                                  learning_offset=10.0, random_state=self.random_state)
-            self.vocabulary_ = np.asarray(dtm.vocabulary, dtype=object)
-            self._chunks: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]] = []
-        self._lda.partial_fit(X)
-        gamma = self._lda._unnormalized_transform(X)  # variational gamma (scikit-learn internal)
-        self._chunks.append((gamma, dtm.docvars.reset_index(drop=True), np.asarray(X.sum(axis=1)).ravel()))
-        gamma_all = np.vstack([g for g, _, _ in self._chunks])
-        lengths = np.concatenate([n for _, _, n in self._chunks])
-        docvars = pd.concat([d for _, d, _ in self._chunks], ignore_index=True)
-        state = _lda_state(self._lda, gamma_all, lengths)
-        self._set_fitted(state, replace(dtm, docvars=docvars), "lda", self.n_topics, [],
-                         vocabulary=self.vocabulary_)
+            lda = LatentDirichletAllocation(n_components=self.n_topics, learning_method="online",
+                                            learning_offset=10.0, random_state=self.random_state)
+            vocabulary = np.asarray(dtm.vocabulary, dtype=object)
+            chunks: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]] = []
+            n_topics = int(self.n_topics)
+        else:
+            X = self._align(dtm)
+            lda, vocabulary, chunks, n_topics = self._backend["lda"], self.vocabulary_, self._chunks, self.n_topics_
+        lda.partial_fit(X)
+        gamma = _lda_gamma(lda, X)
+        chunks.append((gamma, dtm.docvars.reset_index(drop=True), np.asarray(X.sum(axis=1)).ravel()))
+        gamma_all = np.vstack([g for g, _, _ in chunks])
+        lengths = np.concatenate([n for _, _, n in chunks])
+        docvars = pd.concat([d for _, d, _ in chunks], ignore_index=True)
+        state = _lda_state(lda, gamma_all, lengths)
+        names = getattr(self, "topic_names_", None)
+        self._reset()
+        self._chunks = chunks
+        self._set_fitted(state, replace(dtm, docvars=docvars), "lda", n_topics, [], None, vocabulary=vocabulary)
+        if names is not None:
+            self.topic_names_ = names
         return self
 
     def _set_fitted(self, state: dict, dtm: DTM, method: str, k: int, seeds: list,
-                    vocabulary: np.ndarray | None = None) -> None:
+                    themes: Mapping[str, Sequence[str]] | None, vocabulary: np.ndarray | None = None) -> None:
         self.method_ = method
         self.n_topics_ = int(k)
         self.vocabulary_ = np.asarray(dtm.vocabulary if vocabulary is None else vocabulary, dtype=object)
+        self.n_features_in_ = len(self.vocabulary_)
         self.topic_term_ = state["topic_term"]
+        self.components_ = self.topic_term_  # scikit-learn's name for the same K x V matrix
         self.doc_topic_ = state["doc_topic"]
         self.doc_topic_concentration_ = state["concentration"]
         self.topic_sizes_ = state["sizes"]
         self.term_frequency_ = state["term_frequency"]
+        self.n_iter_ = int(state["n_iter"])
+        self.converged_ = bool(state["converged"])
         self._backend = state["backend"]
         self.docvars_ = dtm.docvars.reset_index(drop=True).copy()
         self.labels_ = [LABEL_SEPARATOR.join(t) for t in self.top_terms(LABEL_TERMS, by="frex")]
@@ -182,22 +245,29 @@ class TopicModel:
         self.corpus_hash_ = dtm_hash(dtm) if vocabulary is None else None
         self.settings_ = {"n_topics": self.n_topics_, "n_topics_requested": self.n_topics, "method": method,
                           "method_requested": self.method, "max_iter": self.max_iter or MAX_ITER[method],
+                          "n_iter": self.n_iter_, "converged": self.converged_,
                           "min_tokens": self.min_tokens,
                           "random_state": self.random_state,
-                          "seed_topics": {t: list(w) for t, w in (self.seed_topics or {}).items()},
+                          "themes": {t: list(w) for t, w in (themes or {}).items()},
                           "dtm_meta": _jsonable_meta(dtm.meta)}
 
     # --- new documents -----------------------------------------------------------------------
 
-    def transform(self, dtm: DTM) -> np.ndarray:
-        """Topic shares (rows sum to 1) of new units; their DTM is aligned to ``vocabulary_`` by term."""
-        X = self._align(dtm)
+    def transform(self, X: DTM | sp.spmatrix | np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Topic shares (rows sum to 1) of new units. A DTM is aligned to ``vocabulary_`` by
+        term; a plain matrix must have the fitted number of columns, in the same order."""
+        X = self._align(_as_dtm(X, self.vocabulary_ if self.__sklearn_is_fitted__() else None))
         if self.method_ == "nmf":
             H = self._backend["HT"]
             T = _tfidf(X, self._backend["idf"])
             W = _em(T, _start_w(T, H), H, self._backend["max_iter"], update_h=False)[0]
             return _normalise_rows(W)
-        return _normalise_rows(self._backend["lda"]._unnormalized_transform(X))
+        return np.asarray(self._backend["lda"].transform(X), dtype=np.float64)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """The names of ``transform``'s columns: ``topic_0 … topic_{K-1}`` (as in ``doc_topics.csv``)."""
+        self._require_fitted()
+        return np.array([f"topic_{i}" for i in range(self.n_topics_)], dtype=object)
 
     def _align(self, dtm: DTM) -> sp.csr_matrix:
         self._require_fitted()
@@ -261,130 +331,236 @@ class TopicModel:
     def _names_with_defaults(self, named: Mapping[int, str]) -> list[str]:
         return [named.get(i, self.labels_[i]) for i in range(self.n_topics_)]
 
+    # --- thin wrappers of the module functions (kept for existing code) -------------------------
+
     def topics_table(self, n: int = 10) -> pd.DataFrame:
-        """One row per topic: ``topic, name, label, share, top_terms, frex_terms`` (terms space-separated)."""
-        self._require_fitted()
-        names = self.topic_names_ or self.labels_
-        return pd.DataFrame({
-            "topic": np.arange(self.n_topics_), "name": names, "label": self.labels_,
-            "share": np.round(self.topic_sizes_, 6),
-            "top_terms": [" ".join(t) for t in self.top_terms(n, by="prob")],
-            "frex_terms": [" ".join(t) for t in self.top_terms(n, by="frex")],
-        })
+        """Wrapper of :func:`topics_table`."""
+        return topics_table(self, n)
 
     def doc_topics_table(self) -> pd.DataFrame:
-        """``doc_id``, ``position`` (only for paragraphs/sentences), the docvars, ``topic_0 …``."""
-        self._require_fitted()
-        dv = self.docvars_.drop(columns=[c for c in ("text",) if c in self.docvars_.columns])
-        if "position" in dv.columns and not (pd.to_numeric(dv["position"], errors="coerce").fillna(0) > 0).any():
-            dv = dv.drop(columns="position")
-        shares = pd.DataFrame(np.round(self.doc_topic_, 6), columns=[f"topic_{i}" for i in range(self.n_topics_)])
-        return pd.concat([dv.reset_index(drop=True), shares], axis=1)
+        """Wrapper of :func:`doc_topics_table`."""
+        return doc_topics_table(self)
 
     def topic_terms_table(self, n: int = 30) -> pd.DataFrame:
-        """Long form for the explorer: ``topic, name, rank, term, weight`` (p(w|t)), ``frex_rank``
-        (1 = most FREX within the topic), ``lift`` and ``term_share`` (p(w) in the corpus).
-        """
-        self._require_fitted()
-        beta = self.topic_term_
-        order = np.argsort(-beta, axis=1, kind="stable")[:, :n]
-        frex_order = np.argsort(-frex(beta), axis=1, kind="stable")
-        frex_rank = np.empty_like(frex_order)
-        rows = np.arange(beta.shape[0])[:, None]
-        frex_rank[rows, frex_order] = np.arange(1, beta.shape[1] + 1)
-        names = self.topic_names_ or self.labels_
-        k, m = order.shape
-        topic = np.repeat(np.arange(k), m)
-        cols = order.ravel()
-        weight = beta[topic, cols]
-        share = self.term_frequency_[cols]
-        return pd.DataFrame({"topic": topic, "name": np.array(names, dtype=object)[topic],
-                             "rank": np.tile(np.arange(1, m + 1), k), "term": self.vocabulary_[cols],
-                             "weight": np.round(weight, 8), "frex_rank": frex_rank[topic, cols],
-                             "lift": np.round(weight / np.maximum(share, 1e-300), 4), "term_share": np.round(share, 8)})
+        """Wrapper of :func:`topic_terms_table`."""
+        return topic_terms_table(self, n)
 
-    def representative_passages(self, corpus, n: int = 3, max_chars: int = 200) -> pd.DataFrame:
-        """The ``n`` units with the highest share of each topic, as passages in the original script.
-
-        Units of fewer than ``MIN_PASSAGE_TOKENS`` tokens (headings, one-liners, whose share is
-        often 1.0) are passed over when there are enough longer ones.
-
-        ``corpus`` is the :class:`~zhili.corpus.Corpus` the DTM was built from (row-aligned).
-        The passage is a ``max_chars`` window starting shortly before the first top term.
-        """
-        self._require_fitted()
-        docs = corpus.docs.reset_index(drop=True)
-        if len(docs) != self.doc_topic_.shape[0]:
-            raise ZhiliError(E.E048, n_corpus=len(docs), n_model=self.doc_topic_.shape[0])
-        from .normalize import to_simplified
-
-        terms = self.top_terms(5, by="frex")
-        n_tokens = self.doc_topic_concentration_.sum(axis=1) - 1.0  # the unit's length, as fitted
-        substantive = n_tokens >= MIN_PASSAGE_TOKENS
-        eligible = substantive if substantive.sum() >= n * self.n_topics_ else np.ones(len(n_tokens), bool)
-        out = []
-        for t in range(self.n_topics_):
-            share = np.where(eligible, self.doc_topic_[:, t], -1.0)
-            rows = np.argsort(-share, kind="stable")[:n]
-            for r in rows:
-                text = str(docs.at[r, "text"])
-                out.append({"topic": t, "doc_id": docs.at[r, "doc_id"],
-                            "position": int(docs.at[r, "position"]) if "position" in docs.columns else 0,
-                            "weight": round(float(self.doc_topic_[r, t]), 6),
-                            "passage": _passage(text, to_simplified(text), terms[t], max_chars)})
-        return pd.DataFrame(out, columns=["topic", "doc_id", "position", "weight", "passage"])
-
-    # --- persistence -------------------------------------------------------------------------
+    def representative_passages(self, corpus, n: int = 3, max_chars: int = 200, by: str | None = None) -> pd.DataFrame:
+        """Wrapper of :func:`representative_passages`."""
+        return representative_passages(self, corpus, n, max_chars, by=by)
 
     def save(self, path: str | Path) -> Path:
-        """A folder with ``manifest.json`` (versions, settings, corpus and vocabulary hashes,
-        names) and ``model.joblib`` (arrays, docvars and the fitted backend)."""
-        import joblib
-
-        from .manifest import library_versions, write_json
-
-        self._require_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        state = {k: v for k, v in vars(self).items() if k.endswith("_") or k == "_backend"}
-        state.pop("_chunks", None)
-        joblib.dump({"params": self.get_params() | {"search_ks": list(self.search_ks)}, "state": state},
-                    path / "model.joblib", compress=3)
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                    "libraries": library_versions() | {"joblib": joblib.__version__},
-                    "settings": self.settings_, "method": self.method_, "n_topics": self.n_topics_,
-                    "corpus_sha256": self.corpus_hash_, "vocabulary_sha256": _sha256_terms(self.vocabulary_),
-                    "n_units": int(self.doc_topic_.shape[0]), "n_terms": int(len(self.vocabulary_)),
-                    "labels": self.labels_, "topic_names": self.topic_names_}
-        write_json(manifest, path / "manifest.json")
-        return path
+        """Wrapper of :func:`save_model`."""
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> TopicModel:
-        """A model written by :meth:`save`; anything else raises E044."""
-        import joblib
-
-        path = Path(path)
-        try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ZhiliError(E.E044, path=path, detail=f"no readable manifest.json: {exc.__class__.__name__}") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ZhiliError(E.E044, path=path, detail="manifest.json is not a topic-model manifest")
-        if manifest.get("format_version", 0) > FORMAT_VERSION:
-            raise ZhiliError(E.E044, path=path, detail=f"format {manifest['format_version']} is newer than this zhili")
-        try:
-            saved = joblib.load(path / "model.joblib")
-        except Exception as exc:  # any unreadable payload is the user's file, not our bug
-            raise ZhiliError(E.E044, path=path, detail=f"model.joblib cannot be read: {exc.__class__.__name__}") from None
-        model = cls(**saved["params"])
-        for k, v in saved["state"].items():
-            setattr(model, k, v)
-        return model
+        """Wrapper of :func:`load_model`."""
+        return load_model(path, cls)
 
     def _require_fitted(self) -> None:
-        if not hasattr(self, "topic_term_"):
-            raise ZhiliError(E.E056)
+        if not self.__sklearn_is_fitted__():
+            raise TopicModelNotFittedError(E.E056)
+
+
+_PRIVATE_STATE = ("_backend", "_chunks", "_posterior_draws")
+
+
+# --- tables of a fitted model ---------------------------------------------------------------
+
+def topics_table(model: TopicModel, n: int = 10) -> pd.DataFrame:
+    """One row per topic: ``topic, name, label, share, top_terms, frex_terms`` (terms space-separated)."""
+    model._require_fitted()
+    names = model.topic_names_ or model.labels_
+    return pd.DataFrame({
+        "topic": np.arange(model.n_topics_), "name": names, "label": model.labels_,
+        "share": np.round(model.topic_sizes_, 6),
+        "top_terms": [" ".join(t) for t in model.top_terms(n, by="prob")],
+        "frex_terms": [" ".join(t) for t in model.top_terms(n, by="frex")],
+    })
+
+
+def doc_topics_table(model: TopicModel) -> pd.DataFrame:
+    """``doc_id``, ``position`` (only for paragraphs/sentences), the docvars, ``topic_0 …``."""
+    model._require_fitted()
+    dv = model.docvars_.drop(columns=[c for c in ("text",) if c in model.docvars_.columns])
+    if "position" in dv.columns and not (pd.to_numeric(dv["position"], errors="coerce").fillna(0) > 0).any():
+        dv = dv.drop(columns="position")
+    shares = pd.DataFrame(np.round(model.doc_topic_, 6), columns=list(model.get_feature_names_out()))
+    return pd.concat([dv.reset_index(drop=True), shares], axis=1)
+
+
+def topic_terms_table(model: TopicModel, n: int = 30) -> pd.DataFrame:
+    """Long form for the explorer: ``topic, name, rank, term, weight`` (p(w|t)), ``frex_rank``
+    (1 = most FREX within the topic), ``lift`` and ``term_share`` (p(w) in the corpus).
+    """
+    model._require_fitted()
+    beta = model.topic_term_
+    order = np.argsort(-beta, axis=1, kind="stable")[:, :n]
+    frex_order = np.argsort(-frex(beta), axis=1, kind="stable")
+    frex_rank = np.empty_like(frex_order)
+    rows = np.arange(beta.shape[0])[:, None]
+    frex_rank[rows, frex_order] = np.arange(1, beta.shape[1] + 1)
+    names = model.topic_names_ or model.labels_
+    k, m = order.shape
+    topic = np.repeat(np.arange(k), m)
+    cols = order.ravel()
+    weight = beta[topic, cols]
+    share = model.term_frequency_[cols]
+    return pd.DataFrame({"topic": topic, "name": np.array(names, dtype=object)[topic],
+                         "rank": np.tile(np.arange(1, m + 1), k), "term": model.vocabulary_[cols],
+                         "weight": np.round(weight, 8), "frex_rank": frex_rank[topic, cols],
+                         "lift": np.round(weight / np.maximum(share, 1e-300), 4), "term_share": np.round(share, 8)})
+
+
+def representative_passages(model: TopicModel, corpus, n: int = 3, max_chars: int = 200,
+                            by: str | None = None) -> pd.DataFrame:
+    """The ``n`` most typical units of each topic (per group of ``by`` when given), as
+    passages in the original script.
+
+    Ranked by the topic's share, then by length (longer first), then by position in the
+    corpus — so ties (many short units share 1.0) do not fall back to sort order — from
+    distinct documents first (a document's further units only when there are fewer than
+    ``n`` documents). Units of fewer than ``MIN_PASSAGE_TOKENS`` tokens
+    (headings, one-liners) are passed over when there are enough longer ones.
+
+    ``corpus`` is the :class:`~zhili.corpus.Corpus` the DTM was built from (row-aligned).
+    The passage is a ``max_chars`` window starting shortly before the first top term.
+    Columns: ``topic, doc_id, position, weight, passage`` (and ``by, group`` with ``by``).
+    """
+    model._require_fitted()
+    docs = corpus.docs.reset_index(drop=True)
+    if len(docs) != model.doc_topic_.shape[0]:
+        raise ZhiliError(E.E048, n_corpus=len(docs), n_model=model.doc_topic_.shape[0])
+    from .normalize import to_simplified
+
+    terms = model.top_terms(5, by="frex")
+    n_tokens = model.doc_topic_concentration_.sum(axis=1) - (1.0 if model.method_ == "nmf" else 0.0)
+    substantive = n_tokens >= MIN_PASSAGE_TOKENS
+    eligible = substantive if substantive.sum() >= n * model.n_topics_ else np.ones(len(n_tokens), bool)
+    doc_ids = docs["doc_id"].astype(str).to_numpy()
+    if by is None:
+        group_of, groups, name = np.zeros(len(docs), dtype=np.int64), [None], None
+    else:
+        from .grouping import make_grouping
+
+        grouping = make_grouping(model.docvars_, by, what="representative passages")
+        group_of, groups, name = grouping.unit_group, grouping.values, grouping.name
+    out = []
+    for g, group in enumerate(groups):
+        in_group = eligible & (group_of == g)
+        for t in range(model.n_topics_):
+            share = np.round(model.doc_topic_[:, t], 9)
+            order = np.lexsort((np.arange(len(share)), -n_tokens, -share))
+            order = order[in_group[order]]
+            _, first = np.unique(doc_ids[order], return_index=True)
+            distinct = np.zeros(len(order), dtype=bool)
+            distinct[first] = True
+            picked = np.concatenate([order[distinct], order[~distinct]])[:n]  # other documents' units only to fill up
+            for r in picked:
+                text = str(docs.at[r, "text"])
+                row = {"topic": t, "doc_id": docs.at[r, "doc_id"],
+                       "position": int(docs.at[r, "position"]) if "position" in docs.columns else 0,
+                       "weight": round(float(model.doc_topic_[r, t]), 6),
+                       "passage": _passage(text, to_simplified(text), terms[t], max_chars)}
+                out.append(row if by is None else {"by": name, "group": group, **row})
+    columns = ["topic", "doc_id", "position", "weight", "passage"]
+    return pd.DataFrame(out, columns=columns if by is None else ["by", "group", *columns])
+
+
+# --- persistence ------------------------------------------------------------------------------
+
+def save_model(model: TopicModel, path: str | Path) -> Path:
+    """A folder with ``manifest.json`` (versions, settings, corpus and vocabulary hashes,
+    names) and ``model.joblib`` (arrays, docvars and the fitted backend)."""
+    import joblib
+
+    from .manifest import library_versions, write_json
+
+    model._require_fitted()
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = {k: v for k, v in vars(model).items()
+             if (k.endswith("_") and not k.startswith("__")) or k == "_backend"}
+    params = model.get_params()
+    params["search_ks"] = list(params["search_ks"])
+    joblib.dump({"params": params, "state": state}, path / "model.joblib", compress=3)
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "libraries": library_versions() | {"joblib": joblib.__version__},
+                "settings": model.settings_, "method": model.method_, "n_topics": model.n_topics_,
+                "corpus_sha256": model.corpus_hash_, "vocabulary_sha256": _sha256_terms(model.vocabulary_),
+                "n_units": int(model.doc_topic_.shape[0]), "n_terms": int(len(model.vocabulary_)),
+                "labels": model.labels_, "topic_names": model.topic_names_}
+    write_json(manifest, path / "manifest.json")
+    return path
+
+
+def load_model(path: str | Path, cls: type | None = None) -> TopicModel:
+    """A model written by :func:`save_model`; anything else raises E044.
+
+    ``model.joblib`` is a pickle: load only models you (or a run you trust) wrote.
+    """
+    import joblib
+
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ZhiliError(E.E044, path=path, detail=f"no readable manifest.json: {exc.__class__.__name__}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ZhiliError(E.E044, path=path, detail="manifest.json is not a topic-model manifest")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ZhiliError(E.E044, path=path, detail=f"format {manifest['format_version']} is newer than this zhili")
+    try:
+        saved = joblib.load(path / "model.joblib")
+    except Exception as exc:  # any unreadable payload is the user's file, not our bug
+        raise ZhiliError(E.E044, path=path, detail=f"model.joblib cannot be read: {exc.__class__.__name__}") from None
+    params = dict(saved["params"])
+    if "seed_topics" in params and "themes" not in params:  # written before themes= existed
+        params["themes"] = params.pop("seed_topics")
+    model = (cls or TopicModel)(**params)
+    for k, v in saved["state"].items():
+        setattr(model, k, v)
+    if not hasattr(model, "components_"):  # written before the scikit-learn names
+        model.components_ = model.topic_term_
+        model.n_features_in_ = len(model.vocabulary_)
+    return model
+
+
+def _as_dtm(X: object, vocabulary: np.ndarray | None = None) -> DTM:
+    """A DTM as it is; a counts matrix (sparse, numpy, DataFrame) wrapped as one.
+
+    Without column names, the vocabulary is the fitted one (``vocabulary``; the column
+    count must match) or ``x0, x1 …``.
+    """
+    if isinstance(X, DTM):
+        return X
+    from sklearn.utils.validation import check_array, check_non_negative
+
+    columns = None
+    if isinstance(X, pd.DataFrame):
+        columns = np.asarray([str(c) for c in X.columns], dtype=object)
+        X = sp.csr_matrix(X.sparse.to_coo()) if hasattr(X, "sparse") and all(
+            isinstance(t, pd.SparseDtype) for t in X.dtypes) else X.to_numpy()
+    matrix = check_array(X, accept_sparse="csr", dtype=np.float64)
+    check_non_negative(matrix, "TopicModel")
+    matrix = sp.csr_matrix(matrix)
+    if columns is None:
+        if vocabulary is not None:
+            if matrix.shape[1] != len(vocabulary):
+                raise ValueError(f"X has {matrix.shape[1]} features, but TopicModel is expecting "
+                                 f"{len(vocabulary)} features as input.")
+            columns = np.asarray(vocabulary, dtype=object)
+        else:
+            columns = np.array([f"x{i}" for i in range(matrix.shape[1])], dtype=object)
+    docvars = pd.DataFrame({"doc_id": [str(i) for i in range(matrix.shape[0])]})
+    return DTM(matrix, columns, docvars, "count", {})
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"The '{name}' parameter of TopicModel must be an int >= {minimum}; got {value!r}.")
+    return int(value)
 
 
 # --- choosing K ------------------------------------------------------------------------------
@@ -399,98 +575,193 @@ class KSearch:
 
 
 def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto", n_seeds: int = 3,
-             random_state: int = 42, n_jobs: int = 1, min_tokens: int = MIN_TOKENS,
-             progress: bool | None = None) -> KSearch:
-    """Fit every K ``n_seeds`` times and measure it (a progress bar on a terminal).
+             random_state: int = 42, n_jobs: int = -1, min_tokens: int = MIN_TOKENS,
+             progress: bool | None = None, max_k: int | None = None, widen: bool = True,
+             refine: bool = True) -> KSearch:
+    """Fit every K ``n_seeds`` times, measure it, and recommend a K without edge bias.
 
-    Run 0 fits all units (LDA: a seeded 90 %, the rest gives held-out ``perplexity``);
-    runs 1..n_seeds-1 fit a random 80 % of units with seed ``random_state + i`` (the NMF
-    start is nearly deterministic, so resampling is what makes runs differ).
-    ``coherence_npmi``: mean NPMI of each topic's top-10 terms over the corpus's own
-    document co-occurrence; ``exclusivity``: mean p(w|t)/sum_t p(w|t) over top-10 terms;
-    ``diversity``: share of unique terms among all topics' top-25; ``stability``: topics of
-    run 0 and run i matched by the Hungarian algorithm on cosine similarity, mean similarity.
-    Rule: the recommended K has the highest mean of the z-scores (across the Ks tried) of
-    coherence, exclusivity and stability; ties go to the smaller K.
+    Run 0 fits a seeded 90 % of the units; the other 10 % give the held-out ``perplexity``
+    for every method by document completion (each held-out unit's tokens are split in two
+    halves: its topic shares are folded in on one half — for NMF with the topics fixed —
+    and the other half is scored under ``shares @ topic_term_``). Runs 1..n_seeds-1 fit a
+    random 80 % of units with seed ``random_state + i``. ``coherence_npmi``: mean NPMI of
+    each topic's top-10 terms over the corpus's own document co-occurrence;
+    ``exclusivity``: mean p(w|t)/sum_t p(w|t) over top-10 terms; ``diversity``: share of
+    unique terms among all topics' top-25; ``stability``: topics of run 0 and run i matched
+    by the Hungarian algorithm on cosine similarity, mean similarity; ``frontier``: not
+    dominated on both coherence and exclusivity by another K (stm's ``searchK`` picture).
+
+    Rule: among the Ks on the coherence–exclusivity frontier, the recommended K has the
+    highest mean of the z-scores (across the Ks tried) of coherence, exclusivity,
+    stability and held-out fit (minus log perplexity); ties go to the smaller K. When it is
+    the smallest or largest K tried, the range is widened beyond that edge (up to
+    ``max_k``, down to 2) and the rule applied again, up to three times (``widen``); then
+    the K halfway to each neighbour is tried (``refine``, coarse-to-fine). ``n_jobs``:
+    fits run in parallel processes (-1 = all cores) when the corpus is large enough to gain
+    (``PARALLEL_MIN_NNZ`` non-zero cells), else serially.
 
     >>> from zhili.corpus import corpus_from_texts
     >>> from zhili.dtm import dtm
     >>> from zhili.tokens import tokens
     >>> texts = ["网格员 网格 巡查 网格化"] * 5 + ["调解 矛盾纠纷 信访"] * 5 + ["养老 托育 医疗"] * 5
-    >>> result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3], n_seeds=2)
+    >>> result = search_k(dtm(tokens(corpus_from_texts(texts), cache=False)), ks=[2, 3], n_seeds=2, widen=False)
     >>> result.table[["k", "diversity", "recommended"]].values.tolist()
     [[2, 0.5, False], [3, 0.3333333333333333, True]]
     """
-    from joblib import Parallel, delayed
-
     method = _resolve_method(method)
     X = _check_dtm(dtm)
     n_fit = int(_n_nonempty(X) * 0.8)  # stability runs refit on 80 % of the units
+    limit = n_fit if n_seeds > 1 else _n_nonempty(X)
+    max_k = min(limit, max_k) if max_k is not None else limit
     ks = sorted({int(_check_k(k, X, n_docs=n_fit if n_seeds > 1 else -1)) for k in ks})
     if not ks:
         raise ZhiliError(E.E040, k="an empty list of candidates")
-    jobs = [(k, i) for k in ks for i in range(max(1, n_seeds))]
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+    n_seeds = max(1, n_seeds)
+    workers = 1 if X.nnz < PARALLEL_MIN_NNZ else n_jobs
     show = sys.stderr.isatty() if progress is None else progress
-    runs = dict(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show, leave=False)))
     binary = (X > 0).astype(np.float64).tocsc()
+    runs: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+
+    def measure(new: list[int]) -> None:
+        from joblib import Parallel, delayed
+
+        jobs = [(k, i) for k in new for i in range(n_seeds)]
+        results = Parallel(n_jobs=workers, return_as="generator")(
+            delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+        runs.update(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show,
+                                   leave=False)))
+
+    measure(ks)
+    steps: list[str] = []
+    table, best = _k_table(runs, ks, n_seeds, binary)
+    for _ in range(MAX_WIDEN if widen else 0):
+        k, step = int(table.at[best, "k"]), max(1, ks[1] - ks[0] if len(ks) > 1 else 1)
+        if k == ks[0] and k > 2 and len(ks) > 1:
+            new = sorted({max(2, k - step), max(2, k - max(1, step // 2))} - set(ks))
+            side = "smallest"
+        elif k == ks[-1] and k < max_k and len(ks) > 1:
+            step = max(1, ks[-1] - ks[-2])
+            new = sorted({min(max_k, k + step), min(max_k, k + 2 * step)} - set(ks))
+            side = "largest"
+        else:
+            break
+        if not new:
+            break
+        steps.append(f"K={k} was the {side} K tried, so K = {', '.join(map(str, new))} were added")
+        measure(new)
+        ks = sorted(ks + new)
+        table, best = _k_table(runs, ks, n_seeds, binary)
+    k = int(table.at[best, "k"])
+    if refine and 0 < best < len(ks) - 1:
+        new = sorted({(k + ks[best - 1]) // 2, (k + ks[best + 1] + 1) // 2} - set(ks))
+        if new:
+            steps.append(f"then K = {', '.join(map(str, new))} between K={k} and its neighbours (coarse to fine)")
+            measure(new)
+            ks = sorted(ks + new)
+            table, best = _k_table(runs, ks, n_seeds, binary)
+            k = int(table.at[best, "k"])
+    row = table.iloc[best]
+    reason = (f"K={k} has the highest mean of standardised coherence (NPMI {row.coherence_npmi:.3f}), "
+              f"exclusivity ({row.exclusivity:.3f})"
+              + (f", stability ({row.stability:.3f})" if n_seeds > 1 else "")
+              + (f" and held-out fit (perplexity {row.perplexity:.1f})" if np.isfinite(row.perplexity) else "")
+              + f" among the Ks on the coherence–exclusivity frontier of K = {_ranges(ks)}.")
+    if steps:
+        text = "; ".join(steps)
+        reason += " " + text[0].upper() + text[1:] + "."
+    if len(ks) > 2 and k in (ks[0], ks[-1]):
+        side = "largest" if k == ks[-1] else "smallest"
+        cannot = "the corpus carries no more topics" if side == "largest" and k >= max_k else \
+            "K cannot go below 2" if k <= 2 else "widen the range to check"
+        reason += f" K={k} is still the {side} K tried ({cannot}); the best K may lie outside this range."
+    return KSearch(table, k, reason)
+
+
+PARALLEL_MIN_NNZ = 50_000  # below this, starting worker processes costs more than the fits
+MAX_WIDEN = 3
+HELD_OUT = 0.1
+
+
+def _ranges(ks: list[int]) -> str:
+    return ", ".join(map(str, ks))
+
+
+def _k_table(runs: dict, ks: list[int], n_seeds: int, binary: sp.csc_matrix) -> tuple[pd.DataFrame, int]:
     rows = []
     for k in ks:
         beta0, perplexity = runs[(k, 0)]
-        others = [runs[(k, i)][0] for i in range(1, max(1, n_seeds))]
+        others = [runs[(k, i)][0] for i in range(1, n_seeds)]
         rows.append({"k": k, "perplexity": perplexity,
                      "coherence_npmi": float(np.mean(coherence_npmi(beta0, binary))),
                      "exclusivity": exclusivity(beta0), "diversity": diversity(beta0),
                      "stability": float(np.mean([match_topics(beta0, b)[1].mean() for b in others])) if others else np.nan})
     table = pd.DataFrame(rows)
-    measures = ["coherence_npmi", "exclusivity"] + (["stability"] if n_seeds > 1 else [])
-    z = table[measures].apply(lambda s: (s - s.mean()) / s.std(ddof=0) if s.std(ddof=0) > 0 else s * 0)
+    table["frontier"] = _frontier(table["coherence_npmi"].to_numpy(), table["exclusivity"].to_numpy())
+    measures = table[["coherence_npmi", "exclusivity"]].copy()
+    if n_seeds > 1:
+        measures["stability"] = table["stability"]
+    if table["perplexity"].notna().all():
+        measures["fit"] = -np.log(table["perplexity"])
+    z = measures.apply(lambda s: (s - s.mean()) / s.std(ddof=0) if s.std(ddof=0) > 0 else s * 0)
     score = z.mean(axis=1).round(12)
-    best = int(np.flatnonzero(score.to_numpy() == score.max())[0])
+    candidates = np.where(table["frontier"].to_numpy(), score.to_numpy(), -np.inf)
+    best = int(np.flatnonzero(candidates == candidates.max())[0])
     table["score"] = score
     table["recommended"] = np.arange(len(table)) == best
-    k = int(table.at[best, "k"])
-    row = table.iloc[best]
-    reason = (f"K={k} has the highest mean of standardised coherence (NPMI {row.coherence_npmi:.3f}), "
-              f"exclusivity ({row.exclusivity:.3f})" + (f" and stability ({row.stability:.3f})" if "stability" in measures else "")
-              + f" among K = {', '.join(map(str, ks))}.")
-    if table["perplexity"].notna().all() and len(ks) > 1:
-        flat = _flattens_after(table["k"].tolist(), table["perplexity"].tolist())
-        reason += f" Held-out perplexity flattens (less than 2 % lower per step) after K={flat}." if flat else \
-            " Held-out perplexity still falls at the largest K."
-    if len(ks) > 2 and k in (ks[0], ks[-1]):
-        side = "largest" if k == ks[-1] else "smallest"
-        reason += f" K={k} is the {side} K tried: the best K may lie outside this range; widen it to check."
-    return KSearch(table, k, reason)
+    return table[["k", "perplexity", "coherence_npmi", "exclusivity", "diversity", "stability", "score",
+                  "frontier", "recommended"]], best
+
+
+def _frontier(coherence: np.ndarray, exclusivity_: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as good on both and better on one."""
+    out = np.ones(len(coherence), dtype=bool)
+    for i in range(len(coherence)):
+        better = (coherence >= coherence[i]) & (exclusivity_ >= exclusivity_[i]) & \
+            ((coherence > coherence[i]) | (exclusivity_ > exclusivity_[i]))
+        out[i] = not better.any()
+    return out
 
 
 def _search_run(X: sp.csr_matrix, k: int, i: int, method: str, random_state: int,
                 min_tokens: int) -> tuple[np.ndarray, float]:
     rng = np.random.default_rng(random_state + i)
     n = X.shape[0]
-    perplexity = np.nan
-    if i == 0 and method == "nmf":
-        train = np.arange(n)
-    else:
-        train = np.sort(rng.permutation(n)[: int(round(n * (0.9 if i == 0 else 0.8)))])
+    order = rng.permutation(n)
+    train = np.sort(order[: int(round(n * ((1 - HELD_OUT) if i == 0 else 0.8)))])
     Xt = X[train]
     fit_rows = _fit_rows(Xt, k, min_tokens)
     if method == "nmf":
         state = _fit_nmf(Xt, k, random_state + i, MAX_ITER["nmf"], [], fit_rows)
     else:
         state = _fit_lda(Xt, k, random_state + i, MAX_ITER["lda"], [], fit_rows)
-        if i == 0:
-            held = np.setdiff1d(np.arange(n), train)
-            perplexity = float(state["backend"]["lda"].perplexity(X[held])) if len(held) else np.nan
+    perplexity = np.nan
+    if i == 0:
+        held = np.setdiff1d(np.arange(n), train)
+        perplexity = heldout_perplexity(state, X[held], method, rng) if len(held) else np.nan
     return state["topic_term"], perplexity
 
 
-def _flattens_after(ks: list[int], perplexities: list[float]) -> int | None:
-    for a, b, k in zip(perplexities, perplexities[1:], ks):
-        if b > a * 0.98:
-            return k
-    return None
+def heldout_perplexity(state: dict, X: sp.csr_matrix, method: str, rng: np.random.Generator) -> float:
+    """Document-completion perplexity of held-out units ``X`` (lower is better): each
+    unit's tokens are split at random into two halves; shares folded in on the first half
+    (topics fixed) predict the second through ``shares @ topic_term``."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    first = X.copy()
+    first.data = rng.binomial(X.data.astype(np.int64), 0.5).astype(np.float64)
+    second = X - first
+    second.eliminate_zeros()
+    first.eliminate_zeros()
+    if second.nnz == 0:
+        return np.nan
+    if method == "nmf":
+        HT = state["backend"]["HT"]
+        T = _tfidf(first, state["backend"]["idf"])
+        theta = _normalise_rows(_em(T, _start_w(T, HT), HT, state["backend"]["max_iter"], update_h=False)[0])
+    else:
+        theta = state["backend"]["lda"].transform(first)
+    rows = np.repeat(np.arange(second.shape[0]), np.diff(second.indptr))
+    p = _nonzero_products(theta, np.ascontiguousarray(state["topic_term"].T), rows, second.indices)
+    return float(np.exp(-(second.data @ np.log(np.maximum(p, 1e-300))) / second.data.sum()))
 
 
 # --- measures (also used by comparisons) --------------------------------------------------
@@ -654,19 +925,20 @@ def _jsonable_meta(meta: dict) -> dict:
 # --- NMF (KL divergence on tf-idf) -------------------------------------------------------------
 
 def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """(1 + log count) x idf, rows L2-normalised (TfidfTransformer(sublinear_tf=True))."""
-    X = sp.csr_matrix(X, dtype=np.float64, copy=True)
-    X.data = 1.0 + np.log(X.data)
-    T = sp.csr_matrix(X @ sp.diags(idf))
-    norms = np.sqrt(np.asarray(T.multiply(T).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ T)
+    """(1 + log count) x idf, rows L2-normalised: scikit-learn's ``TfidfTransformer(sublinear_tf=True)``
+    with the fitted corpus's ``idf``."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    transformer = TfidfTransformer(sublinear_tf=True)
+    transformer.idf_ = idf
+    return sp.csr_matrix(transformer.transform(sp.csr_matrix(X, dtype=np.float64)))
 
 
 def _smooth_idf(X: sp.csr_matrix) -> np.ndarray:
-    n = X.shape[0]
-    df = np.bincount(X.indices, minlength=X.shape[1])
-    return np.log((1 + n) / (1 + df)) + 1.0
+    """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    return TfidfTransformer(sublinear_tf=True).fit(X).idf_
 
 
 def _nndsvda(T: sp.csr_matrix, k: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
@@ -708,7 +980,7 @@ def _nonzero_products(W: np.ndarray, HT: np.ndarray, rows: np.ndarray, cols: np.
 
 
 def _em(T: sp.csr_matrix, W: np.ndarray, HT: np.ndarray, max_iter: int, update_h: bool = True,
-        prior: np.ndarray | None = None, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray, int]:
+        prior: np.ndarray | None = None, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray, int, bool]:
     """KL-NMF of ``T`` by simultaneous multiplicative (PLSA-EM) updates; ``HT`` columns stay
     normalised. ``prior`` (V x k, columns summing to 1 or 0) adds ``SEED_PRIOR_SHARE`` of each
     topic's mass as pseudo-counts on its seed words every iteration.
@@ -718,13 +990,14 @@ def _em(T: sp.csr_matrix, W: np.ndarray, HT: np.ndarray, max_iter: int, update_h
     R = T.copy()
     W, HT = W.copy(), HT.copy()
     previous = np.inf
-    it = 0
+    it, converged = 0, False
     for it in range(1, max_iter + 1):
         wh = _nonzero_products(W, HT, rows, cols) + 1e-12
         R.data = v / wh
         if it % 5 == 1:
             loss = float(v @ np.log(v / wh) - v.sum() + W.sum())
             if previous - loss < tol * abs(loss):
+                converged = True
                 break
             previous = loss
         W_next = W * (R @ HT)
@@ -734,7 +1007,7 @@ def _em(T: sp.csr_matrix, W: np.ndarray, HT: np.ndarray, max_iter: int, update_h
                 H_next += SEED_PRIOR_SHARE * H_next.sum(axis=0, keepdims=True) * prior
             HT = H_next / np.maximum(H_next.sum(axis=0, keepdims=True), 1e-300)
         W = W_next
-    return W, HT, it
+    return W, HT, it, converged
 
 
 def _start_w(T: sp.csr_matrix, HT: np.ndarray) -> np.ndarray:
@@ -752,7 +1025,7 @@ def _fit_nmf(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
     prior = None
     if seeds:
         Wf, HT, prior = _seeded_start(Tf, Wf, HT, seeds)
-    Wf, HT, n_iter = _em(Tf, Wf, HT, max_iter, prior=prior)
+    Wf, HT, n_iter, converged = _em(Tf, Wf, HT, max_iter, prior=prior)
     W = np.zeros((X.shape[0], k))
     W[fit_rows] = Wf
     if not fit_rows.all():
@@ -766,10 +1039,11 @@ def _fit_nmf(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
     W, HT, doc_topic, sizes = W[:, order], HT[:, order], doc_topic[:, order], sizes[order]
     topic_term = HT.T + 1e-12  # the fitted topic vectors (tf-idf space): their top terms are the most coherent
     return {"topic_term": topic_term / topic_term.sum(axis=1, keepdims=True),
-            "doc_topic": doc_topic, "concentration": doc_topic * lengths[:, None] + 1.0 / k,
+            "doc_topic": doc_topic, "concentration": doc_topic * (lengths[:, None] + 1.0),
             "sizes": sizes,
             "term_frequency": np.asarray(X.sum(axis=0)).ravel() / total,
-            "backend": {"HT": HT, "idf": idf, "max_iter": max_iter, "n_iter": n_iter}}
+            "backend": {"HT": HT, "idf": idf, "max_iter": max_iter, "n_iter": n_iter},
+            "n_iter": n_iter, "converged": converged}
 
 
 def _seeded_start(T: sp.csr_matrix, W: np.ndarray, HT: np.ndarray,
@@ -819,18 +1093,35 @@ def _fit_lda(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
     if not seeds:
         lda.fit(Xf)
     else:  # seeded start: boost the seed words' pseudo-counts, then the usual online passes
-        lda._init_latent_vars(Xf.shape[1], dtype=np.float64)  # scikit-learn internal
-        for s, (_, cols) in enumerate(seeds):
-            lda.components_[s, cols] += lda.components_.sum(axis=1)[s] * SEED_PRIOR_SHARE / len(cols) * 10
-        from sklearn.decomposition._online_lda_fast import _dirichlet_expectation_2d
-
-        lda.exp_dirichlet_component_ = np.exp(_dirichlet_expectation_2d(lda.components_))
         rng = np.random.default_rng(random_state)
+        lda.partial_fit(Xf[:1])  # sets up the model through the public API; the start is replaced below
+        components = rng.gamma(100.0, 0.01, size=(k, Xf.shape[1]))  # scikit-learn's own initialisation
+        for s, (_, cols) in enumerate(seeds):
+            components[s, cols] += components.sum(axis=1)[s] * SEED_PRIOR_SHARE / len(cols) * 10
+        lda.components_ = components
+        lda.exp_dirichlet_component_ = np.exp(_dirichlet_expectation(components))
         for _ in range(max_iter):
             for batch in np.array_split(rng.permutation(Xf.shape[0]), max(1, Xf.shape[0] // 512)):
                 lda.partial_fit(Xf[np.sort(batch)])
-    gamma = lda._unnormalized_transform(X)  # the variational gamma of each unit (scikit-learn internal)
-    return _lda_state(lda, gamma, np.asarray(X.sum(axis=1)).ravel(), X)
+    state = _lda_state(lda, _lda_gamma(lda, X), np.asarray(X.sum(axis=1)).ravel(), X)
+    n_iter = int(getattr(lda, "n_iter_", max_iter)) if not seeds else max_iter
+    return {**state, "n_iter": n_iter, "converged": n_iter < max_iter}
+
+
+def _dirichlet_expectation(alpha: np.ndarray) -> np.ndarray:
+    """E[log x] of each row's Dirichlet(alpha)."""
+    from scipy.special import psi
+
+    return psi(alpha) - psi(alpha.sum(axis=1, keepdims=True))
+
+
+def _lda_gamma(lda, X: sp.csr_matrix) -> np.ndarray:
+    """Each unit's variational Dirichlet parameters (gamma), from scikit-learn's public
+    ``transform``: gamma sums to the unit's token count + K x the prior (every token's topic
+    responsibilities sum to one), so it is the normalised shares times that total."""
+    shares = lda.transform(X)
+    total = np.asarray(X.sum(axis=1)).ravel() + lda.doc_topic_prior_ * shares.shape[1]
+    return shares * total[:, None]
 
 
 def _lda_state(lda, gamma: np.ndarray, lengths: np.ndarray, X: sp.csr_matrix | None = None) -> dict:
@@ -843,7 +1134,8 @@ def _lda_state(lda, gamma: np.ndarray, lengths: np.ndarray, X: sp.csr_matrix | N
     else:  # partial_fit: the model's own expected term frequencies
         term_frequency = (sizes[:, None] * beta).sum(axis=0)
     return {"topic_term": beta, "doc_topic": _normalise_rows(gamma), "concentration": gamma, "sizes": sizes,
-            "term_frequency": term_frequency, "backend": {"lda": lda}}
+            "term_frequency": term_frequency, "backend": {"lda": lda},
+            "n_iter": int(getattr(lda, "n_batch_iter_", 1)), "converged": False}
 
 
 def _passage(text: str, simplified: str, terms: list[str], max_chars: int) -> str:
