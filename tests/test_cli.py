@@ -89,3 +89,24 @@ def test_report_command_on_a_non_results_folder(tmp_path):
 def test_quiet_prints_nothing_on_success(tmp_path):
     out = zhili("-q", "run", "--out", str(tmp_path), "--no-cache", "--no-report")
     assert out.returncode == 0 and out.stderr == ""
+
+
+def test_min_df_inf_is_a_coded_error(tmp_path):
+    out = zhili("run", "--min-df", "inf", "--out", str(tmp_path / "o"))
+    assert out.returncode == 1 and "[E120]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_user_dict_folder_is_a_coded_error(tmp_path):
+    out = zhili("segment", "--user-dict", str(tmp_path), input="网格化\n")
+    assert out.returncode == 1 and "[E125]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_main_leaves_logging_and_warnings_as_it_found_them(tmp_path):
+    import logging
+    import warnings
+
+    log = logging.getLogger("zhili")
+    before = (log.handlers[:], log.level, log.propagate, warnings.showwarning)
+    for _ in range(2):
+        assert main(["-q", "ingest", "--out", str(tmp_path)]) == 0
+    assert (log.handlers[:], log.level, log.propagate, warnings.showwarning) == before

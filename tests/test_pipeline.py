@@ -90,3 +90,172 @@ def test_config_batch_and_unknown_key(tmp_path):
     cfg.write_text('unit = "paragraph\n', encoding="utf-8")
     with pytest.raises(ZhiliError, match="E062"):
         load_config(cfg)
+
+
+# ---- the run as public steps ----
+
+def test_each_step_alone_gives_the_tables_of_the_run(tmp_path):
+    from zhili import pipeline as p
+
+    s = RunSettings(unit="paragraph", topics=3, by=["year"], out=str(tmp_path), cache=False, report=False)
+    res = run(s)
+    docs = p.ingest(s)
+    units = p.to_units(docs, s)
+    toks = p.tokenize(units, s)
+    d, tables = p.count(docs, toks)
+    tables.update(p.formulation_tables(units, s))
+    net = p.coword_network(units, toks, s)
+    tables.update({"coword_nodes": net.nodes, "coword_edges": net.edges})
+    model = p.fit_topics(d, s)
+    tables.update(p.topic_tables(model, units))
+    tables.update(p.comparison_tables(d, s, model, tables["terms"]))
+    assert sorted(tables) == sorted(res.frames)
+    for name, table in tables.items():
+        pd.testing.assert_frame_equal(table, res.frames[name], obj=name)
+    assert res.model is not None and res.coword is not None and res.units is res.corpus
+
+
+def test_the_run_is_timed_step_by_step(tmp_path):
+    from zhili.pipeline import STEPS
+
+    res = run(RunSettings(out=str(tmp_path), cache=False, report=False))
+    ran = [st.name for st in STEPS if st.when(res.settings)]
+    assert list(res.manifest["timings"]) == ran and "topics" not in ran
+    assert set(res.tables) <= {*res.frames, "workbook", "coword_graphml"}
+
+
+# ---- results folders that are always whole ----
+
+def _small_corpus(folder, n=3):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"doc{i}_{2018 + i}.txt").write_text("推进网格化服务管理。\n加强矛盾纠纷化解。\n", encoding="utf-8")
+    return folder
+
+
+def test_a_second_run_leaves_nothing_of_the_first(tmp_path):
+    out = tmp_path / "out"
+    run(RunSettings(unit="paragraph", topics=3, by=["year"], out=str(out), cache=False, report=False))
+    assert (out / "model").is_dir() and (out / "tables" / "topics.csv").exists()
+    run(RunSettings(sources=[str(_small_corpus(tmp_path / "in"))], out=str(out), cache=False, report=False))
+    names = {p.name for p in (out / "tables").iterdir()}
+    assert not (out / "model").exists() and "topics.csv" not in names and "keyness.csv" not in names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no work folder left beside it
+
+
+def test_a_failed_run_keeps_the_previous_results_and_their_log(tmp_path):
+    from zhili.pipeline import verify_results
+
+    out = tmp_path / "out"
+    run(RunSettings(out=str(out), cache=False, report=False))
+    log_before = (out / "run.log").read_bytes()
+    (tmp_path / "empty.txt").write_text(" ", encoding="utf-8")
+    with pytest.raises(ZhiliError, match="E016"):
+        run(RunSettings(sources=[str(tmp_path / "empty.txt")], out=str(out), cache=False, report=False))
+    assert (out / "run.log").read_bytes() == log_before
+    verify_results(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "out"]
+
+
+def test_a_failed_first_run_leaves_its_log(tmp_path):
+    (tmp_path / "empty.txt").write_text(" ", encoding="utf-8")
+    with pytest.raises(ZhiliError, match="E016"):
+        run(RunSettings(sources=[str(tmp_path / "empty.txt")], out=str(tmp_path / "out"), cache=False, report=False))
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["run.log"]
+    assert "empty.txt" in (tmp_path / "out" / "run.log").read_text(encoding="utf-8")
+
+
+def test_report_refuses_a_folder_that_does_not_match_its_manifest(tmp_path):
+    from zhili.pipeline import verify_results
+
+    res = run(RunSettings(out=str(tmp_path), cache=False, report=False))
+    assert "tables/terms.csv" in res.manifest["files"]
+    (tmp_path / "tables" / "stray.csv").write_text("a\n", encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E126\].*stray.csv"):
+        verify_results(tmp_path)
+    (tmp_path / "tables" / "stray.csv").unlink()
+    with open(tmp_path / "tables" / "terms.csv", "a", encoding="utf-8") as fh:
+        fh.write("x,1,1,0\n")
+    with pytest.raises(ZhiliError, match=r"\[E126\].*terms.csv"):
+        verify_results(tmp_path)
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_a_half_swapped_folder_put_back(tmp_path):
+    from zhili.files import clean_leftovers
+
+    out = tmp_path / "out"
+    run(RunSettings(out=str(out), cache=False, report=False))
+    work = tmp_path / ".out.zhili-999999999-dead"  # a run killed between its two renames
+    work.mkdir()
+    out.rename(work / "previous")
+    (tmp_path / ".out.zhili-999999998-dead" / "out").mkdir(parents=True)  # killed while building
+    clean_leftovers(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and (out / "manifest.json").exists()
+
+
+def test_a_run_killed_at_any_moment_leaves_whole_results(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from zhili.pipeline import verify_results
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "zhili.cli", "-q", "run", "--unit", "paragraph", "--topics", "3", "--out", str(out)]
+    env = {**os.environ, "ZHILI_CACHE_DIR": str(tmp_path / "cache")}
+    assert subprocess.run(cmd, env=env).returncode == 0
+    before = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"]
+    for delay in (0.5, 2.0, 3.5):
+        proc = subprocess.Popen(cmd, env=env)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        verify_results(out)  # the old run or a new one, whole either way
+    run(RunSettings(out=str(out), cache=False, report=False))  # the next run cleans up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "out"]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["created"] >= before
+
+
+@pytest.mark.parametrize("case", ["file", "foreign", "full"])
+def test_unusable_out_is_refused_before_the_analysis(tmp_path, monkeypatch, case):
+    import shutil
+    from collections import namedtuple
+
+    out = tmp_path / "out"
+    if case == "file":
+        out.write_text("x", encoding="utf-8")
+        code = "E123"
+    elif case == "foreign":
+        out.mkdir()
+        (out / "thesis.docx").write_text("x", encoding="utf-8")
+        code = "E127"
+    else:
+        usage = namedtuple("usage", "total used free")
+        monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10, 10, 0))
+        code = "E124"
+    monkeypatch.setattr("zhili.pipeline.ingest", lambda s: pytest.fail("analysis started"))
+    with pytest.raises(ZhiliError, match=code):
+        run(RunSettings(out=str(out), cache=False, report=False))
+
+
+@pytest.mark.parametrize("name, code", [("../x", "E121"), ("/tmp/x", "E121"), ("a/b", "E121"), ("..", "E121"),
+                                        ("", "E121"), (5, "E120")])
+def test_batch_names_stay_inside_the_results_folder(tmp_path, name, code):
+    from zhili.pipeline import load_config
+
+    cfg = tmp_path / "run.toml"
+    value = name if isinstance(name, int) else json.dumps(name)
+    cfg.write_text(f"[[analysis]]\nname = {value}\n", encoding="utf-8")
+    with pytest.raises(ZhiliError, match=code):
+        load_config(cfg)
+
+
+def test_duplicate_batch_names_are_refused(tmp_path):
+    from zhili.pipeline import load_config
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[[analysis]]\nname = "a"\n[[analysis]]\nname = "a"\nunit = "paragraph"\n', encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E122\].*'a'"):
+        load_config(cfg)

@@ -33,25 +33,40 @@ EPILOGS = {
 }
 
 
+def _declared(p: argparse.ArgumentParser, key: str, *flags: str, **overrides) -> None:
+    """One option of a non-run command, with the help, choices and default declared on RunSettings."""
+    from .settings import FIELDS
+
+    f = FIELDS[key]
+    meta = f.metadata
+    opts = {"help": meta["help"], "dest": key, **overrides}
+    if meta["kind"] == "bool":
+        opts.setdefault("default", f.default)
+        opts.setdefault("const", meta["const"])
+        p.add_argument(*(flags or meta["flags"]), action="store_const", **opts)
+        return
+    if meta["choices"]:
+        opts.setdefault("choices", meta["choices"])
+    if meta["kind"] in ("list", "paths"):
+        opts.setdefault("action", "append")
+        opts.setdefault("default", [])
+    else:
+        opts.setdefault("default", f.default)
+    p.add_argument(*(flags or meta["flags"]), metavar=meta["metavar"], **opts)
+
+
 def _source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="*", metavar="SOURCE",
-                   help="folders, document files or tables (default: the embedded seed corpus)")
-    p.add_argument("--text-col", default="text", help="text column of table sources (default: text)")
-    p.add_argument("--id-col", help="id column of table sources (default: id or doc_id when present)")
-    p.add_argument("--name-pattern", help='variables from file names, e.g. "{city}_{year}"')
-    p.add_argument("--sidecar", help="metadata table joined on doc_id/id or file name (default: a folder's metadata.csv)")
-    p.add_argument("--encoding", help="force an encoding instead of detecting it (e.g. gb18030, big5)")
-    p.add_argument("--keep-bylines", action="store_true",
-                   help="keep author/editor lines and licence footers in the text (default: they become variables)")
+    from .settings import FIELDS
+
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help=FIELDS["sources"].metadata["help"])
+    for key in ("text_col", "id_col", "name_pattern", "sidecar", "encoding", "bylines"):
+        _declared(p, key)
 
 
 def _segment_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--segmenter", default="auto", choices=["auto", "native", "rjieba", "jieba"],
-                   help="segmentation backend; all cut like jieba (default: auto = native where it was "
-                        "compiled, else rjieba)")
-    p.add_argument("--user-dict", action="append", default=[], metavar="FILE",
-                   help="jieba-format user dictionary (word [freq] [pos]); repeatable; wins over ours")
-    p.add_argument("--no-lexicon", action="store_true", help="do not load the shipped governance lexicon")
+    _declared(p, "segmenter")
+    _declared(p, "user_dicts", dest="user_dict")
+    _declared(p, "lexicon", dest="no_lexicon", const=True, default=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="read sources and write the documents table", epilog=EPILOGS["ingest"],
                        formatter_class=fmt)
     _source_options(p)
-    p.add_argument("--unit", default="document", choices=["document", "paragraph", "sentence"])
-    p.add_argument("--out", default="zhili-results")
+    _declared(p, "unit")
+    _declared(p, "out", help="folder for tables/documents.csv and tables/units.parquet (default: zhili-results)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("segment", help="segment UTF-8 lines; one line of space-separated tokens per line",
@@ -115,81 +130,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_options(p: argparse.ArgumentParser, command: str) -> None:
-    _source_options(p)
-    _segment_options(p)
-    p.add_argument("--config", help="TOML file describing one or more analyses (see README); options given here override it")
-    p.add_argument("--unit", default=None, choices=["document", "paragraph", "sentence"],
-                   help="unit of analysis (default: document)")
-    p.add_argument("--out", default=None, help="results folder (default: zhili-results)")
-    p.add_argument("--topics", default="auto" if command == "topics" else None, metavar="K|auto",
-                   help="fit a topic model with K topics, or choose K ('auto')")
-    p.add_argument("--topic-method", default="auto", choices=["auto", "nmf", "lda"])
-    p.add_argument("--theme", action="append", default=[], metavar="NAME=WORD,WORD",
-                   help="a guided topic anchored on seed words, e.g. 脱贫攻坚=脱贫,扶贫,贫困人口 (repeatable)")
-    p.add_argument("--by", action="append", default=[], required=command == "compare", metavar="VAR",
-                   help="compare groups of this document variable (repeatable: --by year --by city)")
-    p.add_argument("--dictionary", help="category dictionary (YAML or CSV) to code documents with")
-    p.add_argument("--keep-places", action="store_true", help="keep place names in keyness tables")
-    p.add_argument("--stopwords", default="all", choices=["all", "general", "policy", "none"])
-    p.add_argument("--extra-stopwords", action="append", default=[], metavar="FILE_OR_WORD")
-    p.add_argument("--min-df", type=float, default=None,
-                   help="topic models drop terms in fewer units (int) or share (< 1); default 5, or 2 below 200 units")
-    p.add_argument("--seed", type=int, default=42, help="random_state for topic models and intervals (default 42)")
-    p.add_argument("--n-jobs", type=int, default=1, help="processes (-1: all cores)")
-    p.add_argument("--no-cache", action="store_true", help="segment again instead of using the on-disk cache")
-    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    """Every RunSettings field as an option (generated from its declaration), plus --config."""
+    from .settings import add_run_arguments
+
+    add_run_arguments(p, required=("by",) if command == "compare" else ())
+    p.add_argument("--config", help="TOML file describing one or more analyses (see README); options given here "
+                                    "override it, even when they equal the default")
 
 
 def _corpus_kwargs(a: argparse.Namespace) -> dict:
     return {"text_col": a.text_col, "id_col": a.id_col, "name_pattern": a.name_pattern, "sidecar": a.sidecar,
-            "encoding": a.encoding, "bylines": not a.keep_bylines}
+            "encoding": a.encoding, "bylines": a.bylines}
+
+
+def run_settings(a: argparse.Namespace) -> list:
+    """The batch of :class:`~zhili.pipeline.RunSettings` an argument namespace asks for: the options
+    given on the command line over the TOML file's analyses (or over the defaults)."""
+    from .pipeline import RunSettings, load_config
+    from .settings import given_settings
+
+    given = given_settings(a)
+    if getattr(a, "command", None) == "topics":
+        given.setdefault("topics", "auto")
+    if a.config:
+        return [RunSettings(**{**vars(s), **given}) for s in load_config(a.config)]
+    return [RunSettings(**given)]
 
 
 def _cmd_run(a: argparse.Namespace) -> int:
-    from .pipeline import RunSettings, load_config, run
+    from .pipeline import run
 
-    given = {"sources": a.sources, "unit": a.unit, "out": a.out, "segmenter": a.segmenter, "user_dicts": a.user_dict,
-             "lexicon": not a.no_lexicon, "stopwords": a.stopwords, "extra_stopwords": a.extra_stopwords,
-             "n_jobs": a.n_jobs, "cache": not a.no_cache, "topics": _topics_arg(a.topics),
-             "topic_method": a.topic_method, "by": a.by, "dictionary": a.dictionary, "random_state": a.seed,
-             "exclude_places": not a.keep_places, "themes": _themes_arg(a.theme),
-             "min_df": None if a.min_df is None else int(a.min_df) if a.min_df >= 1 else a.min_df,
-             "report": not a.no_report, **_corpus_kwargs(a)}
-    if a.config:
-        defaults = RunSettings()
-        changed = {k: v for k, v in given.items() if v not in (None, []) and v != getattr(defaults, k)}
-        batch = [RunSettings(**{**vars(s), **changed}) for s in load_config(a.config)]
-    else:
-        batch = [RunSettings(**{k: v for k, v in given.items() if v is not None})]
     summary = []
-    for settings in batch:
+    for settings in run_settings(a):
         res = run(settings, progress=False if a.quiet else None)
         summary.append(res)
     _print_summary(summary)
     return 0
-
-
-def _themes_arg(values: list[str]) -> dict[str, list[str]]:
-    themes = {}
-    for value in values:
-        name, _, words = value.partition("=")
-        if not name.strip() or not words.strip():
-            from .errors import E
-
-            raise ZhiliError(E.E043, theme=value, missing="(write --theme NAME=WORD,WORD)")
-        themes[name.strip()] = [w.strip() for w in words.replace("，", ",").split(",") if w.strip()]
-    return themes
-
-
-def _topics_arg(value: str | None) -> int | str | None:
-    if value is None or value == "auto":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        from .errors import E
-
-        raise ZhiliError(E.E040, k=value) from None
 
 
 def _print_summary(results: list) -> None:
@@ -207,8 +183,10 @@ def _print_summary(results: list) -> None:
 
 
 def _cmd_report(a: argparse.Namespace) -> int:
+    from .pipeline import verify_results
     from .report import write_report
 
+    verify_results(a.results)
     log.info("report: %s", write_report(a.results))
     return 0
 
@@ -275,26 +253,43 @@ def _log_warning(message, category, filename, lineno, file=None, line=None) -> N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``zhili`` command. Logging and warning display are set up here and put back on return,
+    so calling ``main`` twice in one process (tests, notebooks) adds nothing twice."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    saved = log.handlers[:], log.level, log.propagate
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    warnings.showwarning = _log_warning
-    if args.command is None:
-        parser.print_help()
-        return 2
     try:
-        return args.func(args)
-    except ZhiliError as exc:
-        sys.stderr.write(f"zhili: error: {exc}\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("zhili: interrupted\n")
-        return 130
+        with warnings.catch_warnings():
+            warnings.showwarning = _log_warning
+            if args.command is None:
+                parser.print_help()
+                return 2
+            try:
+                _check_user_dicts(args)
+                return args.func(args)
+            except ZhiliError as exc:
+                sys.stderr.write(f"zhili: error: {exc}\n")
+                return 1
+            except KeyboardInterrupt:
+                sys.stderr.write("zhili: interrupted\n")
+                return 130
+    finally:
+        log.handlers[:], level, log.propagate = saved
+        log.setLevel(level)
+
+
+def _check_user_dicts(args: argparse.Namespace) -> None:
+    from .errors import E
+
+    for path in [*(getattr(args, "user_dict", None) or []), *(getattr(args, "user_dicts", None) or [])]:
+        if Path(path).is_dir():
+            raise ZhiliError(E.E125, path=path)
 
 
 if __name__ == "__main__":

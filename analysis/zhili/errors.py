@@ -90,21 +90,95 @@ class E:
     E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
     W140 = "[W140] {n_out} of {n} documents have no {var}; left out of {what}."
     W141 = "[W141] The best K ({k}) is at the {side} edge of K = {ks}; the search was widened to {widened}."
+    # run: settings, results folders, batch names (run helper, E120-E139)
+    E120 = "Setting '{key}' must be {expected}; got {value!r}."
+    E121 = ("Analysis name '{name}' in '{path}' must be a plain folder name inside the results folder "
+            "(no '..', no absolute path, no path separator). Rename it, e.g. name = \"national\".")
+    E122 = "Analysis name '{name}' appears twice in '{path}'; each [[analysis]] writes its own folder. Give each a unique name."
+    E123 = "Cannot write the results folder '{path}': {detail}. Choose another --out."
+    E124 = ("Not enough free space for the results in '{path}': {free_mb} MB free, about {need_mb} MB needed. "
+            "Free some space or choose another --out.")
+    E125 = "User dictionary '{path}' is a folder, not a file. Pass the dictionary file itself (--user-dict FILE)."
+    E126 = "Results folder '{path}' does not match its manifest: {detail}. Run the analysis again to rewrite it."
+    E127 = ("'{path}' is not empty and not a zhili results folder (it holds {example}); a run replaces its results "
+            "folder as a whole. Choose a new or empty --out.")
 
 
 class ZhiliError(Exception):
-    """An error a user can fix; the message says how.
+    """An error a user can fix; the message says how. ``ZhiliError(E.Exxx, ...)`` returns the
+    subclass that also fits Python's hierarchy (a bad value is a ``ValueError``, a missing file a
+    ``FileNotFoundError``; see :func:`error_class`).
 
     >>> ZhiliError(E.E014, unit="page").code
     'E014'
+    >>> isinstance(ZhiliError(E.E001, path="x.txt"), FileNotFoundError)
+    True
     """
 
+    def __new__(cls, template: str = "", /, **fields: object):
+        if cls is ZhiliError:
+            cls = error_class(_code_of(template))
+        return super().__new__(cls)
+
+    def __reduce__(self):  # pickled across worker processes: rebuilt from the code, not the message
+        return (_restore, (self.code, self.fields))
+
     def __init__(self, template: str, /, **fields: object) -> None:
-        code = next((name for name, value in vars(E).items() if value is template), "E000")
+        code = _code_of(template)
         self.code = code
         self.fields = fields
-        super().__init__(f"[{code}] " + template.format(**fields))
+        message = f"[{code}] " + template.format(**fields)
+        super().__init__(message)
+        self.args = (message,)  # OSError subclasses take their args in __new__, not __init__
 
 
 class ZhiliWarning(UserWarning):
     """A problem zhili worked around (e.g. a skipped document); the run goes on."""
+
+
+# ---- run helper block: the catalogue fits Python's exception hierarchy ----
+
+def _code_of(template: object) -> str:
+    return next((name for name, value in vars(E).items() if value is template), "E000")
+
+
+def _restore(code: str, fields: dict) -> ZhiliError:
+    return ZhiliError(getattr(E, code), **fields) if hasattr(E, code) else ZhiliError("", **fields)
+
+
+class ZhiliValueError(ZhiliError, ValueError):
+    """A bad value, option, setting or file content."""
+
+
+class ZhiliFileNotFoundError(ZhiliError, FileNotFoundError):
+    """A path that does not exist."""
+
+
+class ZhiliIsADirectoryError(ZhiliError, IsADirectoryError):
+    """A folder where a file was expected."""
+
+
+class ZhiliOSError(ZhiliError, OSError):
+    """A file or folder that cannot be read or written."""
+
+
+class ZhiliImportError(ZhiliError, ImportError):
+    """A part of zhili that was not installed."""
+
+
+#: Codes that are not bad values; every other code raises :class:`ZhiliValueError`.
+ERROR_CLASSES: dict[str, type[ZhiliError]] = {
+    "E001": ZhiliFileNotFoundError, "E006": ZhiliOSError, "E063": ZhiliOSError, "E065": ZhiliImportError,
+    "E123": ZhiliOSError, "E124": ZhiliOSError, "E125": ZhiliIsADirectoryError,
+}
+
+
+def error_class(code: str) -> type[ZhiliError]:
+    """The :class:`ZhiliError` subclass raised for ``code``.
+
+    >>> error_class("E040").__name__, error_class("E001").__name__
+    ('ZhiliValueError', 'ZhiliFileNotFoundError')
+    """
+    if code == "E000":
+        return ZhiliError
+    return ERROR_CLASSES.get(code, ZhiliValueError)

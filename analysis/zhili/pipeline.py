@@ -1,7 +1,16 @@
 """The main job: ``run(RunSettings(...))`` ingests, segments, counts and writes a results folder.
 
-The folder holds ``manifest.json`` (versions, settings, input hashes, counts, timings),
-``run.log`` (every skipped document and warning) and tidy tables under ``tables/``.
+The run is the ordered list :data:`STEPS` of public functions, each usable alone in a notebook
+(they return the same tables the run writes)::
+
+    ingest -> to_units -> tokenize -> count (documents, terms) -> formulation_tables
+    -> coword_network -> fit_topics / topic_tables -> comparison_tables -> dictionary_tables
+    -> write_results -> write_report
+
+The folder holds ``manifest.json`` (versions, settings, input hashes, counts, timings, the size
+and SHA-256 of every file), ``run.log`` (every skipped document and warning) and tidy tables
+under ``tables/``. It is built in a temporary folder beside ``settings.out`` and swapped in only
+when finished (:func:`zhili.files.building`), so a folder is always one whole run.
 
 >>> import tempfile
 >>> res = run(RunSettings(out=tempfile.mkdtemp(), cache=False, report=False))
@@ -14,236 +23,413 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .corpus import LOG_COLUMNS, Corpus, corpus
 from .dtm import DTM, dtm, dtm_trim, term_frequencies, write_table
 from .errors import E, ZhiliError, ZhiliWarning
-from .files import replacing
+from .files import building, check_target, file_digests, replacing
 from .manifest import command_line, new_manifest, write_json
-from .tokens import TokenFilter, Tokens, tokens
+from .settings import FIELDS, RunSettings, check_value, from_toml_table
+from .tokens import Tokens
+
+if TYPE_CHECKING:
+    from .coword import CowordNetwork
+    from .topics import TopicModel
+
+__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tables", "count", "coword_network",
+           "dictionary_tables", "documents_table", "fit_topics", "formulation_tables", "ingest", "load_config",
+           "run", "to_units", "tokenize", "top_keyness", "topic_tables", "verify_results", "whole_documents",
+           "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
 EXCEL_MAX_ROWS = 1_048_575
 COWORD_MIN_DOCS = 20
 SMALL_CORPUS = 200
 TREND_TERMS = 30  # the most frequent terms get a per-year rate table with intervals
-
-
-@dataclass
-class RunSettings:
-    """Every setting of a run; the manifest records all of them.
-
-    >>> RunSettings(sources=["reports/"], unit="paragraph").unit
-    'paragraph'
-    """
-
-    sources: list[str] = field(default_factory=list)
-    out: str = "zhili-results"
-    unit: str = "document"
-    text_col: str = "text"
-    id_col: str | None = None
-    name_pattern: str | None = None
-    sidecar: str | None = None
-    encoding: str | None = None
-    bylines: bool = True
-    segmenter: str = "auto"
-    user_dicts: list[str] = field(default_factory=list)
-    lexicon: bool = True
-    places: bool = True
-    stopwords: str = "all"
-    extra_stopwords: list[str] = field(default_factory=list)
-    min_chars: int = 2
-    pos: list[str] | None = None
-    synonyms: bool = True
-    min_df: int | float | None = None
-    max_df: int | float = 0.95
-    max_features: int | None = 20000
-    topics: int | str | None = None
-    topic_method: str = "auto"
-    themes: dict[str, list[str]] = field(default_factory=dict)
-    random_state: int = 42
-    by: list[str] = field(default_factory=list)
-    dictionary: str | None = None
-    exclude_places: bool = True
-    keyness_terms: int = 200
-    n_jobs: int = 1
-    cache: bool = True
-    report: bool = True
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    def tokenize(self, units: Corpus, progress: bool | None = None) -> Tokens:
-        """:func:`~zhili.tokens.tokens` with this run's segmenter, dictionaries, filter and cache."""
-        return tokens(units, segmenter=self.segmenter, lexicon=self.lexicon, places=self.places,
-                      user_dicts=self.user_dicts, filter=self.token_filter, cache=self.cache, n_jobs=self.n_jobs,
-                      progress=progress)
-
-    @property
-    def token_filter(self) -> TokenFilter:
-        return TokenFilter(stopwords=self.stopwords, extra_stopwords=tuple(self.extra_stopwords),
-                           min_chars=self.min_chars, pos=tuple(self.pos) if self.pos else None,
-                           synonyms=self.synonyms)
+COWORD_TERMS = 100
 
 
 @dataclass
 class RunResult:
-    """What a run produced, for notebooks: the objects and where the files are."""
+    """What a run produced, for notebooks: the objects, the tables and where the files are."""
 
+    settings: RunSettings
     out: Path
     manifest: dict
-    corpus: Corpus
-    tokens: Tokens
-    dtm: DTM
-    tables: dict[str, Path] = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
+    documents: Corpus | None = None       #: one row per analysed document
+    units: Corpus | None = None           #: the units of analysis (= documents for unit='document')
+    tokens: Tokens | None = None
+    dtm: DTM | None = None
+    coword: CowordNetwork | None = None
+    model: TopicModel | None = None
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)   #: every table, by name
+    tables: dict[str, Path] = field(default_factory=dict)           #: where each table was written
+    warnings: list[str] = field(default_factory=list)
 
     @property
-    def model(self):
-        """The fitted :class:`~zhili.topics.TopicModel`, if topics were asked for."""
-        return self.extras.get("model")
+    def corpus(self) -> Corpus | None:
+        """The units (kept for code written before ``units``)."""
+        return self.units
+
+
+# ---- the steps, each a public function ----
+
+def ingest(settings: RunSettings) -> Corpus:
+    """Read ``settings.sources`` (default: the seed) into a document corpus; skipped inputs are in ``.log``.
+
+    >>> ingest(RunSettings()).docs["city"].tolist()
+    ['南通市']
+    """
+    s = settings
+    return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
+                  sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines)
+
+
+def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
+    """The units of analysis (``settings.unit``); each keeps ``doc_id``, ``position`` and the docvars.
+
+    >>> int(to_units(ingest(RunSettings()), RunSettings(unit="paragraph")).docs["position"].min())
+    1
+    """
+    return documents.reshape(settings.unit)
+
+
+def tokenize(units: Corpus, settings: RunSettings, progress: bool | None = None) -> Tokens:
+    """Normalise, segment (cached) and filter the units with the run's segmenter and filter.
+
+    >>> "网格化" in tokenize(ingest(RunSettings()), RunSettings(cache=False)).vocab
+    True
+    """
+    return settings.tokenize(units, progress)
+
+
+def count(documents: Corpus, toks: Tokens) -> tuple[DTM, dict[str, pd.DataFrame]]:
+    """The document-term matrix and the ``documents`` and ``terms`` tables.
+
+    >>> s = RunSettings(cache=False)
+    >>> docs = ingest(s)
+    >>> d, tables = count(docs, tokenize(docs, s))
+    >>> tables["terms"].loc[0, "term"]
+    '社会治理'
+    """
+    counts = dtm(toks)
+    return counts, {"documents": documents_table(documents, toks), "terms": term_frequencies(counts)}
+
+
+def whole_documents(units: Corpus) -> tuple[list[str], list[str], pd.DataFrame]:
+    """Texts, ids and docvars of whole documents, rebuilt from the units (paragraphs joined by newlines).
+
+    >>> texts, ids, docvars = whole_documents(to_units(ingest(RunSettings()), RunSettings(unit="paragraph")))
+    >>> len(texts), list(docvars.columns[:1])
+    (1, ['doc_id'])
+    """
+    if units.unit != "document":
+        docs = units.docs[units.docs["position"] <= 1]
+        whole = units.docs.groupby("doc_id", sort=False)["text"].agg("\n".join)
+    else:
+        docs = units.docs
+        whole = docs.set_index("doc_id")["text"]
+    docvars = docs.drop(columns=["text", "position"]).set_index("doc_id").loc[whole.index].reset_index()
+    return whole.tolist(), whole.index.tolist(), docvars
+
+
+def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.DataFrame]:
+    """``formulations`` (numbered formulations and key phrases, per ``settings.by`` group) and
+    ``formulation_examples`` (KWIC lines), over whole documents.
+
+    >>> sorted(formulation_tables(ingest(RunSettings()), RunSettings()))
+    ['formulation_examples', 'formulations']
+    """
+    from .formulations import formulation_examples, formulation_table
+
+    texts, ids, docvars = whole_documents(units)
+    by_vars = [v for v in settings.by if v in docvars.columns]
+    return {"formulations": formulation_table(texts, ids, docvars, by=by_vars),
+            "formulation_examples": formulation_examples(texts, ids)}
+
+
+def coword_network(units: Corpus, toks: Tokens, settings: RunSettings) -> CowordNetwork | None:
+    """Ochiai co-word network of the most frequent terms; over paragraphs when there are fewer than
+    ``COWORD_MIN_DOCS`` documents. ``None`` (with a log line) when there is too little to connect.
+
+    >>> s = RunSettings(cache=False)
+    >>> docs = ingest(s)
+    >>> len(coword_network(docs, tokenize(docs, s), s).nodes)
+    100
+    """
+    from .coword import coword
+
+    window = "document"
+    if units.docs["doc_id"].nunique() < COWORD_MIN_DOCS:  # too few documents to co-occur in: use paragraphs
+        window = "paragraph"
+        if units.unit == "document":
+            toks = settings.tokenize(units.reshape("paragraph"), progress=False)
+    try:
+        return coword(toks, n_terms=COWORD_TERMS, window=window, random_state=settings.random_state)
+    except ZhiliError as exc:
+        log.warning("co-word network skipped: %s", exc)
+        return None
+
+
+def analysis_dtm(d: DTM, settings: RunSettings) -> DTM:
+    """The trimmed matrix that topic models use. ``min_df=None``: 5 units, or 2 below
+    ``SMALL_CORPUS`` units (measured: 5 recovers labelled topics best on real corpora).
+
+    >>> s = RunSettings(cache=False)
+    >>> d = count(*(lambda c: (c, tokenize(c, s)))(to_units(ingest(s), RunSettings(unit="paragraph"))))[0]
+    >>> analysis_dtm(d, s).meta["trim"]["min_df"]
+    2
+    """
+    s = settings
+    min_df = s.min_df if s.min_df is not None else (5 if d.shape[0] >= SMALL_CORPUS else 2)
+    return dtm_trim(d, min_df=min_df, max_df=s.max_df, max_features=s.max_features)
+
+
+def fit_topics(d: DTM, settings: RunSettings) -> TopicModel:
+    """The topic model of the run (``settings.topics`` K or 'auto') on :func:`analysis_dtm`.
+
+    >>> s = RunSettings(unit="paragraph", topics=3, cache=False)
+    >>> units = to_units(ingest(s), s)
+    >>> fit_topics(count(units, tokenize(units, s))[0], s).n_topics_
+    3
+    """
+    from .topics import TopicModel
+
+    k, n_units = settings.topics, d.shape[0]
+    if isinstance(k, int) and not isinstance(k, bool):
+        if k < 2:
+            raise ZhiliError(E.E040, k=k)
+        if n_units < 2 * k:  # before trimming, which would fail less helpfully
+            raise ZhiliError(E.E041, n_docs=n_units, k=k)
+    return TopicModel(n_topics=k, method=settings.topic_method, seed_topics=settings.themes or None,
+                      random_state=settings.random_state, n_jobs=max(1, settings.n_jobs)).fit(analysis_dtm(d, settings))
+
+
+def topic_tables(model: TopicModel, units: Corpus) -> dict[str, pd.DataFrame]:
+    """``topics``, ``doc_topics``, ``topic_terms``, ``topic_passages`` (and ``k_search`` after 'auto')."""
+    tables = {"topics": model.topics_table(), "doc_topics": model.doc_topics_table(),
+              "topic_terms": model.topic_terms_table(), "topic_passages": model.representative_passages(units)}
+    if getattr(model, "k_search_", None) is not None:
+        tables["k_search"] = model.k_search_.table
+    return tables
+
+
+def comparison_tables(d: DTM, settings: RunSettings, model: TopicModel | None = None,
+                      terms: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Per ``settings.by`` variable: ``keyness`` (trimmed by :func:`top_keyness`), ``topic_prevalence``
+    (with a model) and, for ``year``, ``term_trends`` of the most frequent terms.
+
+    >>> s = RunSettings(by=["city"], cache=False)
+    >>> docs = ingest(RunSettings(sources=[]))
+    >>> sorted(comparison_tables(count(docs, tokenize(docs, s))[0], RunSettings(by=[])))
+    []
+    """
+    from .compare import compare_topics, term_trends
+    from .keyness import keyness
+
+    tables: dict[str, pd.DataFrame] = {}
+    if not settings.by:
+        return tables
+    key, prev = [], []
+    for var in settings.by:
+        key.append(keyness(d, by=var, exclude_places=settings.exclude_places))
+        if model is not None:
+            prev.append(compare_topics(model, by=var, random_state=settings.random_state))
+    tables["keyness"] = top_keyness(pd.concat(key, ignore_index=True), settings.keyness_terms)
+    if "year" in settings.by:
+        top = (terms if terms is not None else term_frequencies(d))["term"].head(TREND_TERMS).tolist()
+        tables["term_trends"] = term_trends(d, top, time="year")
+    if prev:
+        tables["topic_prevalence"] = pd.concat(prev, ignore_index=True)
+    return tables
+
+
+def dictionary_tables(d: DTM, settings: RunSettings) -> dict[str, pd.DataFrame]:
+    """``dictionary``: category counts and rates of ``settings.dictionary`` (nothing without one)."""
+    if not settings.dictionary:
+        return {}
+    from .dictionary import code_dictionary
+
+    return {"dictionary": code_dictionary(d, settings.dictionary, by=settings.by or None)}
+
+
+def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
+    """Write ``run.log``, the tables, the co-word GraphML, the model and ``manifest.json`` (with the
+    size and SHA-256 of every file) into ``folder``; return the paths relative to it."""
+    write_log(folder, result.documents, result.warnings, result.manifest)
+    written = write_tables(result.frames, folder / "tables")
+    if result.coword is not None:
+        written["coword_graphml"] = result.coword.write_graphml(folder / "tables" / "coword.graphml")
+    if result.model is not None:
+        result.model.save(folder / "model")
+    rel = {k: p.relative_to(folder) for k, p in written.items()}
+    result.manifest["tables"] = {k: str(p) for k, p in rel.items()}
+    result.manifest["files"] = file_digests(folder, exclude=("manifest.json", "report.html"))
+    write_json(result.manifest, folder / "manifest.json")
+    return rel
+
+
+# ---- the run: an ordered list of steps, timed by one helper ----
+
+def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.documents = ingest(r.settings)
+    r.manifest["inputs"] = r.documents.inputs
+    if not len(r.documents.docs):
+        write_log(folder, r.documents, [], None)
+        raise ZhiliError(E.E016, n=len(r.documents.log))
+
+
+def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.units = to_units(r.documents, r.settings)
+
+
+def _segment(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.tokens = tokenize(r.units, r.settings, progress)
+    r.manifest["segmenter"] = {k: r.tokens.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
+
+
+def _count(r: RunResult, folder: Path, progress: bool | None) -> None:
+    c, toks = r.documents, r.tokens
+    r.dtm, tables = count(c, toks)
+    r.frames.update(tables)
+    r.manifest["counts"] = {"in": len(c.log), "analysed": int((c.log["status"] == "analysed").sum()),
+                            "skipped": int((c.log["status"] == "skipped").sum()), "units": len(r.units),
+                            "unit": r.settings.unit, "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
+
+
+def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.frames.update(formulation_tables(r.units, r.settings))
+
+
+def _coword(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.coword = coword_network(r.units, r.tokens, r.settings)
+    if r.coword is not None:
+        r.frames["coword_nodes"], r.frames["coword_edges"] = r.coword.nodes, r.coword.edges
+
+
+def _topics(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.model = fit_topics(r.dtm, r.settings)
+    r.frames.update(topic_tables(r.model, r.units))
+    if getattr(r.model, "k_search_", None) is not None:
+        r.manifest["k_search"] = {"recommended_k": r.model.k_search_.recommended_k, "reason": r.model.k_search_.reason}
+
+
+def _compare(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.frames.update(comparison_tables(r.dtm, r.settings, r.model, r.frames["terms"]))
+
+
+def _dictionary(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.frames.update(dictionary_tables(r.dtm, r.settings))
+
+
+def _write(r: RunResult, folder: Path, progress: bool | None) -> None:
+    r.warnings = list(dict.fromkeys([*r.documents.warnings, *r.units.warnings, *r.warnings]))
+    r.tables = {k: r.out / p for k, p in write_results(r, folder).items()}
+
+
+def _report(r: RunResult, folder: Path, progress: bool | None) -> None:
+    from .report import write_report
+
+    write_report(folder)
+    r.tables["report"] = r.out / "report.html"
+    r.manifest["tables"]["report"] = "report.html"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the run: its name in the manifest's timings, what it does, when it runs, and
+    whether its warnings belong in ``run.log``."""
+
+    name: str
+    do: Callable[..., None]
+    when: Callable[[RunSettings], bool] = lambda s: True
+    logged: bool = False
+
+
+STEPS: tuple[Step, ...] = (
+    Step("ingest", _ingest),
+    Step("units", _units),
+    Step("segment", _segment),
+    Step("count", _count),
+    Step("formulations", _formulations, logged=True),
+    Step("coword", _coword, logged=True),
+    Step("topics", _topics, lambda s: s.topics is not None, logged=True),
+    Step("compare", _compare, lambda s: bool(s.by), logged=True),
+    Step("dictionary", _dictionary, lambda s: bool(s.dictionary), logged=True),
+    Step("write_tables", _write),
+    Step("report", _report, lambda s: s.report),
+)
+
+
+@contextmanager
+def timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record the seconds a block took under ``timings[name]`` (the one timer of the run)."""
+    t = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - t, 3)
 
 
 def run(settings: RunSettings | None = None, progress: bool | None = None) -> RunResult:
-    """Run the whole analysis and write the results folder ``settings.out``."""
+    """Run every step of :data:`STEPS` and write the results folder ``settings.out``.
+
+    The folder is checked before any analysis (E123 not writable, E124 full disk, E127 not a
+    results folder), built beside the old one and swapped in when finished: a failed or killed
+    run leaves the previous results as they were.
+    """
     s = settings or RunSettings()
-    out = Path(s.out)
-    tables_dir = out / "tables"
-    manifest = new_manifest(command_line(), asdict(s))
-    timings = manifest["timings"]
-
-    t = time.perf_counter()
-    c = corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
-               sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines)
-    timings["ingest"] = round(time.perf_counter() - t, 3)
-    manifest["inputs"] = c.inputs
-    skipped = c.log[c.log["status"] == "skipped"]
-    if not len(c.docs):
-        _write_log(out, c)
-        raise ZhiliError(E.E016, n=len(c.log))
-    units = c.reshape(s.unit)
-
-    t = time.perf_counter()
-    toks = s.tokenize(units, progress)
-    timings["segment"] = round(time.perf_counter() - t, 3)
-    manifest["segmenter"] = {k: toks.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
-
-    t = time.perf_counter()
-    counts = dtm(toks)
-    tables: dict[str, pd.DataFrame] = {"documents": documents_table(c, toks), "terms": term_frequencies(counts)}
-    timings["count"] = round(time.perf_counter() - t, 3)
-
-    manifest["counts"] = {"in": len(c.log), "analysed": int((c.log["status"] == "analysed").sum()),
-                          "skipped": len(skipped), "units": len(units), "unit": s.unit,
-                          "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
-    result = RunResult(out, manifest, units, toks, counts)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ZhiliWarning)
-        _analyse(result, s, tables, progress)
-    c.warnings.extend(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ZhiliWarning)))
-    _write_log(out, c)
-    t = time.perf_counter()
-    result.tables = write_tables(tables, tables_dir)
-    extra = result.extras.get("coword")
-    if extra is not None:
-        result.tables["coword_graphml"] = extra.write_graphml(tables_dir / "coword.graphml")
-    timings["write_tables"] = round(time.perf_counter() - t, 3)
-    manifest["tables"] = {k: str(p.relative_to(out)) for k, p in result.tables.items()}
-    write_json(manifest, out / "manifest.json")
-    if s.report:
-        t = time.perf_counter()
-        from .report import write_report
-
-        result.tables["report"] = write_report(out)
-        timings["report"] = round(time.perf_counter() - t, 3)
-        write_json(manifest, out / "manifest.json")
+    target = Path(s.out)
+    check_target(target, s.sources)
+    result = RunResult(settings=s, out=target, manifest=new_manifest(command_line(), asdict(s)))
+    timings = result.manifest["timings"]
+    with building(target) as staging:
+        for step in STEPS:
+            if step.when(s):
+                with timed(timings, step.name), _recording(result.warnings if step.logged else None):
+                    step.do(result, staging.path, progress)
+        write_json(result.manifest, staging.path / "manifest.json")  # with the timings of writing and report
     return result
 
 
-def _analyse(result: RunResult, s: RunSettings, tables: dict[str, pd.DataFrame], progress: bool | None) -> None:
-    """Formulations, co-words, and — when asked — topics, keyness and dictionary coding."""
-    from .coword import coword
-    from .formulations import formulation_examples, formulation_table
+@contextmanager
+def _recording(into: list[str] | None) -> Iterator[None]:
+    """Collect the ZhiliWarnings of a block into ``into`` (for run.log); ``None``: leave them alone."""
+    if into is None:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always", ZhiliWarning)
+        yield
+    into.extend(str(w.message) for w in got if issubclass(w.category, ZhiliWarning))
 
-    timings = result.manifest["timings"]
-    c = result.corpus
-    docs = c.docs[c.docs["position"] <= 1] if c.unit != "document" else c.docs
-    whole = c.docs.groupby("doc_id", sort=False)["text"].agg("\n".join) if c.unit != "document" else docs.set_index("doc_id")["text"]
-    docvars = docs.drop(columns=["text", "position"]).set_index("doc_id").loc[whole.index].reset_index()
 
-    t = time.perf_counter()
-    by_vars = [v for v in s.by if v in docvars.columns]
-    tables["formulations"] = formulation_table(whole.tolist(), whole.index.tolist(), docvars, by=by_vars)
-    tables["formulation_examples"] = formulation_examples(whole.tolist(), whole.index.tolist())
-    timings["formulations"] = round(time.perf_counter() - t, 3)
+def verify_results(folder: str | Path) -> dict:
+    """The manifest of a results folder whose files match it (E060 no manifest, E126 a table or model
+    file missing, changed or not recorded — e.g. left by another run)."""
+    from .report import read_manifest
 
-    t = time.perf_counter()
-    toks, window = result.tokens, "document"
-    if len(whole) < COWORD_MIN_DOCS:  # too few documents to co-occur in: use paragraphs
-        window = "paragraph"
-        if c.unit == "document":
-            toks = s.tokenize(c.reshape("paragraph"), progress=False)
-    try:
-        net = coword(toks, n_terms=100, window=window, random_state=s.random_state)
-        result.extras["coword"] = net
-        tables["coword_nodes"], tables["coword_edges"] = net.nodes, net.edges
-    except ZhiliError as exc:
-        log.warning("co-word network skipped: %s", exc)
-    timings["coword"] = round(time.perf_counter() - t, 3)
-
-    model = None
-    if s.topics is not None:
-        from .topics import TopicModel
-
-        t = time.perf_counter()
-        n_units = result.dtm.shape[0]
-        if isinstance(s.topics, int) and not isinstance(s.topics, bool):
-            if s.topics < 2:
-                raise ZhiliError(E.E040, k=s.topics)
-            if n_units < 2 * s.topics:  # before trimming, which would fail less helpfully
-                raise ZhiliError(E.E041, n_docs=n_units, k=s.topics)
-        d = analysis_dtm(result, s)
-        model = TopicModel(n_topics=s.topics, method=s.topic_method, seed_topics=s.themes or None,
-                           random_state=s.random_state, n_jobs=max(1, s.n_jobs)).fit(d)
-        result.extras["model"] = model
-        tables["topics"] = model.topics_table()
-        tables["doc_topics"] = model.doc_topics_table()
-        tables["topic_terms"] = model.topic_terms_table()
-        tables["topic_passages"] = model.representative_passages(c)
-        if getattr(model, "k_search_", None) is not None:
-            tables["k_search"] = model.k_search_.table
-            result.manifest["k_search"] = {"recommended_k": model.k_search_.recommended_k,
-                                           "reason": model.k_search_.reason}
-        model.save(result.out / "model")
-        timings["topics"] = round(time.perf_counter() - t, 3)
-
-    if s.by:
-        from .compare import compare_topics, term_trends
-        from .keyness import keyness
-
-        t = time.perf_counter()
-        key, prev = [], []
-        for var in s.by:
-            key.append(keyness(result.dtm, by=var, exclude_places=s.exclude_places))
-            if model is not None:
-                prev.append(compare_topics(model, by=var, random_state=s.random_state))
-        tables["keyness"] = top_keyness(pd.concat(key, ignore_index=True), s.keyness_terms)
-        if "year" in s.by:
-            top = tables["terms"]["term"].head(TREND_TERMS).tolist()
-            tables["term_trends"] = term_trends(result.dtm, top, time="year")
-        if prev:
-            tables["topic_prevalence"] = pd.concat(prev, ignore_index=True)
-        timings["compare"] = round(time.perf_counter() - t, 3)
-
-    if s.dictionary:
-        from .dictionary import code_dictionary
-
-        tables["dictionary"] = code_dictionary(result.dtm, s.dictionary, by=s.by or None)
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):  # written before files were recorded: nothing to compare
+        return manifest
+    found = file_digests(folder, exclude=("manifest.json", "report.html"))
+    for rel in sorted(set(recorded) | set(found)):
+        if rel not in found:
+            raise ZhiliError(E.E126, path=folder, detail=f"'{rel}' is missing")
+        if rel not in recorded:
+            raise ZhiliError(E.E126, path=folder, detail=f"'{rel}' is not part of this run")
+        if found[rel] != recorded[rel]:
+            raise ZhiliError(E.E126, path=folder, detail=f"'{rel}' was changed after the run")
+    return manifest
 
 
 def top_keyness(table: pd.DataFrame, n: int = 200, alpha: float = 0.05) -> pd.DataFrame:
@@ -274,13 +460,6 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def analysis_dtm(result: RunResult, s: RunSettings) -> DTM:
-    """The trimmed matrix that topic models use. ``min_df=None``: 5 units, or 2 below
-    ``SMALL_CORPUS`` units (measured: 5 recovers labelled topics best on real corpora)."""
-    min_df = s.min_df if s.min_df is not None else (5 if result.dtm.shape[0] >= SMALL_CORPUS else 2)
-    return dtm_trim(result.dtm, min_df=min_df, max_df=s.max_df, max_features=s.max_features)
-
-
 def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     """One row per input document: ``doc_id, source, status, reason, n_chars, n_tokens`` + docvars."""
     per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": toks.n_tokens})
@@ -291,18 +470,29 @@ def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     return table
 
 
-def _write_log(out: Path, c: Corpus) -> None:
+def write_log(folder: Path, c: Corpus, warnings_: list[str], manifest: dict | None) -> Path:
+    """``run.log``: every skipped document with its reason, every warning, and what was reused from
+    the cache (also logged: skipped documents and warnings as warnings, reuse as information)."""
     lines = [f"skipped\t{r.doc_id}\t{r.source}\t{r.reason}" for r in c.log.itertuples() if r.status == "skipped"]
-    lines += [f"warning\t{w}" for w in c.warnings]
+    lines += [f"warning\t{w}" for w in warnings_]
     for line in lines:
         log.warning(line.replace("\t", " "))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "run.log").write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    reused = (manifest or {}).get("segmenter", {}).get("cache")
+    if reused and not str(reused).startswith("0 of"):
+        note = f"segmentation reused from the on-disk cache: {reused}"
+        lines.append(f"cache\t{note}")
+        log.info(note)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "run.log"
+    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return path
 
 
 def load_config(path: str | Path) -> list[RunSettings]:
     """Analyses from a TOML file: top-level keys are defaults, each ``[[analysis]]`` table
-    one run (``name`` names its output folder). Paths are relative to the file.
+    one run (``name`` names its output folder inside ``zhili-results/``). Paths are relative to
+    the file. Keys and types are those of :class:`RunSettings` (E061 unknown key, E120 wrong
+    type, E121 a name that leaves the results folder, E122 a name used twice).
 
     >>> import tempfile, pathlib
     >>> cfg = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
@@ -314,37 +504,49 @@ def load_config(path: str | Path) -> list[RunSettings]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    from .settings import TOML_ALIASES
 
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ZhiliError(E.E001, path=path)
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ZhiliError(E.E062, path=path, detail=exc) from None
-    known = set(RunSettings.keys())
+    known = set(FIELDS) | set(TOML_ALIASES)
     analyses = config.pop("analysis", [{}])
     if not isinstance(analyses, list) or not all(isinstance(a, dict) for a in analyses):
         raise ZhiliError(E.E062, path=path, detail="'analysis' must be an array of tables: [[analysis]]")
     for key in [*config, *(k for a in analyses for k in a if k != "name")]:
         if key not in known:
-            raise ZhiliError(E.E061, path=path, key=key, known=", ".join(sorted(known | {"name", "analysis"})))
+            raise ZhiliError(E.E061, path=path, key=key, known=", ".join(sorted(set(FIELDS) | {"name", "analysis"})))
     base = path.parent
-    runs = []
+    defaults = from_toml_table(config, str(path))
+    runs, seen = [], {}
     for i, spec in enumerate(analyses, start=1):
-        merged = {**config, **spec}
-        name = str(merged.pop("name", f"analysis{i}"))
+        spec = dict(spec)
+        name = _analysis_name(spec.pop("name", f"analysis{i}"), path)
+        merged = {**defaults, **from_toml_table(spec, str(path))}
         merged.setdefault("out", str(Path("zhili-results") / name))
         for key in ("out", "sidecar", "dictionary"):
             if merged.get(key):
                 merged[key] = str(base / merged[key])
         for key in ("sources", "user_dicts"):
             merged[key] = [str(base / p) for p in merged.get(key, [])]
-        for key in ("by", "extra_stopwords", "pos"):
-            if isinstance(merged.get(key), str):
-                merged[key] = [merged[key]]
-        try:
-            runs.append(RunSettings(**merged))
-        except TypeError as exc:
-            raise ZhiliError(E.E062, path=path, detail=exc) from None
+        out = str(Path(merged["out"]).resolve())
+        if out in seen:
+            raise ZhiliError(E.E122, name=name, path=path)
+        seen[out] = name
+        runs.append(RunSettings(**merged))
     return runs
+
+
+def _analysis_name(name: Any, path: Path) -> str:
+    """A batch name is one plain folder name: no '..', no absolute path, no separator."""
+    if not isinstance(name, str):
+        raise ZhiliError(E.E120, key="name", expected="a string", value=name)
+    bad = (not name.strip() or name in (".", "..") or "/" in name or "\\" in name or Path(name).is_absolute()
+           or ":" in name or "\0" in name)
+    if bad:
+        raise ZhiliError(E.E121, name=name, path=path)
+    return name
