@@ -512,3 +512,13 @@ def test_iter_table_batches_concatenate_to_read_table(tmp_path, suffix: str) -> 
     assert streamed["doc_id"].tolist() == whole["doc_id"].tolist() == frame["id"].tolist()
     assert streamed["_row"].tolist() == list(range(1, 8))
     assert streamed["city"].fillna("-").tolist() == whole["city"].fillna("-").tolist()
+
+
+def test_csv_with_bytes_of_another_encoding_after_the_sample_is_a_decoding_error(tmp_path, monkeypatch) -> None:
+    import zhili.readers as readers
+
+    monkeypatch.setattr(readers, "SAMPLE_BYTES", 64)
+    path = tmp_path / "t.csv"
+    path.write_bytes(("text\n" + "治理\n" * 40).encode() + "市域\n".encode("gbk"))
+    with pytest.raises(ZhiliError, match=r"\[E002\].*not valid utf-8"):
+        read_table(path)

@@ -469,6 +469,8 @@ def _read_delimited(path: Path, encoding: str | None, keep_as_text: set[str | No
                 start += len(frame)
         except ZhiliError:
             raise
+        except UnicodeDecodeError as err:  # a byte past the first MiB that the detected encoding refuses
+            raise ZhiliError(E.E002, path=path, detail=f"not valid {err.encoding} after row {start - 1} ({err.reason})") from None
         except Exception as err:  # pandas.errors.ParserError and friends
             raise ZhiliError(E.E006, path=path, detail=f"{type(err).__name__}: {err}") from None
 
@@ -503,8 +505,8 @@ def _open_text(path: Path, encoding: str | None, json_lines: bool = False) -> tu
         name = "utf-8"
     raw.close()
     raw = _open_binary(path)
-    # surrogateescape: a line with bytes invalid in this encoding is reported alone, not the file
-    return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape"), name
+    # JSON lines: a line with bytes invalid in this encoding is reported alone, not the file
+    return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape" if json_lines else "strict"), name
 
 
 def _open_binary(path: Path):
