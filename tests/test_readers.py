@@ -492,3 +492,33 @@ def test_walk_files_reports_dangling_links_and_unlistable_folders(tmp_path, monk
     assert "does not exist" in found["dangling.txt"] and "Permission denied" in found["locked"]
     assert "loop" in found["sub/loop"]
     assert [p.name for p in iter_files(tmp_path)] == ["a.txt"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_iter_table_batches_concatenate_to_read_table(tmp_path, suffix: str) -> None:
+    frame = pd.DataFrame({"id": [f"d{i}" for i in range(7)], "text": ["治理"] * 7, "city": ["南通", None] * 3 + ["苏州"]})
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    elif suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    batches = list(iter_table(path, batch_rows=3))
+    if suffix == ".parquet":
+        assert [len(b) for b in batches] == [3, 3, 1]
+    streamed = pd.concat(batches, ignore_index=True)
+    whole = read_table(path)
+    assert streamed["doc_id"].tolist() == whole["doc_id"].tolist() == frame["id"].tolist()
+    assert streamed["_row"].tolist() == list(range(1, 8))
+    assert streamed["city"].fillna("-").tolist() == whole["city"].fillna("-").tolist()
+
+
+def test_csv_with_bytes_of_another_encoding_after_the_sample_is_a_decoding_error(tmp_path, monkeypatch) -> None:
+    import zhili.readers as readers
+
+    monkeypatch.setattr(readers, "SAMPLE_BYTES", 64)
+    path = tmp_path / "t.csv"
+    path.write_bytes(("text\n" + "治理\n" * 40).encode() + "市域\n".encode("gbk"))
+    with pytest.raises(ZhiliError, match=r"\[E002\].*not valid utf-8"):
+        read_table(path)

@@ -195,7 +195,8 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
 
     inputs: list[dict] = []
     notes: list[str] = []
-    records: list[_Record] = []
+    docs_columns = _Columns(["doc_id", "position", "text", "source", "script"])
+    log_columns = _Columns(LOG_COLUMNS)
     seen: dict[str, str] = {}
     n_footers = 0
     for rec in iter_records(paths, text_col=text_col, id_col=id_col, pattern=pattern, encoding=encoding,
@@ -214,9 +215,11 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.docvars.update({k: v for k, v in found.items() if k not in rec.docvars})
         if rec.status == "analysed" and not rec.text.strip():
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
-        if rec.status != "analysed":
-            rec.text, rec.docvars = rec.text if isinstance(rec.text, str) else "", {}
-        records.append(rec)
+        log_columns.append({"doc_id": rec.doc_id, "source": rec.source, "status": rec.status, "reason": rec.reason,
+                            "n_chars": len(rec.text)})
+        if rec.status == "analysed":  # columns, not records: texts are held once, as Python strings
+            docs_columns.append({"doc_id": rec.doc_id, "position": 0, "text": rec.text, "source": rec.source,
+                                 "script": detect_script(rec.text), **rec.docvars})
 
     # --- web-text cleaning hook (zhili.webtext owns the logic) ---
     if clean_web:
@@ -227,18 +230,37 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
         notes.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
                      "'footer_removed' gives the characters removed from each (keep them with bylines=False, "
                      "--keep-bylines).")
-    analysed = [r for r in records if r.status == "analysed"]
-    docs = pd.DataFrame([{"doc_id": r.doc_id, "position": 0, "text": r.text, "source": r.source,
-                          "script": detect_script(r.text), **r.docvars} for r in analysed],
-                        columns=None if analysed else ["doc_id", "position", "text", "source", "script"])
-    log = pd.DataFrame([{"doc_id": r.doc_id, "source": r.source, "status": r.status, "reason": r.reason,
-                         "n_chars": len(r.text)} for r in records], columns=LOG_COLUMNS)
-    del records, analysed
+    docs = docs_columns.frame({"doc_id": None, "position": "int64", "source": None, "script": None})
+    log = log_columns.frame(dict.fromkeys(LOG_COLUMNS), default=None)
     for path in sidecars:
         docs = _join_sidecar(docs, path, notes, year_cols)
     docs = _type_docvars(docs, notes, year_cols)
     c = Corpus(docs=docs, log=log, inputs=inputs, warnings=notes)
     return c.reshape(unit)
+
+
+class _Columns:
+    """Rows appended as columns of Python objects (a new column is back-filled with None)."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.columns: dict[str, list] = {name: [] for name in names}
+        self.n = 0
+
+    def append(self, row: Mapping) -> None:
+        for name, value in row.items():
+            if name not in self.columns:
+                self.columns[name] = [None] * self.n
+            self.columns[name].append(value)
+        self.n += 1
+        for values in self.columns.values():
+            if len(values) < self.n:
+                values.append(None)
+
+    def frame(self, dtypes: Mapping[str, str | None], default: type | None = object) -> pd.DataFrame:
+        """The columns as a frame; ``dtypes`` (None: inferred) or ``default`` for the others."""
+        columns, self.columns = self.columns, {}
+        return pd.DataFrame({name: pd.Series(values, dtype=dtypes.get(name, default)) for name, values in columns.items()},
+                            index=pd.RangeIndex(self.n))
 
 
 def corpus_from_texts(texts: Iterable[str], doc_ids: Iterable[str] | None = None,

@@ -329,6 +329,7 @@ _DOCUMENT_READERS: dict[str, Callable[[Path, str | None], str]] = {
 
 
 BATCH_ROWS = 2_000  # rows per batch when a table is streamed (jsonl lines, CSV rows, Parquet rows)
+BATCH_CHARS = 4_000_000  # and at most about this many characters per .jsonl batch
 CSV_BATCH_ROWS = 50_000  # CSV numbers are inferred per batch: large batches keep whole files alike
 SAMPLE_BYTES = 1 << 20  # bytes of a streamed text table used to detect its encoding
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -363,6 +364,7 @@ def read_table(
     """
     batches = list(iter_table(path, text_col, id_col, encoding, sheet=sheet))
     table = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+    table = table.infer_objects()
     table.attrs = {"notes": [n for b in batches for n in b.attrs.get("notes", [])],
                    "renamed": {k: v for b in batches for k, v in b.attrs.get("renamed", {}).items()}}
     return table
@@ -467,6 +469,8 @@ def _read_delimited(path: Path, encoding: str | None, keep_as_text: set[str | No
                 start += len(frame)
         except ZhiliError:
             raise
+        except UnicodeDecodeError as err:  # a byte past the first MiB that the detected encoding refuses
+            raise ZhiliError(E.E002, path=path, detail=f"not valid {err.encoding} after row {start - 1} ({err.reason})") from None
         except Exception as err:  # pandas.errors.ParserError and friends
             raise ZhiliError(E.E006, path=path, detail=f"{type(err).__name__}: {err}") from None
 
@@ -501,8 +505,8 @@ def _open_text(path: Path, encoding: str | None, json_lines: bool = False) -> tu
         name = "utf-8"
     raw.close()
     raw = _open_binary(path)
-    # surrogateescape: a line with bytes invalid in this encoding is reported alone, not the file
-    return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape"), name
+    # JSON lines: a line with bytes invalid in this encoding is reported alone, not the file
+    return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape" if json_lines else "strict"), name
 
 
 def _open_binary(path: Path):
@@ -585,7 +589,7 @@ def _read_jsonl(path: Path, encoding: str | None, keep_as_text: set[str | None],
     """Line by line: a line that is not a JSON object becomes an error row, not a failed file."""
     stream, codec = _open_text(path, encoding, json_lines=True)
     records, rows, errors, repaired = [], [], {}, []
-    n_batches = 0
+    n_batches = n_chars = 0
     with stream:
         try:
             for line_number, line in enumerate(stream, start=1):
@@ -593,11 +597,12 @@ def _read_jsonl(path: Path, encoding: str | None, keep_as_text: set[str | None],
                     line = line.removeprefix("\ufeff")
                 if not line.strip():
                     continue
-                if batch_rows is not None and len(rows) >= batch_rows:
+                if batch_rows is not None and (len(rows) >= batch_rows or n_chars >= BATCH_CHARS):
                     yield _jsonl_part(records, rows, errors, repaired, path)
-                    records, rows, errors, repaired = [], [], {}, []
+                    records, rows, errors, repaired, n_chars = [], [], {}, [], 0
                     n_batches += 1
                 rows.append(line_number)
+                n_chars += len(line)
                 if _LONE_SURROGATE.search(line):  # bytes that are not valid in the file's encoding
                     errors[line_number] = f"the line is not valid {codec} text; re-save the file as UTF-8"
                     records.append({})
@@ -628,7 +633,7 @@ def _jsonl_part(records: list, rows: list, errors: dict, repaired: list, path: P
     if repaired:
         shown = ", ".join(map(str, repaired[:10])) + (" …" if len(repaired) > 10 else "")
         notes.append(str(ZhiliError(E.W102, path=path, lines=shown)))
-    frame = pd.DataFrame.from_records(records)
+    frame = pd.DataFrame(records, dtype=object)  # the values as parsed: no copy into Arrow strings
     if len(frame) != len(records):  # only unreadable lines: no columns, one row each
         frame = pd.DataFrame(index=range(len(records)))
     return _Part(frame,
