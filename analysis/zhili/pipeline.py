@@ -357,7 +357,7 @@ STEPS: tuple[Step, ...] = (
     Step("ingest", _ingest),
     Step("units", _units),
     Step("segment", _segment),
-    Step("count", _count),
+    Step("count", _count, logged=True),
     Step("formulations", _formulations, logged=True),
     Step("coword", _coword, logged=True),
     Step("topics", _topics, lambda s: s.topics is not None, logged=True),
@@ -465,9 +465,22 @@ def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": toks.n_tokens})
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
     table = c.document_table()
-    analysed = table["status"] == "analysed"
+    if "n_tokens" in table.columns:  # a source column of that name keeps its values under another name
+        new = _free_name(table.columns, "n_tokens_source")
+        warnings.warn(f"the source column 'n_tokens' is kept as '{new}' in documents.csv; 'n_tokens' is zhili's "
+                      "count of analysed tokens", ZhiliWarning, stacklevel=2)
+        table = table.rename(columns={"n_tokens": new})
+    analysed = pd.Series(c.log["status"].to_numpy() == "analysed", index=table.index) if len(table) == len(c.log) \
+        else table["status"] == "analysed"
     table.insert(len(LOG_COLUMNS), "n_tokens", table["doc_id"].map(n_tokens).where(analysed).astype("Int64"))
     return table
+
+
+def _free_name(taken, name: str) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name}_{i}", i + 1
+    return out
 
 
 def write_log(folder: Path, c: Corpus, warnings_: list[str], manifest: dict | None) -> Path:
