@@ -270,3 +270,19 @@ def test_source_column_n_tokens_does_not_crash_documents_table(tmp_path):
     docs = _read(tmp_path / "out" / "tables" / "documents.csv")
     assert docs.loc[0, "n_tokens"] > 0 and docs.loc[0, "n_tokens_source"] == "很多"
     assert docs.loc[0, "note"] == "$\\frac{x}{$"
+
+
+def test_a_rerun_reuses_the_formulations_and_a_corrupt_entry_is_recomputed(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    s = RunSettings(unit="paragraph", by=["year"], out=str(tmp_path / "a"), report=False)
+    first = run(s)
+    second = run(RunSettings(**{**vars(s), "out": str(tmp_path / "b")}))
+    assert "formulations" in second.manifest["reused"] and "formulations" not in first.manifest.get("reused", [])
+    assert "formulations reused" in (tmp_path / "b" / "run.log").read_text(encoding="utf-8")
+    for name in ("formulations", "formulation_examples"):
+        assert (tmp_path / "a" / "tables" / f"{name}.csv").read_bytes() == (tmp_path / "b" / "tables" / f"{name}.csv").read_bytes()
+    for entry in (tmp_path / "cache" / "steps" / "formulations").rglob("*.parquet"):
+        entry.write_bytes(b"PAR1 planted")
+    third = run(RunSettings(**{**vars(s), "out": str(tmp_path / "c")}))
+    assert "formulations" not in third.manifest.get("reused", [])
+    pd.testing.assert_frame_equal(third.frames["formulations"], first.frames["formulations"])
