@@ -110,3 +110,10 @@ def test_main_leaves_logging_and_warnings_as_it_found_them(tmp_path):
     for _ in range(2):
         assert main(["-q", "ingest", "--out", str(tmp_path)]) == 0
     assert (log.handlers[:], log.level, log.propagate, warnings.showwarning) == before
+
+
+def test_report_refuses_a_folder_that_does_not_match_its_manifest(tmp_path):
+    assert main(["-q", "run", "--out", str(tmp_path), "--no-cache", "--no-report"]) == 0
+    (tmp_path / "tables" / "terms.csv").write_text("term\n", encoding="utf-8")
+    out = zhili("report", str(tmp_path))
+    assert out.returncode == 1 and "[E126]" in out.stderr and "terms.csv" in out.stderr

@@ -259,3 +259,30 @@ def test_duplicate_batch_names_are_refused(tmp_path):
     cfg.write_text('[[analysis]]\nname = "a"\n[[analysis]]\nname = "a"\nunit = "paragraph"\n', encoding="utf-8")
     with pytest.raises(ZhiliError, match=r"\[E122\].*'a'"):
         load_config(cfg)
+
+
+def test_source_column_n_tokens_does_not_crash_documents_table(tmp_path):
+    src = tmp_path / "docs.jsonl"
+    src.write_text('{"id": "a", "text": "推进网格化服务管理。", "n_tokens": "很多", "note": "$\\\\frac{x}{$"}\n',
+                   encoding="utf-8")
+    run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), cache=False, report=False))
+    assert "n_tokens_source" in (tmp_path / "out" / "run.log").read_text(encoding="utf-8")
+    docs = _read(tmp_path / "out" / "tables" / "documents.csv")
+    assert docs.loc[0, "n_tokens"] > 0 and docs.loc[0, "n_tokens_source"] == "很多"
+    assert docs.loc[0, "note"] == "$\\frac{x}{$"
+
+
+def test_a_rerun_reuses_the_formulations_and_a_corrupt_entry_is_recomputed(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    s = RunSettings(unit="paragraph", by=["year"], out=str(tmp_path / "a"), report=False)
+    first = run(s)
+    second = run(RunSettings(**{**vars(s), "out": str(tmp_path / "b")}))
+    assert "formulations" in second.manifest["reused"] and "formulations" not in first.manifest.get("reused", [])
+    assert "formulations reused" in (tmp_path / "b" / "run.log").read_text(encoding="utf-8")
+    for name in ("formulations", "formulation_examples"):
+        assert (tmp_path / "a" / "tables" / f"{name}.csv").read_bytes() == (tmp_path / "b" / "tables" / f"{name}.csv").read_bytes()
+    for entry in (tmp_path / "cache" / "steps" / "formulations").rglob("*.parquet"):
+        entry.write_bytes(b"PAR1 planted")
+    third = run(RunSettings(**{**vars(s), "out": str(tmp_path / "c")}))
+    assert "formulations" not in third.manifest.get("reused", [])
+    pd.testing.assert_frame_equal(third.frames["formulations"], first.frames["formulations"])

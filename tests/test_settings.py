@@ -129,3 +129,10 @@ def test_user_dict_folder_is_a_coded_error(tmp_path):
 def test_fields_are_declared_in_one_place():
     for f in fields(RunSettings):
         assert {"kind", "help", "flags"} <= set(f.metadata), f.name
+
+
+def test_out_with_a_batch_is_the_folder_of_its_analyses(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[[analysis]]\nname = "a"\n[[analysis]]\nname = "b"\n', encoding="utf-8")
+    batch = run_settings(build_parser().parse_args(["run", "--config", str(cfg), "--out", str(tmp_path / "r")]))
+    assert [s.out for s in batch] == [str(tmp_path / "r" / "a"), str(tmp_path / "r" / "b")]

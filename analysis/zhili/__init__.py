@@ -33,6 +33,7 @@ _LAZY = {
     "keyness": "keyness", "coword": "coword", "read_dictionary": "dictionary", "code_dictionary": "dictionary",
     "formulation_table": "formulations", "extract_formulations": "formulations",
     "find_phrases": "phrases", "write_report": "report", "load_config": "pipeline",
+    "verify_results": "pipeline",
 }
 
 

@@ -153,7 +153,10 @@ def run_settings(a: argparse.Namespace) -> list:
     if getattr(a, "command", None) == "topics":
         given.setdefault("topics", "auto")
     if a.config:
-        return [RunSettings(**{**vars(s), **given}) for s in load_config(a.config)]
+        batch = load_config(a.config)
+        root = given.pop("out", None)  # with a batch, --out is the folder the analyses' folders go in
+        return [RunSettings(**{**vars(s), **given, **({"out": str(Path(root) / Path(s.out).name)} if root else {})})
+                for s in batch]
     return [RunSettings(**given)]
 
 

@@ -20,6 +20,8 @@ when finished (:func:`zhili.files.building`), so a folder is always one whole ru
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import warnings
@@ -153,6 +155,47 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
     by_vars = [v for v in settings.by if v in docvars.columns]
     return {"formulations": formulation_table(texts, ids, docvars, by=by_vars),
             "formulation_examples": formulation_examples(texts, ids)}
+
+
+def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:
+    """The cache key of :func:`formulation_tables`: the documents, their variables, ``by``, the
+    segmenter fingerprint and the code of :mod:`zhili.formulations`."""
+    from . import formulations
+
+    texts, ids, docvars = whole_documents(units)
+    parts = [*texts, *map(str, ids), docvars.to_csv(), repr(list(settings.by)), fingerprint,
+             Path(formulations.__file__).read_text(encoding="utf-8")]
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFrame]]
+                  ) -> tuple[dict[str, pd.DataFrame], bool]:
+    """The tables of ``step`` from the on-disk cache (``$ZHILI_CACHE_DIR/steps``) and ``True``, or
+    computed, stored there and ``False``. Only Parquet is read (no code can be loaded); tables that do not come back from
+    Parquet exactly as they were are not stored, and an unreadable entry is recomputed."""
+    from .tokens import _cache_dir
+
+    folder = _cache_dir(True) / "steps" / step / key
+    names = folder / "tables.json"
+    try:
+        tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in json.loads(names.read_text(encoding="utf-8"))}
+        return tables, True
+    except (OSError, ValueError, TypeError, KeyError, ImportError):
+        pass
+    except Exception:  # pyarrow raises its own errors on a corrupt or planted file
+        pass
+    tables = compute()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, df in tables.items():
+            with replacing(folder / f"{n}.parquet", durable=False) as tmp:
+                df.to_parquet(tmp, index=False)
+            pd.testing.assert_frame_equal(pd.read_parquet(folder / f"{n}.parquet"), df.reset_index(drop=True))
+        with replacing(names, durable=False) as tmp:
+            tmp.write_text(json.dumps(list(tables)), encoding="utf-8")
+    except Exception:  # not exactly storable, or the cache folder is unwritable: just do not cache
+        pass
+    return tables, False
 
 
 def coword_network(units: Corpus, toks: Tokens, settings: RunSettings) -> CowordNetwork | None:
@@ -305,7 +348,14 @@ def _count(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.frames.update(formulation_tables(r.units, r.settings))
+    if not r.settings.cache:
+        r.frames.update(formulation_tables(r.units, r.settings))
+        return
+    key = formulations_key(r.units, r.settings, r.tokens.meta.get("segmenter_fingerprint", ""))
+    tables, hit = cached_tables("formulations", key, lambda: formulation_tables(r.units, r.settings))
+    r.frames.update(tables)
+    if hit:
+        r.manifest.setdefault("reused", []).append("formulations")
 
 
 def _coword(r: RunResult, folder: Path, progress: bool | None) -> None:
@@ -357,7 +407,7 @@ STEPS: tuple[Step, ...] = (
     Step("ingest", _ingest),
     Step("units", _units),
     Step("segment", _segment),
-    Step("count", _count),
+    Step("count", _count, logged=True),
     Step("formulations", _formulations, logged=True),
     Step("coword", _coword, logged=True),
     Step("topics", _topics, lambda s: s.topics is not None, logged=True),
@@ -465,9 +515,22 @@ def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": toks.n_tokens})
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
     table = c.document_table()
-    analysed = table["status"] == "analysed"
+    if "n_tokens" in table.columns:  # a source column of that name keeps its values under another name
+        new = _free_name(table.columns, "n_tokens_source")
+        warnings.warn(f"the source column 'n_tokens' is kept as '{new}' in documents.csv; 'n_tokens' is zhili's "
+                      "count of analysed tokens", ZhiliWarning, stacklevel=2)
+        table = table.rename(columns={"n_tokens": new})
+    analysed = pd.Series(c.log["status"].to_numpy() == "analysed", index=table.index) if len(table) == len(c.log) \
+        else table["status"] == "analysed"
     table.insert(len(LOG_COLUMNS), "n_tokens", table["doc_id"].map(n_tokens).where(analysed).astype("Int64"))
     return table
+
+
+def _free_name(taken, name: str) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name}_{i}", i + 1
+    return out
 
 
 def write_log(folder: Path, c: Corpus, warnings_: list[str], manifest: dict | None) -> Path:
@@ -478,8 +541,9 @@ def write_log(folder: Path, c: Corpus, warnings_: list[str], manifest: dict | No
     for line in lines:
         log.warning(line.replace("\t", " "))
     reused = (manifest or {}).get("segmenter", {}).get("cache")
-    if reused and not str(reused).startswith("0 of"):
-        note = f"segmentation reused from the on-disk cache: {reused}"
+    notes = [f"segmentation reused from the on-disk cache: {reused}"] if reused and not str(reused).startswith("0 of") else []
+    notes += [f"{step} reused from the on-disk cache" for step in (manifest or {}).get("reused", [])]
+    for note in notes:
         lines.append(f"cache\t{note}")
         log.info(note)
     folder.mkdir(parents=True, exist_ok=True)
