@@ -9,6 +9,11 @@
    --repeat calls in this process, as in a notebook), cold (one call in each of --repeat fresh
    processes, as in `zhili run`; medians), and on the reports repeated 4 times.
 3. A second `zhili run` over the same corpus: its segmentation time as a share of the first's.
+4. The command line as a whole process: `zhili segment FILE` on the reports (one paragraph per
+   line) vs a whole-process `jieba.lcut` loop over the same file, and start-up
+   (`echo 推进 | zhili segment`) vs `python -c "import jieba; jieba.initialize()"`; runs of A and
+   B alternate and the ratio is the median of the pairs (the compiled dictionary is cached
+   by a first, untimed call, as after any first use).
 Timings are the best of --repeat runs (this machine is shared and noisy).
 """
 
@@ -116,6 +121,49 @@ def second_run(data: Path) -> None:
     print(f"first {first:.3f} s, second {second:.3f} s = {100 * second / first:.1f}% of the first")
 
 
+JIEBA_LCUT = """
+import sys
+import jieba
+jieba.setLogLevel(60)
+with open(sys.argv[1], encoding="utf-8") as fh, open("/dev/null", "w", encoding="utf-8") as out:
+    for line in fh:
+        out.write(" ".join(jieba.lcut(line.rstrip("\\n"))) + "\\n")
+"""
+
+
+def paired(repeat: int, a: list[str], b: list[str], stdin: bytes = b"") -> tuple[float, float, float]:
+    """Median seconds of whole-process runs of a and b (alternating) and the median ratio a/b."""
+    ta, tb = [], []
+    for _ in range(repeat):
+        for cmd, times in ((a, ta), (b, tb)):
+            t = time.perf_counter()
+            subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t)
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    return med(ta), med(tb), med([x / y for x, y in zip(ta, tb)])
+
+
+def command_line(data: Path, repeat: int) -> None:
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = Path(tmp) / "reports.txt"
+        with gzip.open(data / "gov_work_reports" / "docs.jsonl.gz", "rt", encoding="utf-8") as fh, \
+                lines.open("w", encoding="utf-8") as out:
+            for rec in map(json.loads, fh):
+                out.writelines(p + "\n" for p in rec["text"].split("\n") if p.strip())
+        script = Path(tmp) / "jieba_lcut.py"
+        script.write_text(JIEBA_LCUT, encoding="utf-8")
+        zhili_segment = [sys.executable, "-m", "zhili.cli", "segment"]
+        subprocess.run([*zhili_segment, str(lines)], stdout=subprocess.DEVNULL, check=True)  # compile the dictionary
+        za, jb, ratio = paired(repeat, [*zhili_segment, str(lines)], [sys.executable, str(script), str(lines)])
+        sa, sb, s_ratio = paired(repeat, zhili_segment, [sys.executable, "-c", "import jieba; jieba.initialize()"],
+                                 stdin="推进\n".encode())
+    print("\n## The command line, whole processes (medians)")
+    print(f"zhili segment FILE {za:.2f} s, jieba.lcut loop {jb:.2f} s: x{1 / ratio:.1f} faster")
+    print(f"start-up: echo 推进 | zhili segment {sa:.2f} s, jieba.initialize() {sb:.2f} s: ratio {s_ratio:.2f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -127,6 +175,7 @@ def main() -> None:
     sighan(a.data)
     throughput(a.data, a.repeat)
     second_run(a.data)
+    command_line(a.data, a.repeat)
 
 
 if __name__ == "__main__":

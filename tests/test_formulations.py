@@ -221,3 +221,19 @@ def test_formulations_use_the_user_dictionary(tmp_path):
     userdict.write_text("全覆盖目标 100000 n\n", encoding="utf-8")
     custom = [f.canonical for f in extract_formulations(text, segmenter=Segmenter(user_dicts=[userdict]))]
     assert custom == ["四个全覆盖目标"] and custom != plain
+
+
+def test_formulations_are_cached_per_document_and_bad_entries_recomputed(tmp_path, seed_text, monkeypatch):
+    import zhili.formulations as fm
+
+    c = corpus_from_texts([seed_text, "落实四个全面"], ["seed", "b"])
+    cold = formulation_table(c, cache=tmp_path)
+    files = sorted((tmp_path / "formulations").rglob("*.json"))
+    assert len(files) == 2
+    with monkeypatch.context() as m:
+        m.setattr(fm, "extract_formulations", lambda *a, **k: pytest.fail("extracted again"))
+        pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)
+    for path, junk in zip(files, ["not json", '[["x", "numbered", 0, 99999]]']):
+        path.write_text(junk, encoding="utf-8")
+    pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)
+    pd.testing.assert_frame_equal(formulation_table(c, cache=False), cold)

@@ -307,3 +307,15 @@ print(sorted(m for m in ("pandas", "scipy", "sklearn", "matplotlib") if m in sys
     out = subprocess.run([sys.executable, "-c", code], input="推进市域社会治理\n".encode(), capture_output=True, env=env)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().splitlines()[-1] == "[]"
+
+
+def test_segment_command_output_unchanged_on_all_reports(shared_data, native):
+    """`zhili segment` cuts whole blocks in C now; its output is byte-identical to the per-line path."""
+    path = shared_data("gov_work_reports") / "docs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        lines = [p for rec in map(json.loads, fh) for p in rec["text"].split("\n") if p.strip()]
+    expected = []
+    for line in lines:
+        toks = native.segment(line, keep_all=False)
+        expected.append(" ".join(t for t in toks if any(ch.isalnum() for ch in t)))
+    assert native.segment_lines("\n".join(lines) + "\n") == "\n".join(expected) + "\n"

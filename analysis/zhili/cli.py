@@ -239,8 +239,9 @@ def _cmd_phrases(a: argparse.Namespace) -> int:
 def _cmd_kwic(a: argparse.Namespace) -> int:
     from .corpus import corpus
     from .dtm import write_table
-    from .kwic import kwic
+    from .kwic import kwic, kwic_pattern
 
+    kwic_pattern(a.pattern, a.regex, a.window)  # a bad --regex or --window fails before the corpus is read
     hits = kwic(corpus(*a.sources, **_corpus_kwargs(a)), a.pattern, window=a.window, regex=a.regex)
     if a.out:
         write_table(hits, a.out)

@@ -43,18 +43,22 @@ Arabic digits before a Han character becomes Chinese (3个100% → 三个100%; t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import E, ZhiliError, ZhiliWarning
+from .files import replacing
 from .metadata import parse_year
 from .normalize import normalize
 
@@ -65,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Formulation",
     "canonical_formulation",
+    "extract_all",
     "extract_formulations",
     "formulation_counts",
     "formulation_examples",
@@ -415,8 +420,58 @@ def kwic_formulation(text: str, f: Formulation, window: int = 20) -> str:
 EXTRACTOR_VERSION = 2
 
 
+def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | None = None,
+                cache: bool | str | Path = True) -> list[list[Formulation]]:
+    """:func:`extract_formulations` of every text, each read from or written to the cache
+    (one JSON file of plain values per text; a corrupt or foreign file is recomputed).
+
+    >>> [[f.canonical for f in fs] for fs in extract_all(["四个全面", "没有"], cache=False)]
+    [['四个全面'], []]
+    """
+    from .segment import Segmenter, SegmenterConfig, cache_root, get_segmenter
+
+    seg = segmenter if isinstance(segmenter, Segmenter) else get_segmenter(segmenter or SegmenterConfig())
+    folder = None if cache is False else (cache_root() if cache is True else Path(cache)) / "formulations"
+    prefix = f"{EXTRACTOR_VERSION}|{seg.fingerprint}|".encode()
+    out = []
+    for text in texts:
+        path = None
+        if folder is not None:
+            key = hashlib.sha256(prefix + text.encode("utf-8", "surrogatepass")).hexdigest()
+            path = folder / key[:2] / f"{key}.json"
+            found = _read_found(path, text)
+            if found is not None:
+                out.append(found)
+                continue
+        found = extract_formulations(text, segmenter=seg)
+        if path is not None:
+            try:
+                with replacing(path, durable=False) as tmp:
+                    tmp.write_text(json.dumps([[f.canonical, f.kind, f.start, f.end] for f in found],
+                                              ensure_ascii=False), encoding="utf-8")
+            except OSError:
+                pass  # a read-only cache only costs time
+        out.append(found)
+    return out
+
+
+def _read_found(path: Path, text: str) -> list[Formulation] | None:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        found = []
+        for canonical, kind, start, end in rows:
+            if not (isinstance(canonical, str) and kind in ("numbered", "quoted") and isinstance(start, int)
+                    and isinstance(end, int) and 0 <= start < end <= len(text)):
+                return None
+            found.append(Formulation(text[start:end], canonical, kind, start, end))
+        return found
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def formulation_counts(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, *,
-                       segmenter: Segmenter | SegmenterConfig | None = None) -> pd.DataFrame:
+                       segmenter: Segmenter | SegmenterConfig | None = None,
+                       cache: bool | str | Path = True) -> pd.DataFrame:
     """Long table ``doc_id, canonical, count`` of all formulations per document.
 
     >>> from zhili.corpus import corpus_from_texts
@@ -426,8 +481,8 @@ def formulation_counts(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | N
     texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_counts")
     rows = [
         (doc_id, canonical, n)
-        for text, doc_id in zip(texts, doc_ids)
-        for canonical, n in Counter(f.canonical for f in extract_formulations(text, segmenter=segmenter)).items()
+        for doc_id, found in zip(doc_ids, extract_all(texts, segmenter, cache))
+        for canonical, n in Counter(f.canonical for f in found).items()
     ]
     return pd.DataFrame(rows, columns=["doc_id", "canonical", "count"])
 
@@ -440,6 +495,7 @@ def formulation_table(
     year_var: str = "year",
     *,
     segmenter: Segmenter | SegmenterConfig | None = None,
+    cache: bool | str | Path = True,
 ) -> pd.DataFrame:
     """One row per canonical formulation, most frequent first.
 
@@ -454,6 +510,8 @@ def formulation_table(
     ``2019-05-01`` counts as 2019); a document without a ``by`` value is in no group. Both
     are counted in a :class:`~zhili.errors.ZhiliWarning` (W170, W171).
 
+    Formulations are extracted once per document and kept in the cache folder (``cache``: as
+    in :func:`zhili.tokens.tokens`), keyed by the text, the segmenter and the extractor version.
     The old form ``formulation_table(texts, doc_ids, docvars, by=...)`` still works, with a
     ``DeprecationWarning``.
 
@@ -474,8 +532,8 @@ def formulation_table(
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     docs: dict[str, dict[int, Formulation]] = defaultdict(dict)  # canonical -> doc index -> first use
-    for i, text in enumerate(texts):
-        for f in extract_formulations(text, segmenter=segmenter):
+    for i, found in enumerate(extract_all(texts, segmenter, cache)):
+        for f in found:
             surfaces[f.canonical][f.text] += 1
             kinds[f.canonical][f.kind] += 1
             docs[f.canonical].setdefault(i, f)
@@ -616,7 +674,8 @@ def _align_docvars(docvars: pd.DataFrame | None, doc_ids: Sequence[str]) -> pd.D
 
 
 def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, per: int = 3,
-                         window: int = 20, *, segmenter: Segmenter | SegmenterConfig | None = None) -> pd.DataFrame:
+                         window: int = 20, *, segmenter: Segmenter | SegmenterConfig | None = None,
+                         cache: bool | str | Path = True) -> pd.DataFrame:
     """Up to ``per`` KWIC lines for each canonical formulation, each from a different
     document, in the original script: ``canonical, doc_id, kwic``.
 
@@ -627,8 +686,8 @@ def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] |
     texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_examples")
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
-    for text, doc_id in zip(texts, doc_ids):
-        for f in extract_formulations(text, segmenter=segmenter):
+    for text, doc_id, uses in zip(texts, doc_ids, extract_all(texts, segmenter, cache)):
+        for f in uses:
             if len(found[f.canonical]) < per and (f.canonical, doc_id) not in seen:
                 seen.add((f.canonical, doc_id))
                 found[f.canonical].append((doc_id, kwic_formulation(text, f, window)))

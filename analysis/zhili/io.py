@@ -87,7 +87,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     >>> import tempfile
     >>> p = write_table(pd.DataFrame({"id": ["=cmd|' /C calc'!A0"]}), Path(tempfile.mkdtemp()) / "t.csv")
     >>> p.read_text(encoding="utf-8-sig").splitlines()[1]
-    '"\\'=cmd|\\' /C calc\\'!A0"'
+    "'=cmd|' /C calc'!A0"
     """
     path = Path(path)
     suffix = path.suffix.lower()

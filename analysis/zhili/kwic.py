@@ -28,12 +28,7 @@ def kwic(corpus: Corpus, pattern: str, window: int = 20, regex: bool = False, ma
     regular expression over the Simplified text. Line breaks in the context become spaces.
     A bad regular expression is E171, a negative ``window`` E172.
     """
-    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-        raise ZhiliError(E.E172, window=window)
-    try:
-        rx = re.compile(normalize(pattern) if regex else re.escape(normalize(pattern)))
-    except re.error as exc:
-        raise ZhiliError(E.E171, pattern=pattern, detail=exc) from None
+    rx = kwic_pattern(pattern, regex, window)
     extra = [c for c in corpus.docs.columns if c not in ("doc_id", "position", "text")]
     rows = []
     for rec in corpus.docs.to_dict("records"):
@@ -46,6 +41,20 @@ def kwic(corpus: Corpus, pattern: str, window: int = 20, regex: bool = False, ma
             if max_hits is not None and len(rows) >= max_hits:
                 return pd.DataFrame(rows)
     return pd.DataFrame(rows, columns=KWIC_COLUMNS + extra)
+
+
+def kwic_pattern(pattern: str, regex: bool = False, window: int = 0) -> re.Pattern[str]:
+    """The compiled search pattern of :func:`kwic`, after checking ``window`` (E171, E172).
+
+    >>> kwic_pattern("網格").pattern
+    '网格'
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+        raise ZhiliError(E.E172, window=window)
+    try:
+        return re.compile(normalize(pattern) if regex else re.escape(normalize(pattern)))
+    except re.error as exc:
+        raise ZhiliError(E.E171, pattern=pattern, detail=exc) from None
 
 
 def _flat(s: str) -> str:
