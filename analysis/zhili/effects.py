@@ -16,7 +16,10 @@ composition: each of ``n_draws`` draws takes every unit's shares from its poster
 (:func:`zhili.compare.posterior_draws`, made once per fit), moves the coefficients by one
 Newton step to that draw's fit, and adds a normal step from the cluster-robust (by
 document) sandwich covariance, so paragraphs of one report are not counted as
-independent. Estimates are those of the point fit; ``ci_low``/``ci_high`` and ``p`` are
+independent; the sandwich's meat leaves out the residual variance that the units'
+posterior variance accounts for, which the draws already carry (otherwise it would be
+counted twice and the intervals too wide: a coin-flip covariate came out significant for
+1.5 % of topics instead of 5 %). Estimates are those of the point fit; ``ci_low``/``ci_high`` and ``p`` are
 normal with the standard deviation of the draws (so the interval always holds the
 estimate, and ``p < 1 - level`` exactly when the interval excludes 0).
 
@@ -242,7 +245,7 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
         raise ZhiliError(E.E142, formula=formula,
                          detail=f"{x.shape[1]} coefficients need more than the {clusters.max() + 1} documents")
     beta, bread = _fit(x, theta[rows])
-    cov = _sandwich(x, theta[rows], beta, bread, clusters)
+    cov = _sandwich(x, theta[rows], beta, bread, clusters, alpha[rows])
     rng = np.random.default_rng(None if random_state is None else [int(random_state), 2])
     draws = posterior_draws(model, n_draws, random_state)
     beta_draws = _composition(x, beta, bread, cov, draws, rows, rng)
@@ -285,14 +288,23 @@ def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return beta, bread
 
 
-def _sandwich(x: np.ndarray, y: np.ndarray, beta: np.ndarray, bread: np.ndarray, clusters: np.ndarray) -> np.ndarray:
-    """Cluster-robust (CR1) covariance of each topic's coefficients (K x p x p)."""
+def _sandwich(x: np.ndarray, y: np.ndarray, beta: np.ndarray, bread: np.ndarray, clusters: np.ndarray,
+              alpha: np.ndarray) -> np.ndarray:
+    """Cluster-robust (CR1) covariance of each topic's coefficients (K x p x p), its meat
+    less the part of the residual variance that the units' posterior variance explains
+    (that part is carried by the posterior draws of the composition, so it is not counted
+    twice)."""
     n, p = x.shape
     n_clusters = int(clusters.max()) + 1
     resid = y - expit(x @ beta)
     summed = sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
     scores = np.stack([summed @ (x[:, [j]] * resid) for j in range(p)], axis=1)  # clusters x p x K
     meat = np.einsum("cpk,cqk->kpq", scores, scores)
+    total = alpha.sum(axis=1, keepdims=True)
+    posterior_variance = alpha * (total - alpha) / (total**2 * (total + 1))  # Dirichlet marginal variances
+    meat = meat - np.einsum("np,nk,nq->kpq", x, posterior_variance, x)
+    values, vectors = np.linalg.eigh(meat)
+    meat = np.einsum("kpi,ki,kqi->kpq", vectors, np.clip(values, 0, None), vectors)  # nearest PSD
     scale = n_clusters / max(n_clusters - 1, 1) * (n - 1) / max(n - p, 1)
     return scale * bread @ meat @ bread
 
