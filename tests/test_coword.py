@@ -107,3 +107,34 @@ def test_sentence_window_on_segmented_sentences():
     assert {strongest["source"], strongest["target"]} == {"化解", "矛盾纠纷"} and strongest["cooc"] == 2
     with pytest.raises(ZhiliError, match="reshape"):
         coword(tokens(corpus_from_texts([text]).reshape("paragraph"), cache=False), window="sentence")
+
+
+@pytest.mark.parametrize("backbone, max_density", [("disparity", 0.1), ("top_k", 0.3)])
+def test_backbone_keeps_a_dense_network_readable(backbone, max_density):
+    """Forty frequent terms that all co-occur somewhere: the full graph is complete; the
+    backbone keeps the strong ties of two themes, and the clusters follow the themes."""
+    rng = np.random.default_rng(0)
+    themes = [[f"甲{i}" for i in range(20)], [f"乙{i}" for i in range(20)]]
+    rows = []
+    for d in range(300):
+        own = themes[d % 2]
+        rows.append(list(rng.choice(own, size=12)) + list(rng.choice(themes[1 - d % 2], size=2)))
+    vocab = np.array(themes[0] + themes[1], dtype=object)
+    index = {t: i for i, t in enumerate(vocab)}
+    m = sp.lil_matrix((len(rows), len(vocab)), dtype=np.int64)
+    for r, words in enumerate(rows):
+        for w in words:
+            m[r, index[w]] += 1
+    d = DTM(m.tocsr(), vocab, pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(rows))]}))
+    full = coword(d, n_terms=40, backbone=None)
+    net = coword(d, n_terms=40, backbone=backbone)
+    assert full.params["density"] > 0.9 and net.params["density"] < max_density
+    assert net.params["backbone"] == backbone and net.params["n_edges_before"] == len(full.edges)
+    purity = net.nodes.groupby("cluster")["term"].agg(lambda t: t.str[0].value_counts().iloc[0] / len(t))
+    assert net.nodes["cluster"].nunique() >= 2 and (purity == 1).all()  # clusters differ: each is one theme's
+    assert (net.nodes["degree"] > 0).all()  # every term keeps at least its strongest tie
+
+
+def test_unknown_backbone_is_E024():
+    with pytest.raises(ZhiliError, match="E024.*backbone"):
+        coword(toy_tokens(), backbone="mst")

@@ -2,8 +2,15 @@
 
 Two terms co-occur when both are in one window. The Ochiai coefficient
 ``cooc / sqrt(df_a * df_b)`` (``df`` = windows containing the term) normalises the raw
-count so frequent terms do not link to everything. Clusters come from Louvain community
-detection with a fixed seed, so the same input always gives the same clusters.
+count so frequent terms do not link to everything. Among many frequent terms nearly every
+pair co-occurs somewhere, so the network keeps only its backbone: the disparity filter
+(Serrano, Boguñá & Vespignani 2009) keeps an edge when its Ochiai weight is a significant
+share (``alpha``) of at least one endpoint's strength, plus each node's strongest edge;
+``backbone='top_k'`` keeps each node's ``top_k`` strongest edges instead, ``None`` all.
+Networks of fewer than ``BACKBONE_MIN_NODES`` terms are kept whole. The settings and the
+density before and after are in ``network.params`` (for the manifest). Clusters come from
+Louvain community detection with a fixed seed, so the same input always gives the same
+clusters.
 
 >>> import scipy.sparse as sp
 >>> from zhili.dtm import DTM
@@ -18,7 +25,7 @@ detection with a fixed seed, so the same input always gives the same clusters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -31,18 +38,22 @@ from .errors import E, ZhiliError
 from .tokens import Tokens
 
 WINDOWS = ("document", "paragraph", "sentence")
+BACKBONES = ("disparity", "top_k", None)
+BACKBONE_MIN_NODES = 20
 
 
 @dataclass
 class CowordNetwork:
     """``nodes``: term, count, doc_count (windows containing it), cluster (1 = largest), degree.
     ``edges``: source, target, cooc (windows with both), ochiai, weight (= ochiai, for plotting).
-    ``graph``: the same as a :class:`networkx.Graph`.
+    ``graph``: the same as a :class:`networkx.Graph`. ``params``: the settings, the
+    number of edges and the density before and after the backbone (for the manifest).
     """
 
     nodes: pd.DataFrame
     edges: pd.DataFrame
     graph: nx.Graph
+    params: dict = field(default_factory=dict)
 
     def write_graphml(self, path: str | Path) -> Path:
         """Write the network as GraphML (opens in Gephi, Cytoscape, R igraph)."""
@@ -53,14 +64,18 @@ class CowordNetwork:
 
 
 def coword(data: DTM | Tokens, n_terms: int = 100, window: str = "document", min_cooc: int = 2,
-           random_state: int = 42) -> CowordNetwork:
+           random_state: int = 42, backbone: str | None = "disparity", alpha: float = 0.05,
+           top_k: int = 5) -> CowordNetwork:
     """Co-word network of the ``n_terms`` most frequent terms.
 
     ``window='document'`` joins units of the same ``doc_id`` first; ``'paragraph'`` or
     ``'sentence'`` counts each unit as a window and needs units of that kind (tokens built
     from ``corpus.reshape('sentence')``; a DTM built by hand is taken as it is). Edges
-    need at least ``min_cooc`` shared windows.
+    need at least ``min_cooc`` shared windows; then the ``backbone`` (``'disparity'`` at
+    significance ``alpha``, ``'top_k'`` strongest edges per node, or ``None``) is kept.
     """
+    if backbone not in BACKBONES:
+        raise ZhiliError(E.E024, what="co-word backbone", value=backbone, available="disparity, top_k, None")
     if window not in WINDOWS:
         raise ZhiliError(E.E055, window=window, unit=data.meta.get("unit", "unknown"))
     d = dtm(data) if isinstance(data, Tokens) else data
@@ -82,7 +97,11 @@ def coword(data: DTM | Tokens, n_terms: int = 100, window: str = "document", min
     graph = nx.Graph()
     for term, count, df in zip(terms, counts[top], doc_count):
         graph.add_node(term, label=term, count=int(count), doc_count=int(df))
-    rows, cols = np.nonzero(np.triu(cooc >= max(min_cooc, 1), k=1))
+    linked = np.triu(cooc >= max(min_cooc, 1), k=1)
+    n_before = int(linked.sum())
+    if backbone is not None and len(top) >= BACKBONE_MIN_NODES:
+        linked &= np.triu(backbone_mask(np.where(linked | linked.T, ochiai, 0.0), backbone, alpha, top_k), k=1)
+    rows, cols = np.nonzero(linked)
     for i, j in zip(rows, cols):
         graph.add_edge(terms[i], terms[j], cooc=int(cooc[i, j]), ochiai=float(ochiai[i, j]), weight=float(ochiai[i, j]))
     clusters = _clusters(graph, terms, random_state)
@@ -96,7 +115,45 @@ def coword(data: DTM | Tokens, n_terms: int = 100, window: str = "document", min
                           "cooc": cooc[rows, cols].astype(np.int64), "ochiai": ochiai[rows, cols],
                           "weight": ochiai[rows, cols]})
     edges = edges.sort_values(["cooc", "ochiai"], ascending=False, kind="stable").reset_index(drop=True)
-    return CowordNetwork(nodes, edges, graph)
+    pairs = max(len(terms) * (len(terms) - 1) / 2, 1)
+    params = {"n_terms": n_terms, "window": window, "min_cooc": min_cooc, "measure": "ochiai",
+              "backbone": backbone if len(top) >= BACKBONE_MIN_NODES else None,
+              "alpha": alpha if backbone == "disparity" else None, "top_k": top_k if backbone == "top_k" else None,
+              "n_edges_before": n_before, "n_edges": int(len(edges)), "density_before": round(n_before / pairs, 4),
+              "density": round(len(edges) / pairs, 4), "n_clusters": int(len(set(clusters.values())))}
+    return CowordNetwork(nodes, edges, graph, params)
+
+
+def backbone_mask(weights: np.ndarray, method: str = "disparity", alpha: float = 0.05, top_k: int = 5) -> np.ndarray:
+    """Symmetric boolean mask of the edges to keep from a symmetric weight matrix (0 = no edge).
+
+    ``'disparity'``: edge (i, j) is kept when ``(1 - w_ij / s_i) ** (k_i - 1) < alpha`` for
+    i or j (``s`` strength, ``k`` degree), and every node keeps its strongest edge.
+    ``'top_k'``: every node's ``top_k`` strongest edges.
+
+    >>> w = np.array([[0, 5, 1, 1], [5, 0, 1, 1], [1, 1, 0, 4], [1, 1, 4, 0]], dtype=float)
+    >>> backbone_mask(w, "top_k", top_k=1).astype(int).tolist()
+    [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]
+    """
+    w = np.where(np.eye(len(weights), dtype=bool), 0.0, np.asarray(weights, dtype=float))
+    present = w > 0
+    strongest = np.zeros_like(present)
+    has = present.any(axis=1)
+    strongest[np.flatnonzero(has), w.argmax(axis=1)[has]] = True
+    if method == "top_k":
+        order = np.argsort(-w, axis=1, kind="stable")[:, :top_k]
+        keep = np.zeros_like(present)
+        np.put_along_axis(keep, order, True, axis=1)
+        keep &= present
+    else:
+        strength = w.sum(axis=1, keepdims=True)
+        degree = present.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(strength > 0, w / strength, 0.0)
+            significance = np.where(present, (1 - share) ** np.maximum(degree - 1, 0), 1.0)
+        keep = present & (significance < alpha)
+    keep |= strongest
+    return keep | keep.T
 
 
 def _clusters(graph: nx.Graph, terms: list[str], random_state: int) -> dict[str, int]:
