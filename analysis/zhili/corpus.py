@@ -198,6 +198,7 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     docs_columns = _Columns(["doc_id", "position", "text", "source", "script"])
     log_columns = _Columns(LOG_COLUMNS)
     seen: dict[str, str] = {}
+    records: list[_Record] = []
     n_footers = 0
     for rec in iter_records(paths, text_col=text_col, id_col=id_col, pattern=pattern, encoding=encoding,
                             exclude=set(sidecars), inputs=inputs, warnings=notes, sheet=sheet, year_cols=year_cols):
@@ -215,17 +216,20 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.docvars.update({k: v for k, v in found.items() if k not in rec.docvars})
         if rec.status == "analysed" and not rec.text.strip():
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
+        records.append(rec)
+
+    # --- web-text cleaning hook (zhili.webtext owns the logic; corpus-wide: site boilerplate) ---
+    if clean_web:
+        from . import webtext
+        webtext.clean_records(records, notes)
+    # --- end of hook ---
+    for rec in records:
         log_columns.append({"doc_id": rec.doc_id, "source": rec.source, "status": rec.status, "reason": rec.reason,
                             "n_chars": len(rec.text)})
         if rec.status == "analysed":  # columns, not records: texts are held once, as Python strings
             docs_columns.append({"doc_id": rec.doc_id, "position": 0, "text": rec.text, "source": rec.source,
                                  "script": detect_script(rec.text), **rec.docvars})
-
-    # --- web-text cleaning hook (zhili.webtext owns the logic) ---
-    if clean_web:
-        from . import webtext
-        webtext.clean_records(records, notes)
-    # --- end of hook ---
+    del records
     if n_footers:
         notes.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
                      "'footer_removed' gives the characters removed from each (keep them with bylines=False, "
