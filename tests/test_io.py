@@ -83,7 +83,6 @@ def test_write_table_xlsx_and_illegal_characters(tmp_path):
     assert [c.value for c in ws["A"]] == ["text", "ab", "=x"] and _formula_cells(path) == []
 
 
-@pytest.mark.xfail(reason="until pipeline.write_tables calls zhili.io.write_tables (lead wiring)", strict=False)
 def test_run_with_hostile_ids_has_no_formula_cells(tmp_path):
     from zhili.pipeline import RunSettings, run
 

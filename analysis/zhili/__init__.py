@@ -9,45 +9,58 @@ themes across cities and years.
 True
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import sys
+from importlib import import_module
+from types import ModuleType
 
-from .corpus import Corpus, corpus, corpus_from_texts, split_units
-from .dtm import DTM, dtm, dtm_group, dtm_trim, dtm_weight, term_frequencies, write_table
 from .errors import E, ZhiliError
-from .kwic import kwic
-from .normalize import detect_script, normalize, to_simplified
-from .pipeline import RunResult, RunSettings, run
-from .segment import Segmenter
-from .tokens import TokenFilter, Tokens, tokens, tokens_filter, tokens_replace
 
-try:
-    __version__ = version("zhili")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
-
-# Heavier parts (scikit-learn, matplotlib) load on first use, so `zhili segment` starts fast.
+# Everything loads on first use, so `zhili segment` starts without pandas, scipy or scikit-learn.
 _LAZY = {
+    "Corpus": "corpus", "corpus": "corpus", "corpus_from_texts": "corpus", "split_units": "corpus",
+    "DTM": "dtm", "dtm": "dtm", "dtm_group": "dtm", "dtm_trim": "dtm", "dtm_weight": "dtm",
+    "term_frequencies": "dtm", "write_table": "io",
+    "kwic": "kwic", "detect_script": "normalize", "normalize": "normalize", "to_simplified": "normalize",
+    "RunResult": "pipeline", "RunSettings": "pipeline", "run": "pipeline", "load_config": "pipeline",
+    "verify_results": "pipeline", "Segmenter": "segment",
+    "TokenFilter": "tokens", "Tokens": "tokens", "tokens": "tokens", "tokens_filter": "tokens",
+    "tokens_replace": "tokens",
     "TopicModel": "topics", "search_k": "topics",
     "compare_topics": "compare", "topic_regression": "compare", "topic_trends": "compare",
     "before_after": "compare", "term_trends": "compare",
     "keyness": "keyness", "coword": "coword", "read_dictionary": "dictionary", "code_dictionary": "dictionary",
     "formulation_table": "formulations", "extract_formulations": "formulations",
-    "find_phrases": "phrases", "write_report": "report", "load_config": "pipeline",
-    "verify_results": "pipeline",
+    "find_phrases": "phrases", "write_report": "report",
 }
+# Verbs named like the module that defines them: `zhili.tokens` is always the function, even after
+# `import zhili.tokens` put the module on the package (the module stays in sys.modules["zhili.tokens"]).
+_VERBS = {"corpus", "dtm", "kwic", "tokens", "normalize"}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zhili")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0+unknown"
+
+
+class _Package(ModuleType):
+    def __getattribute__(self, name: str):
+        if name in _VERBS:
+            return getattr(import_module(f"{__name__}.{name}"), name)
+        return super().__getattribute__(name)
 
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name == "__version__":
+        return _version()
     raise AttributeError(f"module 'zhili' has no attribute {name!r}")
 
 
-__all__ = [
-    "Corpus", "DTM", "E", "RunResult", "RunSettings", "Segmenter", "TokenFilter", "Tokens", "ZhiliError",
-    "corpus", "corpus_from_texts", "detect_script", "dtm", "dtm_group", "dtm_trim", "dtm_weight", "kwic",
-    "normalize", "run", "split_units", "term_frequencies", "to_simplified", "tokens", "tokens_filter",
-    "tokens_replace", "write_table", "__version__", *_LAZY,
-]
+sys.modules[__name__].__class__ = _Package
+
+__all__ = ["E", "ZhiliError", "__version__", *_LAZY]

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .corpus import LOG_COLUMNS, Corpus, corpus
-from .dtm import DTM, dtm, dtm_trim, term_frequencies, write_table
+from .dtm import DTM, dtm, dtm_trim, term_frequencies
 from .errors import E, ZhiliError, ZhiliWarning
 from .files import building, check_target, file_digests, replacing
+from .io import EXCEL_MAX_ROWS, write_tables, write_workbook
 from .manifest import command_line, new_manifest, write_json
 from .settings import FIELDS, RunSettings, check_value, from_toml_table
 from .tokens import Tokens
@@ -51,7 +52,6 @@ __all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tabl
            "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
-EXCEL_MAX_ROWS = 1_048_575
 COWORD_MIN_DOCS = 20
 SMALL_CORPUS = 200
 TREND_TERMS = 30  # the most frequent terms get a per-year rate table with intervals
@@ -91,7 +91,8 @@ def ingest(settings: RunSettings) -> Corpus:
     """
     s = settings
     return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
-                  sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines)
+                  sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines, sheet=s.sheet or None,
+                  year_cols=tuple(s.year_cols), clean_web=s.clean_web)
 
 
 def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
@@ -150,11 +151,13 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
     ['formulation_examples', 'formulations']
     """
     from .formulations import formulation_examples, formulation_table
+    from .segment import SegmenterConfig
 
-    texts, ids, docvars = whole_documents(units)
-    by_vars = [v for v in settings.by if v in docvars.columns]
-    return {"formulations": formulation_table(texts, ids, docvars, by=by_vars),
-            "formulation_examples": formulation_examples(texts, ids)}
+    s = settings
+    config = SegmenterConfig(s.segmenter, True, s.lexicon, s.places, tuple(map(str, s.user_dicts)))
+    by_vars = [v for v in s.by if v in units.docs.columns]
+    return {"formulations": formulation_table(units, by=by_vars, segmenter=config, cache=s.cache),
+            "formulation_examples": formulation_examples(units, segmenter=config, cache=s.cache)}
 
 
 def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:
@@ -489,25 +492,6 @@ def top_keyness(table: pd.DataFrame, n: int = 200, alpha: float = 0.05) -> pd.Da
     over = sig[sig["g2"] > 0].groupby(["by", "group"], sort=False, group_keys=False).head(n)
     under = sig[sig["g2"] < 0].groupby(["by", "group"], sort=False, group_keys=False).head(n // 4)
     return pd.concat([over, under]).sort_index(kind="stable").reset_index(drop=True)
-
-
-def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Path]:
-    """Each table as ``NAME.csv`` (UTF-8 with BOM) and ``NAME.parquet``, and all of them as
-    sheets of one workbook ``zhili-tables.xlsx``."""
-    written = {}
-    for name, df in tables.items():
-        written[name] = write_table(df, folder / f"{name}.csv")
-        write_table(df, folder / f"{name}.parquet")
-    written["workbook"] = write_workbook(tables, folder / "zhili-tables.xlsx")
-    return written
-
-
-def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> Path:
-    """All tables in one Excel workbook, one sheet each (Excel's row limit respected)."""
-    with replacing(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-        for name, df in tables.items():
-            df.head(EXCEL_MAX_ROWS).to_excel(xl, sheet_name=name[:31], index=False)
-    return path
 
 
 def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:

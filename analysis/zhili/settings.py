@@ -63,6 +63,15 @@ class RunSettings:
                                         "(default: a folder's metadata.csv)")
     encoding: str | None = _setting(None, kind="optstr", flags=("--encoding",),
                                     help="force an encoding instead of detecting it (e.g. gb18030, big5)")
+    sheet: list[str] = _setting(kind="list", factory=list, flags=("--sheet",), metavar="NAME",
+                                help="read only this sheet of .xlsx sources; repeatable (default: every sheet, "
+                                     "its name in the 'sheet' variable)")
+    year_cols: list[str] = _setting(kind="list", factory=list, flags=("--year-col",), metavar="VAR",
+                                    help="more variables read as years like 'year' (2019, 2019年, 二〇一九年, dates); "
+                                         "repeatable")
+    clean_web: bool = _setting(True, kind="bool", flags=("--no-clean-web",), const=False,
+                               help="keep scraped-page residue (pinyin glosses, markup, navigation, site boilerplate, "
+                                    "meta lines) in the text (default: removed, counted in removed_* columns)")
     bylines: bool = _setting(True, kind="bool", flags=("--keep-bylines",), const=False,
                              help="keep author/editor lines and licence footers in the text "
                                   "(default: they become variables)")

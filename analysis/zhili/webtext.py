@@ -365,7 +365,9 @@ def boilerplate_lines(texts: Sequence[str], groups: Sequence[str] | None = None,
     per_group: dict[str, Counter[str]] = defaultdict(Counter)
     sizes: Counter[str] = Counter(groups)
     for text, g in zip(texts, groups):
-        per_group[g].update({s for line in text.split("\n") if len(s := line.strip()) >= 2})
+        lines = {s for line in text.split("\n") if len(s := line.strip()) >= 2}
+        if len(lines) > 1:  # a one-line document is content (a reprint), not a page around content
+            per_group[g].update(lines)
     out = {}
     for g, counts in per_group.items():
         need = max(min_docs, share * sizes[g])
@@ -450,10 +452,10 @@ def clean_texts(texts: Sequence[str], groups: Sequence[str] | None = None) -> li
     out = []
     for c, g in zip(first, groups):
         lines = repeated.get(g)
-        if lines:
-            before = len(c.text)
-            c.text = strip_lines(lines)(c.text)
-            c.removed["removed_boilerplate"] = before - len(c.text)
+        stripped = strip_lines(lines)(c.text) if lines else c.text
+        if stripped.strip():  # never the whole document: what repeats everywhere there is the text itself
+            c.removed["removed_boilerplate"] = len(c.text) - len(stripped)
+            c.text = stripped
         out.append(c)
     return out
 
