@@ -73,7 +73,6 @@ class E:
     E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
     E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
     W140 = "[W140] {n_out} of {n} documents have no {var}; left out of {what}."
-    W141 = "[W141] The best K ({k}) is at the {side} edge of K = {ks}; the search was widened to {widened}."
 
 
 class ZhiliError(Exception):
