@@ -265,7 +265,7 @@ def test_essential_seed_terms_come_out_whole(seed_text):
 
 
 @pytest.mark.parametrize("term", ["大数据", "云计算", "新时代", "市域", "都市圈", "大湾区", "放管服", "最多跑一次",
-                                  "一网通办", "街乡吹哨", "湖长制", "物联网", "区块链"])
+                                  "一网通办", "三治融合", "吹哨报到", "街乡吹哨", "湖长制", "物联网", "区块链"])
 def test_field_vocabulary_is_kept_whole(term):
     from zhili.segment import Segmenter
 

@@ -32,9 +32,9 @@ OUT_MINED = HERE / "mined_candidates.csv"
 # Evidence: a candidate (curated or mined) is kept when it occurs >= MIN_OCC times in >= MIN_DOCS documents of the
 # gov + CPC reports, or >= MIN_SEED times in the seed essay (the text zhili is built for).
 MIN_OCC, MIN_DOCS, MIN_SEED = 5, 3, 2
-# ... or >= MIN_WEB_OCC times in >= MIN_WEB_DOCS of the web pages (web_articles, cleaned by zhili.webtext): the
+# ... or >= MIN_WEB_OCC times in the web pages (web_articles, cleaned by zhili.webtext): the
 # vocabulary of local governance that national and provincial reports rarely use (吹哨报到, 三治融合).
-MIN_WEB_OCC, MIN_WEB_DOCS = 3, 2
+MIN_WEB_OCC, MIN_WEB_DOCS = 2, 1
 # Mining is stricter, because nobody proposed these terms: >= 30 occurrences in >= 15 documents, and
 # varied neighbours on both sides (boundary entropy >= 1.5 nats), so fragments of longer phrases drop out.
 MINE_MIN_OCC, MINE_MIN_DOCS, MINE_MIN_ENTROPY = 30, 15, 1.5
