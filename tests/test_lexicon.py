@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 from pathlib import Path
 
 import jieba
@@ -16,12 +17,16 @@ import rjieba
 from zhili.errors import ZhiliError
 from zhili.lexicon import (
     Entry,
+    excluded_places,
+    formulation_links,
     governance_lexicon,
     lexicon_hash,
     place_names,
     read_synonyms,
     read_user_dict,
+    regional_names,
     resource_path,
+    spelled_out_formulations,
     stopwords,
 )
 
@@ -110,7 +115,7 @@ def test_stopword_kinds():
     assert {"的", "了", "和", "是", "在", "与", "及"} <= general
     assert {"推进", "加强", "坚持", "建设", "进一步", "扎实", "着力", "提升"} <= policy
     assert "平安建设" not in policy and "的" not in policy
-    assert stopwords("all") == general | policy
+    assert stopwords("all") == general | policy | stopwords("genre")
     assert stopwords("none") == frozenset()
     assert 200 <= len(general) <= 1000 and 30 <= len(policy) <= 300
 
@@ -218,3 +223,85 @@ def test_seed_essential_term_comes_out_whole(term, seed_simplified, seed_tokens)
 def test_jieba_and_rjieba_agree_on_the_seed(seed_tokens):
     jieba_tokens, rjieba_tokens = seed_tokens
     assert jieba_tokens == rjieba_tokens
+
+
+# --- issue 13: the field's vocabulary, genre boilerplate, regional names, linked formulations ---
+
+#: Governance terms of the seed essay that a China scholar needs whole (each occurs in the seed).
+ESSENTIAL_SEED_TERMS = tuple(dict.fromkeys(SEED_ESSENTIAL_TERMS + [
+    "市域", "新时代", "国家治理体系", "国家安全", "大数据", "云计算", "人工智能", "社会矛盾", "群体性事件",
+    "四个全面", "一把手工程", "安居乐业", "新发展理念", "安全生产", "信息化", "精细化",
+]))
+# Numbered formulations the seed uses once (三降三升, 五大导向) are not on the list: formulation_table counts
+# them on the text, whole or cut, and the lexicon's evidence rule (>= 2 uses in the seed) leaves them out.
+#: measured on the seed with the shipped lexicon (issue 13: target >= 0.95)
+ESSENTIAL_WHOLE_SHARE = 0.95
+
+
+def whole_rates(text: str, terms, tokens) -> dict[str, float]:
+    """Per term: share of its occurrences with no token boundary inside."""
+    bounds, pos = set(), 0
+    for tok in tokens:
+        pos += len(tok)
+        bounds.add(pos)
+    rates = {}
+    for term in terms:
+        starts = [m.start() for m in re.finditer(re.escape(term), text)]
+        whole = [s for s in starts if not any(b in bounds for b in range(s + 1, s + len(term)))]
+        rates[term] = len(whole) / len(starts) if starts else float("nan")
+    return rates
+
+
+def test_essential_seed_terms_come_out_whole(seed_text):
+    from zhili.normalize import normalize
+    from zhili.segment import Segmenter
+
+    text = normalize(seed_text)
+    rates = whole_rates(text, ESSENTIAL_SEED_TERMS, Segmenter().segment(text, keep_all=True))
+    assert not [t for t, r in rates.items() if r != r], "every essential term occurs in the seed"
+    whole = [t for t, r in rates.items() if r >= 0.9]
+    share = len(whole) / len(ESSENTIAL_SEED_TERMS)
+    assert share >= ESSENTIAL_WHOLE_SHARE, sorted((r, t) for t, r in rates.items() if r < 0.9)
+
+
+@pytest.mark.parametrize("term", ["大数据", "云计算", "新时代", "市域", "都市圈", "大湾区", "放管服", "最多跑一次",
+                                  "一网通办", "三治融合", "吹哨报到", "街乡吹哨", "湖长制", "物联网", "区块链"])
+def test_field_vocabulary_is_kept_whole(term):
+    from zhili.segment import Segmenter
+
+    assert Segmenter().cut(term) == [term]
+
+
+def test_genre_stopwords_are_in_all_but_not_in_policy():
+    assert "各位代表" in stopwords("all") and "各位代表" in stopwords("genre")
+    assert "各位代表" not in stopwords("policy")
+
+
+def test_regional_names_cover_the_issue_examples():
+    names = regional_names()
+    assert {"三湘", "湖湘", "三晋", "汾河", "鄱阳湖", "我区", "全省", "全市", "自治区"} <= names
+    assert regional_names("self") >= {"我区", "全省"} and not regional_names("self") & regional_names("alias")
+    with pytest.raises(ZhiliError, match="E024"):
+        regional_names("river")
+
+
+def test_excluded_places_is_gazetteer_plus_regional_names():
+    assert excluded_places() == place_names() | regional_names()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("健全自治、法治、德治相结合的乡村治理体系", ["三治融合"]),
+    ("以法治、德治、自治为抓手", ["三治融合"]),
+    ("坚持创新、协调、绿色、开放、共享的发展理念", ["五大发展理念"]),
+    ("推进简政放权、放管结合、优化服务改革", ["放管服"]),
+    ("坚持法治和德治", []),
+])
+def test_spelled_out_formulations_link_to_the_numbered_form(text, expected):
+    assert [c for c, _, _ in spelled_out_formulations(text)] == expected
+
+
+def test_formulation_links_parts_are_distinct_and_forms_unique():
+    links = formulation_links()
+    forms = [f for link in links.values() for f in link.forms]
+    assert len(forms) == len(set(forms))
+    assert all(len(set(link.parts)) == len(link.parts) >= 2 for link in links.values())

@@ -12,6 +12,10 @@ True
 True
 >>> read_synonyms()["新冠肺炎疫情"]
 '新冠疫情'
+>>> "三湘" in regional_names() and "我区" in regional_names("self")
+True
+>>> formulation_links()["三治融合"].parts
+('自治', '法治', '德治')
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import permutations
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from zhili.errors import E, ZhiliError
 
-STOPWORD_KINDS = ("general", "policy", "all", "none")
+STOPWORD_KINDS = ("general", "policy", "genre", "all", "none")
 PLACE_LEVELS = ("province", "prefecture", "county")
 _POS_TAG = re.compile(r"[A-Za-z]+")
 
@@ -134,7 +139,8 @@ def _stopword_file(name: str) -> frozenset[str]:
 
 
 def stopwords(kind: str = "all", extra: Iterable[str] | str | Path | None = None) -> frozenset[str]:
-    """Stopwords: 'general' (function words), 'policy' (boilerplate like 推进, 加强), 'all' (both) or 'none'.
+    """Stopwords: 'general' (function words), 'policy' (boilerplate like 推进, 加强), 'genre' (report
+    procedure words like 各位代表, 请予审议: :func:`genre_boilerplate`), 'all' (the three) or 'none'.
 
     ``extra`` adds words: a file path (one word per line, '#' comments allowed) or an iterable of words.
 
@@ -148,6 +154,8 @@ def stopwords(kind: str = "all", extra: Iterable[str] | str | Path | None = None
         words |= _stopword_file("stopwords_general.txt")
     if kind in ("policy", "all"):
         words |= _stopword_file("stopwords_policy.txt")
+    if kind in ("genre", "all"):
+        words |= genre_boilerplate().words
     if isinstance(extra, (str, Path)):
         path = Path(extra)
         if not path.exists():
@@ -199,3 +207,125 @@ def lexicon_hash(entries: Iterable[Entry]) -> str:
     """
     lines = sorted(f"{e.word}\t{'' if e.freq is None else e.freq}\t{e.pos or ''}" for e in entries)
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class GenreBoilerplate:
+    """Report-genre procedure words (left out like stopwords) and formulae (regexes)."""
+
+    words: frozenset[str]
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@lru_cache(maxsize=1)
+def genre_boilerplate() -> GenreBoilerplate:
+    """The shipped report-genre formulae (``genre_boilerplate.txt``): 各位代表, 请予审议,
+    现在我代表…向大会报告, 在…第X届…第X次会议上 …
+
+    >>> gb = genre_boilerplate()
+    >>> "各位代表" in gb.words and any(p.search("请予审议。") for p in gb.patterns)
+    True
+    """
+    words, patterns = set(), []
+    for _, line in _content_lines(resource_path("genre_boilerplate.txt")):
+        if line.startswith("re:"):
+            patterns.append(re.compile(line[3:].strip()))
+        else:
+            words.add(line)
+    return GenreBoilerplate(frozenset(words), tuple(patterns))
+
+
+REGIONAL_KINDS = ("alias", "geography", "self")
+
+
+@lru_cache(maxsize=1)
+def _regional() -> tuple[tuple[str, str, str], ...]:
+    return tuple(tuple(line.split("\t")) for _, line in _content_lines(resource_path("regional_names.tsv")))
+
+
+def regional_names(kind: str | None = None) -> frozenset[str]:
+    """Regional names and self-references that keyness treats like place names: literary and customary
+    names (三湘, 湖湘, 三晋, 八闽), rivers, lakes and mountains that stand for a region (汾河, 鄱阳湖,
+    洱海) and a speaker's own jurisdiction (我区, 全省, 全市, 自治区). ``kind`` keeps one of
+    'alias', 'geography', 'self'. Built by ``corpus/lexicon/build_regional_names.py`` (evidence there).
+
+    >>> {"汾河", "鄱阳湖"} <= regional_names("geography") and "全省" not in regional_names("alias")
+    True
+    """
+    if kind is not None and kind not in REGIONAL_KINDS:
+        raise ZhiliError(E.E024, what="regional name kind", value=kind, available=", ".join(REGIONAL_KINDS))
+    return frozenset(name for name, k, _ in _regional() if kind is None or k == kind)
+
+
+def excluded_places() -> frozenset[str]:
+    """Everything keyness's place exclusion should drop: :func:`place_names` and :func:`regional_names`.
+
+    >>> {"南通", "三湘", "我市"} <= excluded_places()
+    True
+    """
+    return place_names() | regional_names()
+
+
+@dataclass(frozen=True)
+class FormulationLink:
+    """A numbered formulation, its other numbered forms and the parts it abbreviates.
+
+    >>> FormulationLink("三治融合", ("三治",), ("自治", "法治", "德治")).forms
+    ('三治融合', '三治')
+    """
+
+    canonical: str
+    variants: tuple[str, ...]
+    parts: tuple[str, ...]
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return (self.canonical, *self.variants)
+
+
+@lru_cache(maxsize=1)
+def formulation_links() -> dict[str, FormulationLink]:
+    """Numbered formulations linked to their spelled-out parts (``formulation_links.tsv``), by canonical form:
+    三治融合 ↔ 自治、法治、德治; 五大发展理念 ↔ 创新、协调、绿色、开放、共享; 放管服 ↔ 简政放权、放管结合、优化服务 …
+
+    >>> formulation_links()["三治融合"].variants
+    ('三治结合', '三治')
+    """
+    links = {}
+    for _, line in _content_lines(resource_path("formulation_links.tsv")):
+        canonical, variants, parts = line.split("\t")
+        links[canonical] = FormulationLink(canonical, tuple(v for v in variants.split() if v != "-"),
+                                           tuple(parts.split("、")))
+    return links
+
+
+_JOIN = "[、，,]?(?:和|与|及|以及)?"
+
+
+@lru_cache(maxsize=1)
+def _spelled_out_rx() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    out = []
+    for link in formulation_links().values():
+        if len(link.parts) > 5:  # permutations of more parts: only the usual order
+            orders = [link.parts]
+        else:
+            orders = list(permutations(link.parts))
+        alts = "|".join(_JOIN.join(map(re.escape, order)) for order in orders)
+        out.append((link.canonical, re.compile(f"(?:{alts})")))
+    return tuple(out)
+
+
+def spelled_out_formulations(text: str) -> list[tuple[str, int, int]]:
+    """Where ``text`` spells a numbered formulation out: ``(canonical, start, end)`` for each listing of all
+    its parts together, in any order (up to five parts), joined by 、 和 与 及 or nothing. The text is taken
+    as Simplified (normalise first). This is the licence for linking, e.g. 自治、法治、德治相结合 -> 三治融合.
+
+    >>> spelled_out_formulations("健全自治、法治、德治相结合的乡村治理体系")
+    [('三治融合', 2, 10)]
+    >>> spelled_out_formulations("坚持法治和德治")
+    []
+    """
+    hits = []
+    for canonical, rx in _spelled_out_rx():
+        hits += [(canonical, m.start(), m.end()) for m in rx.finditer(text)]
+    return sorted(hits, key=lambda h: (h[1], h[0]))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["find_phrases", "to_user_dict"]
+__all__ = ["find_phrases", "propose_terms", "to_user_dict"]
 
 COLUMNS = ["phrase", "tokens", "n_tokens", "count", "doc_count", "pmi", "left_entropy", "right_entropy", "score"]
 #: a token without a letter or Han character (punctuation, spaces) breaks a stretch ...
@@ -176,3 +176,52 @@ def to_user_dict(table: pd.DataFrame, path: str | Path, freq: int | None = None)
     ]
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+#: a proposed term must be Han characters only (no Latin letters or digits: pinyin residue, codes)
+_HAN_TERM = re.compile(r"[\u4e00-\u9fff]{3,10}")
+
+
+def propose_terms(corpus_or_texts, *, min_count: int = 5, top: int = 50, exclude: Collection[str] = (),
+                  **tokens_kwargs) -> tuple[list[str], pd.DataFrame]:
+    """Multi-word terms for this run (``zhili run --discover-phrases``): phrases of the corpus that the
+    segmenter splits, proposed for the run's user dictionary.
+
+    ``corpus_or_texts`` is a :class:`zhili.Corpus` or a list of strings. Tokens are cut with every
+    dictionary loaded (``tokens_kwargs`` go to :func:`zhili.tokens`, e.g. ``segmenter``, ``user_dicts``),
+    scored by :func:`find_phrases` (general stopwords at the edges), and a phrase is proposed when it is
+    3–10 Han characters (no Latin letters or digits), has no one-character token at either edge and no
+    place name, is not already a dictionary word, and not in ``exclude``. Returns the proposed terms (best first, at most ``top``) and the table of every scored
+    phrase with a ``proposed`` column and, if not, the ``reason``.
+
+    >>> texts = ["推进接诉即办改革，接诉即办成效明显。", "深化接诉即办，完善接诉即办机制。"] * 3
+    >>> terms, table = propose_terms(texts, min_count=3, cache=False)
+    >>> "proposed" in table.columns
+    True
+    """
+    from zhili.corpus import Corpus, corpus_from_texts
+    from zhili.lexicon import governance_lexicon, place_names, stopwords
+    from zhili.tokens import TokenFilter, tokens
+
+    c = corpus_or_texts if isinstance(corpus_or_texts, Corpus) else corpus_from_texts(list(corpus_or_texts))
+    toks = tokens(c, filter=TokenFilter(stopwords="none", min_chars=1, synonyms=False), **tokens_kwargs)
+    table = find_phrases(toks, min_count=min_count, top=None, stopwords=stopwords("general"))
+    known = {e.word for e in governance_lexicon()} | set(exclude)
+    reasons = []
+    places = place_names()
+    for phrase, parts in zip(table["phrase"], table["tokens"].str.split(" ")):
+        if not _HAN_TERM.fullmatch(phrase):
+            reasons.append("not 3-10 Han characters")
+        elif len(parts[0]) == 1 or len(parts[-1]) == 1:
+            reasons.append("a one-character edge (年, 月, 日, 为 …)")
+        elif any(p in places for p in parts):
+            reasons.append("contains a place name")
+        elif phrase in known:
+            reasons.append("already a dictionary word or excluded")
+        else:
+            reasons.append("")
+    table = table.assign(reason=reasons, proposed=[not r for r in reasons])
+    ranked = table.loc[table["proposed"].astype(bool), "phrase"].tolist()[:top]
+    table["proposed"] = table["phrase"].isin(ranked)
+    table.loc[table["reason"].eq("") & ~table["proposed"], "reason"] = f"below the top {top}"
+    return ranked, table

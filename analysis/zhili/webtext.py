@@ -496,7 +496,7 @@ def clean_records(records: Sequence, warnings: list[str]) -> None:
     ``journal``, ``doi`` …), and fills a missing ``year`` from the publication date, saying so in
     ``year_from`` and in ``warnings``. A record left without text is skipped with E160.
     """
-    from .errors import E, ZhiliError
+    from zhili.errors import E, ZhiliError
 
     live = [r for r in records if r.status == "analysed"]
     results = clean_texts([r.text for r in live], [site_of(r.source, r.docvars.get("url")) for r in live])
@@ -527,3 +527,18 @@ def clean_records(records: Sequence, warnings: list[str]) -> None:
         totals = {k: sum(res.removed[k] for res in results) for k in sorted(used)}
         warnings.append("Web-text cleaning removed " + ", ".join(f"{v:,} characters ({k[8:]})" for k, v in totals.items())
                         + "; per document in the removed_* columns of documents.csv (turn off with clean_web=False).")
+
+
+def strip_genre_formulae(text: str) -> str:
+    """Remove report-genre formulae (:func:`zhili.lexicon.genre_boilerplate`: 现在我代表…向大会报告…,
+    请予审议, 在…第X届…第X次会议上, a line of 各位代表). Not a default ingest step (it edits the
+    speech itself); the procedure words are stopwords already.
+
+    >>> strip_genre_formulae("各位代表：\\n现在，我代表市人民政府，向大会报告工作，请予审议。\\n一、过去一年")
+    '\\n一、过去一年'
+    """
+    from zhili.lexicon import genre_boilerplate
+
+    for rx in genre_boilerplate().patterns:
+        text = rx.sub("", text)
+    return text

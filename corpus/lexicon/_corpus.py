@@ -30,7 +30,7 @@ jieba.setLogLevel(logging.WARNING)
 @dataclass(frozen=True)
 class Doc:
     doc_id: str
-    corpus: str  # 'gov' | 'cpc' | 'seed'
+    corpus: str  # 'gov' | 'cpc' | 'seed' | 'web'
     text: str  # Simplified Chinese (opencc t2s)
     meta: dict
 
@@ -56,6 +56,13 @@ def load_docs() -> list[Doc]:
         for rec in _read_jsonl_gz(path):
             text = rec.pop("text")
             docs.append(Doc(rec["id"], corpus, convert(text), rec))
+    web = SHARED_DATA / "web_articles" / "docs.jsonl.gz"
+    if web.exists():  # scraped pages: cleaned as zhili ingests them (pinyin glosses, page residue, meta lines)
+        from zhili.webtext import clean_texts, site_of
+
+        recs = _read_jsonl_gz(web)
+        cleaned = clean_texts([r["text"] for r in recs], [site_of("web", r.get("url")) for r in recs])
+        docs += [Doc(r["id"], "web", convert(c.text), {}) for r, c in zip(recs, cleaned)]
     for seed in sorted(SEED_DIR.glob("*.txt")):
         docs.append(Doc(seed.stem, "seed", convert(seed.read_text(encoding="utf-8")), {}))
     return docs

@@ -32,6 +32,9 @@ OUT_MINED = HERE / "mined_candidates.csv"
 # Evidence: a candidate (curated or mined) is kept when it occurs >= MIN_OCC times in >= MIN_DOCS documents of the
 # gov + CPC reports, or >= MIN_SEED times in the seed essay (the text zhili is built for).
 MIN_OCC, MIN_DOCS, MIN_SEED = 5, 3, 2
+# ... or >= MIN_WEB_OCC times in the web pages (web_articles, cleaned by zhili.webtext): the
+# vocabulary of local governance that national and provincial reports rarely use (吹哨报到, 三治融合).
+MIN_WEB_OCC, MIN_WEB_DOCS = 2, 1
 # Mining is stricter, because nobody proposed these terms: >= 30 occurrences in >= 15 documents, and
 # varied neighbours on both sides (boundary entropy >= 1.5 nats), so fragments of longer phrases drop out.
 MINE_MIN_OCC, MINE_MIN_DOCS, MINE_MIN_ENTROPY = 30, 15, 1.5
@@ -87,7 +90,7 @@ def mine_candidates(docs: list[Doc], tok: jieba.Tokenizer) -> list[dict]:
     left: defaultdict[str, Counter] = defaultdict(Counter)
     right: defaultdict[str, Counter] = defaultdict(Counter)
     for doc in docs:
-        if doc.corpus == "seed":
+        if doc.corpus in ("seed", "web"):
             continue
         for run in HAN_RUN.findall(doc.text):
             toks = tok.lcut(run)
@@ -123,7 +126,7 @@ def mine_candidates(docs: list[Doc], tok: jieba.Tokenizer) -> list[dict]:
 
 def count_term(term: str, docs: list[Doc]) -> dict[str, int]:
     """Raw substring occurrences and document counts per corpus."""
-    out = {"occ_gov": 0, "docs_gov": 0, "occ_cpc": 0, "docs_cpc": 0, "seed": 0}
+    out = {"occ_gov": 0, "docs_gov": 0, "occ_cpc": 0, "docs_cpc": 0, "seed": 0, "occ_web": 0, "docs_web": 0}
     for doc in docs:
         n = doc.text.count(term)
         if doc.corpus == "seed":
@@ -136,7 +139,8 @@ def count_term(term: str, docs: list[Doc]) -> dict[str, int]:
 
 def has_evidence(c: dict[str, int]) -> bool:
     corpus_ok = c["occ_gov"] + c["occ_cpc"] >= MIN_OCC and c["docs_gov"] + c["docs_cpc"] >= MIN_DOCS
-    return corpus_ok or c["seed"] >= MIN_SEED
+    web_ok = c["occ_web"] >= MIN_WEB_OCC and c["docs_web"] >= MIN_WEB_DOCS
+    return corpus_ok or web_ok or c["seed"] >= MIN_SEED
 
 
 def choose_frequencies(kept: dict[str, dict], tok: jieba.Tokenizer) -> dict[str, int]:
@@ -148,7 +152,7 @@ def choose_frequencies(kept: dict[str, dict], tok: jieba.Tokenizer) -> dict[str,
     freqs = {}
     for term in sorted(kept, key=lambda t: (len(t), t)):
         k = kept[term]
-        freqs[term] = max(k["occ_gov"] + k["occ_cpc"] + k["seed"], tok.suggest_freq(term) * FREQ_FACTOR)
+        freqs[term] = max(k["occ_gov"] + k["occ_cpc"] + k["seed"] + k["occ_web"], tok.suggest_freq(term) * FREQ_FACTOR)
         tok.add_word(term, freqs[term])
     return freqs
 
@@ -162,7 +166,7 @@ def whole_rate(kept: dict[str, dict], tok: jieba.Tokenizer, docs: list[Doc]) -> 
             for token in tok.lcut(run):
                 if len(token) > 1:
                     whole.update(substrings_in(token, terms))
-    raw = {t: k["occ_gov"] + k["occ_cpc"] + k["seed"] for t, k in kept.items()}
+    raw = {t: k["occ_gov"] + k["occ_cpc"] + k["seed"] + k["occ_web"] for t, k in kept.items()}
     return {t: round(min(whole[t], raw[t]) / raw[t], 3) if raw[t] else float("nan") for t in kept}
 
 
@@ -210,12 +214,13 @@ def main() -> None:
     with OUT_EVIDENCE.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["term", "freq_used", "pos", "n_occurrences_gov_reports", "n_docs_gov_reports",
-                    "n_occurrences_cpc", "n_docs_cpc", "n_in_seed", "jieba_default_split", "source",
+                    "n_occurrences_cpc", "n_docs_cpc", "n_in_seed", "n_occurrences_web", "n_docs_web",
+                    "jieba_default_split", "source",
                     "whole_rate_before", "whole_rate_after"])
         for term in sorted(kept):
             k = kept[term]
             w.writerow([term, freqs[term], k["pos"], k["occ_gov"], k["docs_gov"], k["occ_cpc"], k["docs_cpc"],
-                        k["seed"], k["split"], k["source"], rates_before[term], rates[term]])
+                        k["seed"], k["occ_web"], k["docs_web"], k["split"], k["source"], rates_before[term], rates[term]])
     with OUT_MINED.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["term", "n_occurrences", "n_docs", "boundary_entropy", "filter", "in_lexicon"])
         w.writeheader()
