@@ -254,7 +254,7 @@ def fit_topics(d: DTM, settings: RunSettings) -> TopicModel:
             raise ZhiliError(E.E040, k=k)
         if n_units < 2 * k:  # before trimming, which would fail less helpfully
             raise ZhiliError(E.E041, n_docs=n_units, k=k)
-    return TopicModel(n_topics=k, method=settings.topic_method, seed_topics=settings.themes or None,
+    return TopicModel(n_topics=k, method=settings.topic_method, themes=settings.themes or None,
                       random_state=settings.random_state, n_jobs=max(1, settings.n_jobs)).fit(analysis_dtm(d, settings))
 
 
@@ -291,7 +291,7 @@ def comparison_tables(d: DTM, settings: RunSettings, model: TopicModel | None = 
     tables["keyness"] = top_keyness(pd.concat(key, ignore_index=True), settings.keyness_terms)
     if "year" in settings.by:
         top = (terms if terms is not None else term_frequencies(d))["term"].head(TREND_TERMS).tolist()
-        tables["term_trends"] = term_trends(d, top, time="year")
+        tables["term_trends"] = term_trends(d, top, by="year")
     if prev:
         tables["topic_prevalence"] = pd.concat(prev, ignore_index=True)
     return tables
