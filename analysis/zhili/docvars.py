@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from zhili.errors import E, ZhiliError
+from zhili.errors import W, warning_text
 
 # Columns zhili writes itself (documents.csv, doc_topics, the ingest log): a user column of the
 # same name is renamed with RENAME_SUFFIX so both keep their meaning.
@@ -277,7 +277,7 @@ def type_docvars(df: pd.DataFrame, year_cols: Iterable[str] = YEAR_COLS,
                 name = col + RAW_SUFFIX  # a user column of this name was renamed at ingest
                 out[name] = raw
                 examples = ", ".join(repr(v) for v in pd.unique(raw[bad])[:3])
-                notes.append(str(ZhiliError(E.W101, n=int(bad.sum()), var=col, examples=examples, raw=name)))
+                notes.append(warning_text(W.W101, n=int(bad.sum()), var=col, examples=examples, raw=name))
         else:
             out[col] = type_column(series)
     return pd.DataFrame(out, index=df.index), notes
@@ -352,4 +352,4 @@ def rename_message(mapping: dict[str, str], where: str) -> str:
     "[W100] Columns of 'a.csv' named like zhili's own are kept under new names: 'status' -> 'status_original'. Refer to them by the new names (e.g. --by)."
     """
     pairs = ", ".join(f"'{old}' -> '{new}'" for old, new in mapping.items())
-    return str(ZhiliError(E.W100, where=where, pairs=pairs))
+    return warning_text(W.W100, where=where, pairs=pairs)

@@ -67,14 +67,12 @@ class E:
     E062 = "Config '{path}' is invalid: {detail}."
     E063 = "Cannot load font '{path}': {detail}. Install the package's dependencies again (pip install -e analysis)."
     E064 = "Results folder '{path}' was written by zhili {found}; this is zhili {current}. Re-run the analysis."
-    E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler). "
+    E065 = ("The 'native' segmenter was not compiled when zhili was installed (it needs a C compiler), or was "
+            "compiled from an older zhili. "
             "Install one (gcc, or Visual C++ Build Tools on Windows) and reinstall zhili, or use --segmenter rjieba.")
     # ingest: document variables, column names, rows inside files (E100-E119, W100-W119)
     E100 = "Workbook '{path}' has no sheet {sheet}; its sheets: {available}. Pass --sheet with one of them, or omit it to read every sheet."
     E101 = "Sidecar '{path}' has {n} rows for document '{doc_id}' (rows {rows}, keys {keys}). Keep one row per document."
-    W100 = "Columns of {where} named like zhili's own are kept under new names: {pairs}. Refer to them by the new names (e.g. --by)."
-    W101 = "{n} documents have a '{var}' that is not a year ({examples}); it is left empty, the value as written kept in '{raw}'. Use 2019, 2019年, 二〇一九年 or a date."
-    W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
     # web-text cleaning (zhili.webtext); W160 = a year taken from a meta line's publication date
     E160 = ("'{path}' has no text left after web-text cleaning (it was all markup, navigation or meta lines). "
             "Check the file, or keep it with clean_web=False.")
@@ -83,13 +81,9 @@ class E:
     E171 = "Invalid --regex '{pattern}': {detail}. Escape special characters, or drop --regex to search the literal term."
     E172 = "--window must be a whole number >= 0; got {window}."
     E173 = "User dictionary '{path}' is not a readable file ({detail}). Give a jieba-format text file: `word [freq] [pos]` per line."
-    W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
-    W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
     # topics, comparisons, grouping, effects (topics helper: E140-E159, W140-W159)
     E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
     E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
-    W140 = "[W140] {n_out} of {n} documents have no {var}; left out of {what}."
-    W141 = "[W141] The best K ({k}) is at the {side} edge of K = {ks}; the search was widened to {widened}."
     # run: settings, results folders, batch names (run helper, E120-E139)
     E120 = "Setting '{key}' must be {expected}; got {value!r}."
     E121 = ("Analysis name '{name}' in '{path}' must be a plain folder name inside the results folder "
@@ -102,6 +96,28 @@ class E:
     E126 = "Results folder '{path}' does not match its manifest: {detail}. Run the analysis again to rewrite it."
     E127 = ("'{path}' is not empty and not a zhili results folder (it holds {example}); a run replaces its results "
             "folder as a whole. Choose a new or empty --out.")
+
+
+class W:
+    """Warning templates (problems zhili worked around; the run goes on), numbered like :class:`E`.
+    Format one with :func:`warning_text`."""
+
+    W100 = "Columns of {where} named like zhili's own are kept under new names: {pairs}. Refer to them by the new names (e.g. --by)."
+    W101 = "{n} documents have a '{var}' that is not a year ({examples}); it is left empty, the value as written kept in '{raw}'. Use 2019, 2019年, 二〇一九年 or a date."
+    W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
+    W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
+    W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
+    W140 = "{n_out} of {n} documents have no {var}; left out of {what}."
+
+
+def warning_text(template: str, /, **fields: object) -> str:
+    """The message of warning ``template`` (a :class:`W` member) with its code in front.
+
+    >>> warning_text(W.W171, n=2, total=5, var="city")
+    "[W171] 2 of 5 documents have no value of 'city'; they count in no group of 'city'."
+    """
+    code = next(name for name, value in vars(W).items() if value is template)
+    return f"[{code}] " + template.format(**fields)
 
 
 class ZhiliError(Exception):

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import E, ZhiliError, ZhiliWarning
+from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import replacing
 from .metadata import parse_year
 from .normalize import normalize
@@ -571,8 +571,8 @@ def formulation_table(
     return table.sort_values(["count", "canonical"], ascending=[False, True], ignore_index=True)
 
 
-def _warn(template: str, code: str, **fields: object) -> None:
-    warnings.warn(f"[{code}] " + template.format(**fields), ZhiliWarning, stacklevel=3)
+def _warn(template: str, **fields: object) -> None:
+    warnings.warn(warning_text(template, **fields), ZhiliWarning, stacklevel=3)
 
 
 _DATE_YEAR = re.compile(r"\s*([12][0-9]{3})\s*(?:[-/.年]|$)")
@@ -609,7 +609,7 @@ def _year_values(series: pd.Series, var: str) -> np.ndarray:
         raw = series[missing]
         odd = sorted({str(v) for v in raw.tolist() if not _is_blank(v)})[:3]
         examples = f" (unreadable: {', '.join(repr(v) for v in odd)})" if odd else ""
-        _warn(E.W170, "W170", n=int(missing.sum()), total=len(years), var=var, examples=examples)
+        _warn(W.W170, n=int(missing.sum()), total=len(years), var=var, examples=examples)
     return years
 
 
@@ -626,7 +626,7 @@ def _group_values(series: pd.Series, var: str) -> np.ndarray:
     values = np.array([None if _is_blank(v) else str(v) for v in series.tolist()], dtype=object)
     n_missing = sum(v is None for v in values)
     if n_missing:
-        _warn(E.W171, "W171", n=n_missing, total=len(values), var=var)
+        _warn(W.W171, n=n_missing, total=len(values), var=var)
     return values
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import E, ZhiliError, ZhiliWarning
+from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 
 COMBINE = "×"  # joins variable names: by=['city', 'year'] is reported as 'city×year'
 JOIN = "|"  # joins values: group '南通市|2019'
@@ -124,7 +124,7 @@ def sorted_values(values: Sequence) -> list:
 
 def warn_left_out(n_out: int, n_docs: int, what_missing: str, what: str, stacklevel: int = 3) -> None:
     """The warning every consumer gives for documents without a value."""
-    warnings.warn(E.W140.format(n_out=n_out, n=n_docs, var=what_missing, what=what), ZhiliWarning,
+    warnings.warn(warning_text(W.W140, n_out=n_out, n=n_docs, var=what_missing, what=what), ZhiliWarning,
                   stacklevel=stacklevel + 1)
 
 

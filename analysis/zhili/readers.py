@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from zhili.errors import E, ZhiliError
+from zhili.errors import E, W, ZhiliError, warning_text
 
 DOCUMENT_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".jsonl", ".jsonl.gz", ".parquet")
@@ -632,7 +632,7 @@ def _jsonl_part(records: list, rows: list, errors: dict, repaired: list, path: P
     notes = []
     if repaired:
         shown = ", ".join(map(str, repaired[:10])) + (" …" if len(repaired) > 10 else "")
-        notes.append(str(ZhiliError(E.W102, path=path, lines=shown)))
+        notes.append(warning_text(W.W102, path=path, lines=shown))
     frame = pd.DataFrame(records, dtype=object)  # the values as parsed: no copy into Arrow strings
     if len(frame) != len(records):  # only unreadable lines: no columns, one row each
         frame = pd.DataFrame(index=range(len(records)))

@@ -94,17 +94,23 @@ def _backend_version(backend: str) -> str:
     return version(backend)
 
 
+#: The interface version of ``_cut.c`` this code calls (``_cut.VERSION``); a module compiled from
+#: an older source (an install that was not rebuilt) lacks methods such as ``Cutter.load``.
+CUT_VERSION = 2
+
+
 def native_available() -> bool:
-    """Whether zhili's C cutter was compiled at install time (it needs a C compiler).
+    """Whether zhili's C cutter was compiled at install time (it needs a C compiler) from this
+    version of ``_cut.c``.
 
     >>> isinstance(native_available(), bool)
     True
     """
     try:
-        from . import _cut  # noqa: F401
+        from . import _cut
     except ImportError:
         return False
-    return True
+    return getattr(_cut, "VERSION", 0) == CUT_VERSION
 
 
 def _dictionary_entries(config: SegmenterConfig) -> list[lexicon.Entry]:
