@@ -42,7 +42,6 @@ Arabic digits before a Han character becomes Chinese (3个100% → 三个100%; t
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
@@ -59,7 +58,7 @@ import pandas as pd
 
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import replacing
-from .metadata import parse_year
+from .docvars import to_year
 from .normalize import normalize
 
 if TYPE_CHECKING:
@@ -575,26 +574,6 @@ def _warn(template: str, **fields: object) -> None:
     warnings.warn(warning_text(template, **fields), ZhiliWarning, stacklevel=3)
 
 
-_DATE_YEAR = re.compile(r"\s*([12][0-9]{3})\s*(?:[-/.年]|$)")
-
-
-def year_of(value: object) -> float:
-    """A year as a float (NaN when missing or unreadable): 2019, "2019年", "二〇一九年",
-    dates ("2019-05-01", a datetime from a spreadsheet) and nullable integers.
-
-    >>> [year_of(v) for v in (2019, "2019-05-01", dt.date(2020, 1, 2), "未知", "", None, pd.NA)]
-    [2019.0, 2019.0, 2020.0, nan, nan, nan, nan]
-    """
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return float(value.year) if not pd.isna(value) else np.nan
-    try:
-        year = parse_year(value)
-    except (ValueError, TypeError):
-        m = _DATE_YEAR.match(str(value)) if isinstance(value, str) else None
-        return float(m.group(1)) if m else np.nan
-    return np.nan if year is None else float(year)
-
-
 def _year_values(series: pd.Series, var: str) -> np.ndarray:
     """Years of a docvar column as floats, NaN for missing; missing ones counted in a warning."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -603,7 +582,7 @@ def _year_values(series: pd.Series, var: str) -> np.ndarray:
         years = series.to_numpy(dtype=float, na_value=np.nan)
         years = np.where((years == np.floor(years)) & (years >= 1000) & (years <= 9999), years, np.nan)
     else:
-        years = np.array([year_of(v) for v in series.tolist()], dtype=float)
+        years = np.array([np.nan if (y := to_year(v)) is None else y for v in series.tolist()], dtype=float)
     missing = np.isnan(years)
     if missing.any():
         raw = series[missing]
