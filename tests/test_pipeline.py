@@ -266,9 +266,9 @@ def test_source_column_n_tokens_does_not_crash_documents_table(tmp_path):
     src.write_text('{"id": "a", "text": "推进网格化服务管理。", "n_tokens": "很多", "note": "$\\\\frac{x}{$"}\n',
                    encoding="utf-8")
     run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), cache=False, report=False))
-    assert "n_tokens_source" in (tmp_path / "out" / "run.log").read_text(encoding="utf-8")
+    assert "n_tokens_original" in (tmp_path / "out" / "run.log").read_text(encoding="utf-8")
     docs = _read(tmp_path / "out" / "tables" / "documents.csv")
-    assert docs.loc[0, "n_tokens"] > 0 and docs.loc[0, "n_tokens_source"] == "很多"
+    assert docs.loc[0, "n_tokens"] > 0 and docs.loc[0, "n_tokens_original"] == "很多"
     assert docs.loc[0, "note"] == "$\\frac{x}{$"
 
 

@@ -13,7 +13,8 @@ from zhili.settings import FIELDS, RunSettings, add_run_arguments, settings_to_a
 #: A non-default value for every setting (the test fails when a new field is not listed here).
 CHANGED = {
     "sources": ["a.csv", "b/"], "out": "res", "unit": "paragraph", "text_col": "正文", "id_col": "编号",
-    "name_pattern": "{city}_{year}", "sidecar": "meta.csv", "encoding": "gb18030", "bylines": False,
+    "name_pattern": "{city}_{year}", "sidecar": "meta.csv", "encoding": "gb18030", "sheet": ["2024"],
+    "year_cols": ["date"], "clean_web": False, "bylines": False,
     "segmenter": "jieba", "user_dicts": ["u1.txt", "u2.txt"], "lexicon": False, "places": False,
     "stopwords": "policy", "extra_stopwords": ["的", "stop.txt"], "min_chars": 1, "pos": ["n", "vn"],
     "synonyms": False, "min_df": 3, "max_df": 0.5, "max_features": 500, "topics": 7, "topic_method": "lda",

@@ -500,7 +500,7 @@ def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
     table = c.document_table()
     if "n_tokens" in table.columns:  # a source column of that name keeps its values under another name
-        new = _free_name(table.columns, "n_tokens_source")
+        new = _free_name(table.columns, "n_tokens_original")
         warnings.warn(f"the source column 'n_tokens' is kept as '{new}' in documents.csv; 'n_tokens' is zhili's "
                       "count of analysed tokens", ZhiliWarning, stacklevel=2)
         table = table.rename(columns={"n_tokens": new})
