@@ -31,7 +31,7 @@ def test_group_by_one_and_two_variables(d):
     g = dtm_group(d, "city")
     assert g.docvars["n_units"].tolist() == [2, 1] and g.matrix.sum() == 8
     assert len(dtm_group(d, ["city", "year"]).docvars) == 3
-    with pytest.raises(ZhiliError, match=r"\[E012\] group_by needs docvar 'province'; available: doc_id"):
+    with pytest.raises(ZhiliError, match=r"\[E012\] by= names docvar 'province', which the documents do not have; available: doc_id"):
         dtm_group(d, "province")
 
 

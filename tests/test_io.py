@@ -69,6 +69,14 @@ def test_workbook_doc_topics_do_not_repeat_docvars(tmp_path):
     assert "doc_topics" in [c.value for c in book["notes"]["A"]]
 
 
+def test_user_column_topic_1_original_is_not_kept_among_topic_shares_regression(tmp_path):
+    documents = pd.DataFrame({"doc_id": ["a", "b"], "source": ["x", "y"], "topic_1_original": ["甲", "乙"]})
+    doc_topics = pd.DataFrame({"doc_id": ["a", "b"], "topic_1_original": ["甲", "乙"],
+                               "topic_0": [0.5, 0.2], "topic_1": [0.5, 0.8]})
+    book = load_workbook(write_workbook({"documents": documents, "doc_topics": doc_topics}, tmp_path / "b.xlsx"))
+    assert [c.value for c in book["doc_topics"][1]] == ["doc_id", "topic_0", "topic_1"]
+
+
 def test_workbook_sheet_cap_leaves_a_note(tmp_path):
     big = pd.DataFrame({"term": [f"词{i}" for i in range(50)], "count": range(50)})
     book = load_workbook(write_workbook({"terms": big}, tmp_path / "b.xlsx", max_rows=10))

@@ -180,6 +180,23 @@ def test_report_refuses_a_folder_that_does_not_match_its_manifest(tmp_path):
         verify_results(tmp_path)
 
 
+@pytest.mark.parametrize("files", [None, [], "x", {"tables/terms.csv": 5}])
+def test_report_refuses_a_manifest_whose_files_record_is_not_a_map(tmp_path, files):
+    from zhili.pipeline import verify_results
+
+    run(RunSettings(out=str(tmp_path), cache=False, report=False))
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "files": files}), encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E126\].*'files' record"):
+        verify_results(tmp_path)
+
+
+def test_a_table_with_a_header_and_no_rows_says_so(tmp_path):
+    (tmp_path / "empty.csv").write_text("text,year\n", encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E018\].*empty.csv"):
+        run(RunSettings(sources=[str(tmp_path / "empty.csv")], out=str(tmp_path / "out"), cache=False, report=False))
+
+
 def test_leftovers_of_a_killed_run_are_removed_and_a_half_swapped_folder_put_back(tmp_path):
     from zhili.files import clean_leftovers
 

@@ -392,6 +392,16 @@ def test_broken_jsonl_line_is_an_error_row_not_a_failed_file(tmp_path, content: 
     assert table["_error"].iloc[1].startswith("[E015] Row 2 of") and detail in table["_error"].iloc[1]
 
 
+@pytest.mark.parametrize(("cell", "kind"), [('["推进", "网格"]', "a list"), ("42", "the number 42"),
+                                            ('{"a": 1}', "a JSON object"), ("true", "true/false")])
+def test_text_cell_holding_a_list_or_number_is_skipped_not_analysed(tmp_path, cell: str, kind: str) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "推进网格化"}\n{"text": ' + cell + '}\n', encoding="utf-8")
+    table = read_table(path)
+    assert table["text"].tolist() == ["推进网格化", ""]
+    assert table["_error"].iloc[1].startswith("[E015] Row 2 of") and kind in table["_error"].iloc[1]
+
+
 def test_jsonl_with_only_broken_lines_gives_error_rows(tmp_path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text("oops\n[1]\n", encoding="utf-8")

@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import E, ZhiliError
+from .grouping import indicator, require_docvars
 from .io import write_table  # noqa: F401 - re-exported: zhili.dtm.write_table stays public
 from .tokens import Tokens
 
@@ -107,16 +108,6 @@ def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | 
     return replace(d, matrix=d.matrix[:, idx].tocsr(), vocabulary=d.vocabulary[idx], meta=meta)
 
 
-def require_docvars(docvars: pd.DataFrame, by: str | Sequence[str]) -> list[str]:
-    """The grouping variables as a list, or E012 naming what is available."""
-    by = [by] if isinstance(by, str) else list(by)
-    for var in by:
-        if var not in docvars.columns:
-            available = ", ".join(c for c in docvars.columns if c != "text")
-            raise ZhiliError(E.E012, var=var, available=available)
-    return by
-
-
 def dtm_group(d: DTM, by: str | Sequence[str]) -> DTM:
     """Sum rows by one or more document variables; the result's docvars are the groups
     plus ``n_units``. Units whose variable is missing form no group (counted in ``meta``).
@@ -125,9 +116,9 @@ def dtm_group(d: DTM, by: str | Sequence[str]) -> DTM:
     keys = d.docvars[by].astype("object")
     missing = keys.isna().any(axis=1).to_numpy()
     codes, uniques = pd.MultiIndex.from_frame(keys[~missing]).factorize()
-    rows = np.flatnonzero(~missing)
-    g = sp.csr_matrix((np.ones(len(rows)), (codes, rows)), shape=(len(uniques), d.shape[0]))
-    matrix = (g @ d.matrix).tocsr()
+    unit_group = np.full(d.shape[0], -1, dtype=np.int64)
+    unit_group[~missing] = codes
+    matrix = (indicator(unit_group, len(uniques)) @ d.matrix).tocsr()
     groups = uniques.to_frame(index=False)
     groups.columns = by
     groups["doc_id"] = ["|".join(map(str, t)) for t in uniques]

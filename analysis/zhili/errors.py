@@ -5,7 +5,7 @@ so the CLI prints one clean line and notebooks show the same text.
 
 >>> from zhili.errors import E, ZhiliError
 >>> str(ZhiliError(E.E012, var="city", available="doc_id, year"))
-"[E012] group_by needs docvar 'city'; available: doc_id, year."
+"[E012] by= names docvar 'city', which the documents do not have; available: doc_id, year."
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ class E:
     E009 = "Duplicate document id '{doc_id}' ({first} and {second}). Make ids unique, e.g. prefix them with the source."
     E010 = "Sidecar '{path}' row {row}: key '{key}' matches no document. Fix the file name/id in the sidecar, or remove the row."
     E011 = "Sidecar '{path}' has no key column; it needs one of: {expected}. Columns: {available}."
-    E012 = "group_by needs docvar '{var}'; available: {available}."
+    E012 = "by= names docvar '{var}', which the documents do not have; available: {available}."
     E013 = "--name-pattern '{pattern}' is invalid: {detail}. Use fields in braces, e.g. \"{{city}}_{{year}}\"."
     E014 = "Unknown unit '{unit}'. Use one of: document, paragraph, sentence."
     E015 = "Row {row} of '{path}': {detail}."
     E016 = "No documents to analyse: all {n} inputs were skipped (see the log). Fix the inputs listed above."
+    E018 = ("No documents to analyse: the sources ({sources}) hold no data rows or text files. Check the paths, and that each "
+            "table has rows under its header.")
     E017 = "Docvar '{var}' has a value that is not a year: '{value}' (document '{doc_id}'). Use 2019, 2019年 or 二〇一九年."
     # dictionaries and lexicons
     E020 = "Dictionary '{path}' line {line}: {detail}. Format: one entry per line, `word [freq] [pos]`, UTF-8."

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -166,9 +167,12 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     return path
 
 
+_TOPIC_SHARE = re.compile(r"topic_\d+")
+
+
 def _without_docvars(doc_topics: pd.DataFrame, documents: pd.DataFrame) -> tuple[pd.DataFrame, list]:
     docvars = set(documents.columns) - set(DOC_TOPICS_KEYS)
-    dropped = [c for c in doc_topics.columns if c in docvars and not str(c).startswith("topic_")]
+    dropped = [c for c in doc_topics.columns if c in docvars and not _TOPIC_SHARE.fullmatch(str(c))]
     return (doc_topics.drop(columns=dropped), dropped) if dropped else (doc_topics, [])
 
 

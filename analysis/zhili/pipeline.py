@@ -329,6 +329,8 @@ def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.manifest["inputs"] = r.documents.inputs
     if not len(r.documents.docs):
         write_log(folder, r.documents, [], None)
+        if not len(r.documents.log):
+            raise ZhiliError(E.E018, sources=", ".join(map(str, r.settings.sources)) or "the seed")
         raise ZhiliError(E.E016, n=len(r.documents.log))
 
 
@@ -471,9 +473,11 @@ def verify_results(folder: str | Path) -> dict:
 
     folder = Path(folder)
     manifest = read_manifest(folder)
-    recorded = manifest.get("files")
-    if not isinstance(recorded, dict):  # written before files were recorded: nothing to compare
+    if "files" not in manifest:  # written before files were recorded: nothing to compare
         return manifest
+    recorded = manifest["files"]
+    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+        raise ZhiliError(E.E126, path=folder, detail="its 'files' record is not a map of file names to digests")
     found = file_digests(folder, exclude=("manifest.json", "report.html"))
     for rel in sorted(set(recorded) | set(found)):
         if rel not in found:

@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import math
+import numbers
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -684,21 +685,38 @@ def _standardise_table(part: _Part, path: Path, name: str, text_col: str, id_col
         id_col = next((c for c in ("doc_id", "id") if c in frame.columns and c != text_col), None)
     prefix = f"{name}-{part.sheet}" if multi_sheet else name
     ids = frame[id_col] if id_col in frame.columns else [None] * len(frame)
+    errors = dict(part.errors)
+    for row, value in zip(rows, frame[text_col]):
+        kind = _not_text(value)
+        if kind and row not in errors:
+            errors[row] = str(ZhiliError(E.E015, row=row, path=path, detail=(
+                f"the '{text_col}' cell holds {kind}, not text; store the text as a string")))
     result = pd.DataFrame({
         "doc_id": [_cell_to_str(value) or f"{prefix}-{row}" for value, row in zip(ids, rows)],
-        "text": [_cell_to_str(value) for value in frame[text_col]],
+        "text": ["" if row in errors else _cell_to_str(value) for value, row in zip(frame[text_col], rows)],
         "_row": rows,
     })
     if multi_sheet:
         result["sheet"] = part.sheet
-    if part.errors:
-        result["_error"] = [part.errors.get(row, "") for row in rows]
+    if errors:
+        result["_error"] = [errors.get(row, "") for row in rows]
     columns = [c for c in frame.columns if c not in (text_col, id_col)]
     renamed = rename_reserved(columns)
     for column in columns:
         result[renamed.get(column, column)] = frame[column].to_numpy()
     result.attrs = {"notes": part.notes, "renamed": renamed}
     return result
+
+
+def _not_text(value: object) -> str:
+    """What a text cell holds when it is not text or missing ('a list', 'a number', ...), else ''."""
+    if isinstance(value, (list, tuple, dict)):
+        return f"a {'list' if isinstance(value, (list, tuple)) else 'JSON object'}"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, numbers.Number) and not (isinstance(value, float) and math.isnan(value)):
+        return f"the number {value}"
+    return ""
 
 
 def _cell_to_str(value: object) -> str:
