@@ -86,8 +86,10 @@ def test_report_command_on_a_non_results_folder(tmp_path):
     assert out.returncode == 1 and "[E060]" in out.stderr
 
 
-def test_quiet_prints_nothing_on_success(tmp_path):
-    out = zhili("-q", "run", "--out", str(tmp_path), "--no-cache", "--no-report")
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_prints_nothing_on_success(tmp_path, where):
+    args = ["-q", "run"] if where == "before" else ["run", "-q"]
+    out = zhili(*args, "--out", str(tmp_path), "--no-cache", "--no-report")
     assert out.returncode == 0 and out.stderr == ""
 
 

@@ -180,7 +180,7 @@ def test_report_refuses_a_folder_that_does_not_match_its_manifest(tmp_path):
         verify_results(tmp_path)
 
 
-@pytest.mark.parametrize("files", [None, [], "x", {"tables/terms.csv": 5}])
+@pytest.mark.parametrize("files", [None, [], "x", {"tables/terms.csv": 5}, {"tables/terms.csv": "ab12"}])
 def test_report_refuses_a_manifest_whose_files_record_is_not_a_map(tmp_path, files):
     from zhili.pipeline import verify_results
 

@@ -78,29 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zhili {version('zhili')}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
+    # the same two flags after the command (zhili run -q ...); SUPPRESS keeps a value given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], formatter_class=fmt, epilog=EPILOGS[name], **kwargs)
 
     for name, help_text in (("run", "the main job: ingest, segment, count, formulations (and topics, comparisons, report)"),
                             ("topics", "fit a topic model (like run with --topics auto)"),
                             ("compare", "compare groups: keyness and topic prevalence (like run with --by)")):
-        p = sub.add_parser(name, help=help_text, epilog=EPILOGS[name], formatter_class=fmt)
+        p = command(name, help=help_text)
         _run_options(p, command=name)
         p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("report", help="write report.html again from a results folder", epilog=EPILOGS["report"],
-                       formatter_class=fmt)
+    p = command("report", help="write report.html again from a results folder")
     p.add_argument("results", help="a folder written by zhili run")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("ingest", help="read sources and write the documents table", epilog=EPILOGS["ingest"],
-                       formatter_class=fmt)
+    p = command("ingest", help="read sources and write the documents table")
     _source_options(p)
     _declared(p, "unit")
     _declared(p, "out", help="folder for tables/documents.csv and tables/units.parquet (default: zhili-results)")
     p.set_defaults(func=_cmd_ingest)
 
-    p = sub.add_parser("segment", help="segment UTF-8 lines; one line of space-separated tokens per line",
-                       epilog=EPILOGS["segment"], formatter_class=fmt)
+    p = command("segment", help="segment UTF-8 lines; one line of space-separated tokens per line")
     p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input (default)")
     p.add_argument("--keep-all", action="store_true",
                    help="keep every token (punctuation and spaces too): each whitespace character is a token "
@@ -108,8 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     _segment_options(p)
     p.set_defaults(func=_cmd_segment)
 
-    p = sub.add_parser("phrases", help="propose multi-word terms (PMI + boundary entropy)", epilog=EPILOGS["phrases"],
-                       formatter_class=fmt)
+    p = command("phrases", help="propose multi-word terms (PMI + boundary entropy)")
     _source_options(p)
     _segment_options(p)
     p.add_argument("--top", type=int, default=100)
@@ -118,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user-dict-out", help="also write the phrases as a jieba user dictionary")
     p.set_defaults(func=_cmd_phrases)
 
-    p = sub.add_parser("kwic", help="keyword in context, in the original script", epilog=EPILOGS["kwic"],
-                       formatter_class=fmt)
+    p = command("kwic", help="keyword in context, in the original script")
     p.add_argument("pattern", help="term (Simplified or Traditional), or a regex with --regex")
     _source_options(p)
     p.add_argument("--window", type=int, default=20)

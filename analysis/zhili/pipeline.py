@@ -476,7 +476,7 @@ def verify_results(folder: str | Path) -> dict:
     if "files" not in manifest:  # written before files were recorded: nothing to compare
         return manifest
     recorded = manifest["files"]
-    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+    if not isinstance(recorded, dict) or not all(isinstance(v, dict) and "sha256" in v for v in recorded.values()):
         raise ZhiliError(E.E126, path=folder, detail="its 'files' record is not a map of file names to digests")
     found = file_digests(folder, exclude=("manifest.json", "report.html"))
     for rel in sorted(set(recorded) | set(found)):
