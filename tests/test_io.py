@@ -101,3 +101,29 @@ def test_run_with_hostile_ids_has_no_formula_cells(tmp_path):
     tables = res.out / "tables"
     assert _formula_cells(tables / "zhili-tables.xlsx") == []
     assert all(_unneutralised(p) == [] for p in tables.glob("*.csv"))
+
+
+def test_workbook_round_trips_awkward_values(tmp_path):
+    import datetime as dt
+
+    text = ["{r}", "a{{b}}", "<b>&amp;\"x\"", "控\x01制\x00", "=SUM(A1)", " 前后空格 ", "x" * 40000, "孤"]
+    frame = pd.DataFrame({f"c{j}": range(len(text)) for j in range(27)})
+    frame["text"] = text
+    frame["when"] = [dt.datetime(2019, 5, 1, 8, 30), None, dt.date(2020, 1, 2), pd.Timestamp("2021-03-04"),
+                     None, None, None, None]
+    frame["flag"] = [True, False, None, True, False, True, False, True]
+    frame["x"] = [1.5, float("nan"), float("inf"), -0.25, 1e-12, 3.0, None, 7]
+    book = load_workbook(write_workbook({"t": frame}, tmp_path / "b.xlsx"))
+    ws = book["t"]
+    header = [c.value for c in ws[1]]
+    assert header[26] == "c26" and ws.cell(1, 27).column_letter == "AA"
+    got = {name: [ws.cell(r, header.index(name) + 1) for r in range(2, len(text) + 2)]
+           for name in ("text", "when", "flag", "x")}
+    assert [c.value for c in got["text"]] == ["{r}", "a{{b}}", "<b>&amp;\"x\"", "控制", "=SUM(A1)", " 前后空格 ",
+                                             "x" * 32767, "孤"]
+    assert {c.data_type for c in got["text"]} == {"s"}
+    assert [c.value for c in got["when"]][:4] == [dt.datetime(2019, 5, 1, 8, 30), None, dt.datetime(2020, 1, 2),
+                                                 dt.datetime(2021, 3, 4)]
+    assert [c.value for c in got["flag"]][:3] == [True, False, None]
+    assert [c.value for c in got["x"]] == [1.5, None, "inf", -0.25, 1e-12, 3, None, 7]
+    assert pd.read_excel(tmp_path / "b.xlsx", sheet_name="t")["c3"].tolist() == list(range(len(text)))

@@ -10,7 +10,7 @@ spreadsheet formulas. So:
   Excel and LibreOffice show it as text;
 * **Parquet** keeps every value exactly as it is.
 
-The workbook is written in constant memory (openpyxl's write-only mode); a table longer
+The workbook is streamed sheet by sheet as OOXML (inline string cells); a table longer
 than ``max_rows`` is cut there, with a note on a ``notes`` sheet pointing to its CSV and
 Parquet files, which are always whole. ``doc_topics`` does not repeat the document
 variables in the workbook (they are on the ``documents`` sheet, joined by ``doc_id``).
@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path,
 
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
                    max_rows: int = EXCEL_MAX_ROWS) -> Path:
-    """All tables in one Excel workbook, one sheet each, in constant memory.
+    """All tables in one Excel workbook, one sheet each, streamed sheet by sheet.
 
     Every string is a string cell (no input value becomes a formula). A table with more
     than ``max_rows`` rows is cut, and a ``notes`` sheet says so and names its CSV/Parquet.
@@ -133,38 +134,144 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     >>> cell.value, cell.data_type
     ('=1+1', 's')
     """
-    from openpyxl import Workbook
-
     path = Path(path)
     max_rows = max(1, int(max_rows))
     notes: list[tuple[str, str]] = []
-    with replacing(path) as tmp:
-        book = Workbook(write_only=True)
-        for name, df in tables.items():
-            sheet_name = name[:31]
-            if name == "doc_topics" and "documents" in tables:
-                df, dropped = _without_docvars(df, tables["documents"])
-                if dropped:
-                    notes.append((sheet_name, f"document variables ({', '.join(map(str, dropped))}) are on the "
-                                              f"'documents' sheet (join on doc_id); {name}.csv/.parquet have them too"))
-            if len(df) > max_rows:
-                notes.append((sheet_name, f"first {max_rows:,} of {len(df):,} rows; all rows in {name}.csv and "
-                                          f"{name}.parquet"))
-                df = df.head(max_rows)
-            sheet = book.create_sheet(sheet_name)
-            sheet.append([_cell(sheet, str(c)) for c in df.columns])
-            columns = [_column_values(df[c]) for c in df.columns]
-            for row in zip(*columns):
-                sheet.append([_cell(sheet, v) for v in row])
-        if notes:
-            sheet = book.create_sheet("notes")
-            sheet.append([_cell(sheet, "sheet"), _cell(sheet, "note")])
-            for sheet_name, note in notes:
-                sheet.append([_cell(sheet, sheet_name), _cell(sheet, note)])
-        if not tables:
-            book.create_sheet("empty")
-        book.save(tmp)
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    for name, df in tables.items():
+        sheet_name = name[:31]
+        if name == "doc_topics" and "documents" in tables:
+            df, dropped = _without_docvars(df, tables["documents"])
+            if dropped:
+                notes.append((sheet_name, f"document variables ({', '.join(map(str, dropped))}) are on the "
+                                          f"'documents' sheet (join on doc_id); {name}.csv/.parquet have them too"))
+        if len(df) > max_rows:
+            notes.append((sheet_name, f"first {max_rows:,} of {len(df):,} rows; all rows in {name}.csv and "
+                                      f"{name}.parquet"))
+            df = df.head(max_rows)
+        sheets.append((sheet_name, df))
+    if notes:
+        sheets.append(("notes", pd.DataFrame(notes, columns=["sheet", "note"])))
+    if not sheets:
+        sheets.append(("empty", pd.DataFrame()))
+    with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for part, xml in _xlsx_parts([name for name, _ in sheets]).items():
+            book.writestr(part, xml)
+        for i, (_, df) in enumerate(sheets, 1):
+            with book.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as stream:
+                for chunk in _sheet_xml(df):
+                    stream.write(chunk.encode("utf-8", "replace"))
     return path
+
+
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_ROW = "\x00"  # stands for the row number in a cell reference; never in text (NUL is not XML)
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _sheet_xml(df: pd.DataFrame, rows_per_chunk: int = 2000) -> Iterator[str]:
+    """A worksheet's XML in chunks: a header row of column names, then one row per table row;
+    missing values are left out (empty cells), text is an inline string cell."""
+    letters = [_column_letter(j) for j in range(len(df.columns))]
+    last = f"{letters[-1]}{len(df) + 1}" if letters else "A1"
+    yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
+           '"http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+           f'<dimension ref="A1:{last}"/><sheetData>')
+    header = "".join(_xml_cell(f"{letters[j]}1", str(c)) for j, c in enumerate(df.columns))
+    yield f'<row r="1">{header}</row>'
+    columns = [_column_xml(df.iloc[:, j], letters[j]) for j in range(len(df.columns))]
+    rows = zip(*columns) if columns else iter(())
+    buffer = []
+    for r, cells in enumerate(rows, 2):
+        buffer.append(f'<row r="{r}">{"".join(cells).replace(_ROW, str(r))}</row>')
+        if len(buffer) >= rows_per_chunk:
+            yield "".join(buffer)
+            buffer = []
+    yield "".join(buffer) + "</sheetData></worksheet>"
+
+
+def _column_xml(series: pd.Series, letter: str) -> list[str]:
+    """Each value of a column as a cell's XML with ``_ROW`` where the row number goes ('' when missing)."""
+    ref = letter + _ROW
+    return [_xml_cell(ref, v) for v in _column_values(series)]
+
+
+def _xml_cell(ref: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, np.integer)):
+        return f'<c r="{ref}"><v>{int(value)}</v></c>'
+    if isinstance(value, (float, np.floating)):
+        value = _number(value)
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f'<c r="{ref}"><v>{value!r}</v></c>'
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime().replace(tzinfo=None)
+    if isinstance(value, dt.datetime):
+        days = (value.replace(tzinfo=None) - _EXCEL_EPOCH) / dt.timedelta(days=1)
+        return f'<c r="{ref}" s="1"><v>{days!r}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}" s="2"><v>{(value - _EXCEL_EPOCH.date()).days}</v></c>'
+    text = _excel_text(str(value)).translate(_XML_ESCAPES)
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _column_letter(j: int) -> str:
+    """0 -> 'A', 25 -> 'Z', 26 -> 'AA'."""
+    out = ""
+    j += 1
+    while j:
+        j, rem = divmod(j - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _xlsx_parts(sheet_names: list[str]) -> dict[str, str]:
+    """The workbook's fixed parts: content types, relationships, the sheet list and two date styles."""
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006"
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{sheet_type}"/>'
+                        for i in range(1, len(sheet_names) + 1))
+    sheets = "".join(f'<sheet name="{name.translate(_XML_ESCAPES)}" sheetId="{i}" r:id="rId{i}"/>'
+                     for i, name in enumerate(sheet_names, 1))
+    rels = "".join(f'<Relationship Id="rId{i}" Type="{rel_ns}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                   for i in range(1, len(sheet_names) + 1))
+    n = len(sheet_names) + 1
+    return {
+        "[Content_Types].xml": (
+            f'{head}<Types xmlns="{pkg}/content-types"><Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            f'{overrides}</Types>'),
+        "_rels/.rels": (f'{head}<Relationships xmlns="{pkg}/relationships"><Relationship Id="rId1" '
+                        f'Type="{rel_ns}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'{head}<workbook xmlns="{main}" xmlns:r="{rel_ns}"><sheets>{sheets}</sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'{head}<Relationships xmlns="{pkg}/relationships">{rels}<Relationship Id="rId{n}" '
+            f'Type="{rel_ns}/styles" Target="styles.xml"/></Relationships>'),
+        "xl/styles.xml": (
+            f'{head}<styleSheet xmlns="{main}"><numFmts count="1"><numFmt numFmtId="164" '
+            'formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+            '</font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
+            'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/>'
+            '<diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+            'borderId="0"/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
+            'xfId="0"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
+    }
 
 
 _TOPIC_SHARE = re.compile(r"topic_\d+")
@@ -203,29 +310,9 @@ def _is_missing(v: object) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _cell(sheet, value: object):
-    """A write-only cell; text is always a string cell, never a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    if isinstance(value, (bool, np.bool_)):
-        return WriteOnlyCell(sheet, value=bool(value))
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return WriteOnlyCell(sheet, value=_number(value))
-    if value is None or isinstance(value, (dt.datetime, dt.date)):
-        return WriteOnlyCell(sheet, value=value)
-    if isinstance(value, pd.Timestamp):
-        return WriteOnlyCell(sheet, value=value.to_pydatetime().replace(tzinfo=None))
-    text = _excel_text(str(value))
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    return cell
-
-
 def _excel_text(text: str) -> str:
     """Text Excel can store: control characters it refuses are dropped, and at most 32,767 characters."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)[:32767]
+    return _ILLEGAL_XML.sub("", text)[:32767]
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:

@@ -686,8 +686,9 @@ def _standardise_table(part: _Part, path: Path, name: str, text_col: str, id_col
     prefix = f"{name}-{part.sheet}" if multi_sheet else name
     ids = frame[id_col] if id_col in frame.columns else [None] * len(frame)
     errors = dict(part.errors)
+    numbers_are_text = not path.name.lower().endswith((".jsonl", ".jsonl.gz"))  # a spreadsheet cell typed 12345
     for row, value in zip(rows, frame[text_col]):
-        kind = _not_text(value)
+        kind = _not_text(value, numbers_are_text)
         if kind and row not in errors:
             errors[row] = str(ZhiliError(E.E015, row=row, path=path, detail=(
                 f"the '{text_col}' cell holds {kind}, not text; store the text as a string")))
@@ -708,13 +709,13 @@ def _standardise_table(part: _Part, path: Path, name: str, text_col: str, id_col
     return result
 
 
-def _not_text(value: object) -> str:
+def _not_text(value: object, numbers_are_text: bool = False) -> str:
     """What a text cell holds when it is not text or missing ('a list', 'a number', ...), else ''."""
     if isinstance(value, (list, tuple, dict)):
         return f"a {'list' if isinstance(value, (list, tuple)) else 'JSON object'}"
     if isinstance(value, bool):
         return "true/false"
-    if isinstance(value, numbers.Number) and not (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, numbers.Number) and not numbers_are_text and not (isinstance(value, float) and math.isnan(value)):
         return f"the number {value}"
     return ""
 
