@@ -24,8 +24,6 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from collections import defaultdict
-from itertools import count
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -520,7 +518,12 @@ def _picklable(obj) -> bool:
 def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | None,
                    shards: list[list[str]], paths: Sequence[Path | None], done=None) -> dict:
     """One group of shards: each from the cache or segmented (and cached), merged, filtered, packed."""
-    results, n_cached = [], 0
+    # Untagged shards are filtered one by one and merged as they come, so only the kept tokens of
+    # the group are ever held (the same vocabulary order as filtering after the merge). A POS
+    # filter can drop every token of a word in one shard but not in a later one, which would
+    # move the word in that order, so tagged shards are merged whole and filtered after.
+    merger, n_cached = _Merger(tagged), 0
+    each = filter if filter is not None and not tagged else None
     for shard, path in zip(shards, paths):
         res = _read_cache(path) if path is not None else None
         n_cached += res is not None
@@ -528,11 +531,13 @@ def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | 
             res = segment_shard(config, shard, tagged)
             if path is not None:
                 _write_cache(path, res)
-        results.append(res)
+        merger.add(_filter_packed(res, each) if each is not None else res)
         if done is not None:
             done(1)
-    packed = _merge(results, tagged)
-    return {**(_filter_packed(packed, filter) if filter is not None else packed), "n_cached": n_cached}
+    packed = merger.packed()
+    if filter is not None and each is None:
+        packed = _filter_packed(packed, filter)
+    return {**packed, "n_cached": n_cached}
 
 
 def _write_cache(path: Path, res: dict) -> None:
@@ -550,31 +555,42 @@ def _write_cache(path: Path, res: dict) -> None:
 
 
 def _merge(results: list[dict], tagged: bool) -> dict:
-    """Packed shard (or group) results into one: the first keeps its ids, the others' ids are
-    remapped into one preallocated array."""
+    """Packed shard (or group) results into one (see :class:`_Merger`)."""
     if len(results) == 1:
         return {k: results[0][k] for k in ("vocab", "ids", "lengths", "pos_vocab", "pos_ids")}
-
-    def merged(key: str, vocab_key: str) -> tuple[list[str], np.ndarray]:
-        first = results[0][vocab_key] if results else []
-        index = defaultdict(count(len(first)).__next__, zip(first, range(len(first))))
-        out = np.empty(sum(len(res[key]) for res in results), dtype=np.int32)
-        at = 0
-        for i, res in enumerate(results):
-            n = len(res[key])
-            if i == 0:
-                out[:n] = res[key]
-            else:
-                np.take(_remap(res[vocab_key], index), res[key], out=out[at:at + n])
-            at += n
-        return list(index), out
-
-    vocab, ids = merged("ids", "vocab")
-    pos_vocab, pos_ids = merged("pos_ids", "pos_vocab") if tagged else (None, None)
-    lengths = np.concatenate([res["lengths"] for res in results]) if results else np.empty(0, np.int64)
-    return {"vocab": vocab, "ids": ids, "lengths": lengths, "pos_vocab": pos_vocab, "pos_ids": pos_ids}
+    merger = _Merger(tagged)
+    for res in results:
+        merger.add(res)
+    return merger.packed()
 
 
-def _remap(local: list[str], index: defaultdict[str, int]) -> np.ndarray:
+class _Merger:
+    """Packed results added one at a time: one vocabulary in first-seen order, each result's ids
+    remapped into it as it comes (so the results need not be held until the end)."""
+
+    def __init__(self, tagged: bool) -> None:
+        self.tagged = tagged
+        self.index: dict[str, int] = {}
+        self.pos_index: dict[str, int] = {}
+        self.ids: list[np.ndarray] = []
+        self.pos_ids: list[np.ndarray] = []
+        self.lengths: list[np.ndarray] = []
+
+    def add(self, res: dict) -> None:
+        self.ids.append(_remap(res["vocab"], self.index)[np.asarray(res["ids"], dtype=np.int64)]
+                        if len(res["ids"]) else np.empty(0, np.int32))
+        if self.tagged:
+            self.pos_ids.append(_remap(res["pos_vocab"], self.pos_index)[np.asarray(res["pos_ids"], dtype=np.int64)]
+                                if len(res["pos_ids"]) else np.empty(0, np.int32))
+        self.lengths.append(np.asarray(res["lengths"], dtype=np.int64))
+
+    def packed(self) -> dict:
+        return {"vocab": list(self.index), "ids": _concat(self.ids),
+                "lengths": np.concatenate(self.lengths) if self.lengths else np.empty(0, np.int64),
+                "pos_vocab": list(self.pos_index) if self.tagged else None,
+                "pos_ids": _concat(self.pos_ids) if self.tagged else None}
+
+
+def _remap(local: list[str], index: dict[str, int]) -> np.ndarray:
     """Global ids of a shard's vocabulary (new terms get the next id)."""
-    return np.fromiter(map(index.__getitem__, local), dtype=np.int32, count=len(local))
+    return np.fromiter((index.setdefault(term, len(index)) for term in local), dtype=np.int32, count=len(local))
