@@ -67,10 +67,25 @@ def _traditional_chars() -> re.Pattern[str]:
     own and that the Simplified standard (GB 2312) does not hold. 乾, 薹, 於, 後, 麽 … are in both
     standards (乾县, 菜薹), so they neither make a text Traditional nor get converted in a
     Simplified one."""
+    return re.compile("[" + re.escape(_traditional_only()) + "]")
+
+
+@lru_cache(maxsize=1)
+def _traditional_only() -> str:
+    """The Traditional-only characters of :func:`_traditional_chars`, as one string."""
     chars = [chr(c) for c in range(0x3400, 0xA000)]
     converted = _opencc("t2s").convert("\n".join(chars)).split("\n")
-    trad = "".join(c for c, s in zip(chars, converted) if s != c and len(s) == 1 and not _in_gb2312(c))
-    return re.compile("[" + re.escape(trad) + "]")
+    return "".join(c for c, s in zip(chars, converted) if s != c and len(s) == 1 and not _in_gb2312(c))
+
+
+@lru_cache(maxsize=1)
+def _traditional_table():
+    """A boolean array indexed by code point (below U+A000): True for a Traditional-only character."""
+    import numpy as np
+
+    table = np.zeros(0xA000, dtype=bool)
+    table[[ord(c) for c in _traditional_only()]] = True
+    return table
 
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -82,10 +97,13 @@ def traditional_share(text: str) -> float:
     >>> traditional_share("社会治理") == 0.0
     True
     """
-    n_han = len(_HAN.findall(text))
-    if not n_han:
+    import numpy as np
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    han = codes[(codes >= 0x3400) & (codes <= 0x9FFF)]  # the Han range of _HAN, counted in numpy
+    if not len(han):
         return 0.0
-    return len(_traditional_chars().findall(text)) / n_han
+    return int(_traditional_table()[han].sum()) / len(han)
 
 
 #: Traditional prose has 15-40 % Traditional-only characters; at this share a text is Traditional.

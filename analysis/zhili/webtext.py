@@ -105,6 +105,20 @@ _CODE_LINE = re.compile(
 _TABLE_WORD = re.compile(rf"(?<=[{_HAN}\s])(?:td|tr|th|tbody|thead|nbsp|br)(?=[{_HAN}\s])", re.I)
 
 
+_MARKUP_HINTS = ("<", "&", "://", "![", "{", "}", ";", "365")
+#: Latin words of page code (document.write, upload_article_image, jquery) and table markup
+_MARKUP_WORDS = frozenset({"write", "writeln", "upload", "jquery", "td", "tr", "th", "tbody", "thead", "br", "nbsp"})
+_LATIN_RUN = re.compile(r"[A-Za-z]+")
+
+
+def _may_hold_markup(text: str) -> bool:
+    """A quick test (substring checks and one scan for Latin words) that lets most plain prose
+    skip :func:`strip_markup`'s patterns; it may say yes to text that holds none."""
+    if any(hint in text for hint in _MARKUP_HINTS) or text[:2] in ("??", "？？", "?？", "？?"):
+        return True
+    return any(word.lower() in _MARKUP_WORDS for word in _LATIN_RUN.findall(text))
+
+
 def strip_markup(text: str) -> str:
     """Remove HTML tags, comments, entities, inline script/style, ``document.write(…)``, URLs,
     image placeholders and table-markup words (td, tr) stranded between Han text.
@@ -112,8 +126,7 @@ def strip_markup(text: str) -> str:
     >>> strip_markup("<p>平安&nbsp;建设</p><script>var a=1;</script>document.writeln('x');网格td员")
     '平安 建设网格员'
     """
-    if not re.search(r"[<&]|://|write|!\[|upload_|jquery|365|^[?？]{2}|\b(?:td|tr|th|br|nbsp)\b|[{};]", text, re.I) \
-            and not _TABLE_WORD.search(text):
+    if not _may_hold_markup(text):
         return text
     text = _MARKUP.sub("", text)
     text = _ENTITY.sub(lambda m: " " if m.group().lower() in ("&nbsp;", "&#160;") else html.unescape(m.group()), text)
