@@ -73,10 +73,12 @@ class DTM:
 def dtm(toks: Tokens) -> DTM:
     """Count tokens into a sparse matrix (one row per unit of ``toks``)."""
     lengths = np.array([len(a) for a in toks.ids], dtype=np.int64)
-    cols = np.concatenate(toks.ids) if len(toks.ids) else np.empty(0, np.int32)
-    rows = np.repeat(np.arange(len(toks.ids)), lengths)
-    m = sp.csr_matrix((np.ones(len(cols), dtype=np.int64), (rows, cols)), shape=(len(toks.ids), len(toks.vocab)))
+    cols = np.concatenate(toks.ids).astype(np.int32, copy=False) if len(toks.ids) else np.empty(0, np.int32)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    # one entry per token, row by row, then summed in place: no row-index array, int32 ones
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.int32), cols, indptr), shape=(len(toks.ids), len(toks.vocab)))
     m.sum_duplicates()
+    m = m.astype(np.int64)
     return DTM(m, np.array(toks.vocab, dtype=object), toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
 
 

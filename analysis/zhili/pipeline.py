@@ -201,9 +201,11 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     return tables, False
 
 
-def coword_network(units: Corpus, toks: Tokens, settings: RunSettings) -> CowordNetwork | None:
+def coword_network(units: Corpus, toks: Tokens, settings: RunSettings, counts: DTM | None = None
+                   ) -> CowordNetwork | None:
     """Ochiai co-word network of the most frequent terms; over paragraphs when there are fewer than
     ``COWORD_MIN_DOCS`` documents. ``None`` (with a log line) when there is too little to connect.
+    ``counts``, the run's ``dtm(toks)`` when it is already made, is used instead of counting again.
 
     >>> s = RunSettings(cache=False)
     >>> docs = ingest(s)
@@ -212,13 +214,13 @@ def coword_network(units: Corpus, toks: Tokens, settings: RunSettings) -> Coword
     """
     from .coword import coword
 
-    window = "document"
+    window, data = "document", counts if counts is not None else toks
     if units.docs["doc_id"].nunique() < COWORD_MIN_DOCS:  # too few documents to co-occur in: use paragraphs
-        window = "paragraph"
+        window, data = "paragraph", toks
         if units.unit == "document":
-            toks = settings.tokenize(units.reshape("paragraph"), progress=False)
+            data = settings.tokenize(units.reshape("paragraph"), progress=False)
     try:
-        return coword(toks, n_terms=COWORD_TERMS, window=window, random_state=settings.random_state)
+        return coword(data, n_terms=COWORD_TERMS, window=window, random_state=settings.random_state)
     except ZhiliError as exc:
         log.warning("co-word network skipped: %s", exc)
         return None
@@ -364,7 +366,7 @@ def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _coword(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.coword = coword_network(r.units, r.tokens, r.settings)
+    r.coword = coword_network(r.units, r.tokens, r.settings, r.dtm)
     if r.coword is not None:
         r.frames["coword_nodes"], r.frames["coword_edges"] = r.coword.nodes, r.coword.edges
 
