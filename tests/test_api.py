@@ -10,7 +10,11 @@ import zhili
 
 @pytest.mark.parametrize("name", zhili.__all__)
 def test_exported_name_resolves(name):
-    assert getattr(zhili, name) is not None
+    obj = getattr(zhili, name)
+    if name == "__version__":
+        assert obj.count(".") >= 2
+    else:  # a function or class of zhili's own, documented
+        assert callable(obj) and obj.__module__.startswith("zhili.") and obj.__doc__, name
 
 
 def test_unknown_attribute_is_an_attribute_error():
