@@ -237,3 +237,12 @@ def test_formulations_are_cached_per_document_and_bad_entries_recomputed(tmp_pat
         path.write_text(junk, encoding="utf-8")
     pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)
     pd.testing.assert_frame_equal(formulation_table(c, cache=False), cold)
+
+
+def test_spelled_out_and_numbered_forms_of_a_linked_formulation_count_as_one():
+    c = corpus_from_texts(["健全自治、法治、德治相结合的乡村治理体系，推进三治融合。", "坚持“三治”结合", "健全自治、法治、德治相結合",
+                           "坚持法治和德治"], doc_ids=["a", "b", "c", "d"])
+    table = formulation_table(c, cache=False).set_index("canonical")
+    row = table.loc["三治融合"]
+    assert (row["formulation"], row["count"], row["n_spelled_out"], row["n_docs"]) == ("三治融合", 4, 2, 3)
+    assert "三治" not in table.index  # the numbered variant is counted under 三治融合

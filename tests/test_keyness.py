@@ -147,3 +147,8 @@ def test_national_reports_2022_are_marked_by_the_epidemic(shared_data):
     assert "疫情" in top2022
     top1950s = keyness(d, "decade", target=1950).head(15)["term"].tolist()
     assert {"五年计划", "合作社"} <= set(top1950s)
+
+
+def test_place_exclusion_drops_regional_names_and_self_references():
+    vocab = ["三湘", "湖湘", "三晋", "汾河", "鄱阳湖", "我区", "全省", "全市", "自治区", "网格化", "乡村振兴"]
+    assert place_term_mask(vocab).tolist() == [True] * 9 + [False, False]

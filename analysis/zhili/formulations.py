@@ -84,7 +84,7 @@ class Formulation:
 
     text: str
     canonical: str
-    kind: str  # 'numbered' | 'quoted'
+    kind: str  # 'numbered' | 'quoted' | 'spelled_out' (the parts of a linked formulation, listed)
     start: int
     end: int
 
@@ -500,9 +500,14 @@ def formulation_table(
 
     ``corpus`` is a :class:`~zhili.corpus.Corpus` (any unit: paragraphs are joined back into
     their documents). Columns: formulation (most frequent surface form), canonical, kind,
-    count, n_docs, first_year (when the corpus has ``year_var``), first_doc (earliest year,
+    count, n_spelled_out, n_docs, first_year (when the corpus has ``year_var``), first_doc (earliest year,
     then input order), example (KWIC of its first use in first_doc), and for each ``by``
     variable ``n_<var>`` and ``<var>s`` (groups, '、'-joined).
+
+    Linked formulations (:func:`zhili.lexicon.formulation_links`) are counted under one canonical
+    form: its other numbered forms (三治, 三治结合 -> 三治融合) and, where the text lists all its
+    parts together (自治、法治、德治), the spelled-out form; ``n_spelled_out`` says how many of
+    ``count`` were spelled out.
 
     Missing values never crash and never form a group: a year that is empty, unreadable
     (``未知``) or absent leaves the document out of ``first_year`` (a date such as
@@ -531,11 +536,16 @@ def formulation_table(
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
     docs: dict[str, dict[int, Formulation]] = defaultdict(dict)  # canonical -> doc index -> first use
+    spelled: dict[str, Counter[str]] = defaultdict(Counter)
+    linked = _linked_forms()
     for i, found in enumerate(extract_all(texts, segmenter, cache)):
-        for f in found:
-            surfaces[f.canonical][f.text] += 1
-            kinds[f.canonical][f.kind] += 1
-            docs[f.canonical].setdefault(i, f)
+        for f in sorted([*found, *_linked_mentions(texts[i], found)], key=lambda f: (f.start, f.end)):
+            canonical = linked.get(f.canonical, f.canonical)
+            surfaces[canonical][f.text] += 1
+            if f.kind == "spelled_out":  # named by a numbered form when there is one
+                spelled[canonical][f.text] += 1
+            kinds[canonical][f.kind] += 1
+            docs[canonical].setdefault(i, f)
 
     order_year = np.where(np.isnan(years), np.inf, years)
     rows = []
@@ -544,10 +554,11 @@ def formulation_table(
         first = int(used[np.lexsort((used, order_year[used]))[0]])
         known = years[used][~np.isnan(years[used])]
         row = {
-            "formulation": surfaces[canonical].most_common(1)[0][0],
+            "formulation": ((surfaces[canonical] - spelled[canonical]) or surfaces[canonical]).most_common(1)[0][0],
             "canonical": canonical,
-            "kind": kinds[canonical].most_common(1)[0][0],
+            "kind": next((k for k, _ in kinds[canonical].most_common() if k != "spelled_out"), "spelled_out"),
             "count": sum(surfaces[canonical].values()),
+            "n_spelled_out": kinds[canonical]["spelled_out"],
             "n_docs": len(uses),
             "first_year": int(known.min()) if len(known) else None,
             "first_doc": doc_ids[first],
@@ -558,7 +569,8 @@ def formulation_table(
             row[f"n_{var}"] = len(values)
             row[f"{var}s"] = "、".join(values)
         rows.append(row)
-    columns = ["formulation", "canonical", "kind", "count", "n_docs", "first_year", "first_doc", "example"]
+    columns = ["formulation", "canonical", "kind", "count", "n_spelled_out", "n_docs", "first_year", "first_doc",
+               "example"]
     columns += [c for var in by for c in (f"n_{var}", f"{var}s")]
     table = pd.DataFrame(rows, columns=columns)
     if not has_year:
@@ -568,6 +580,49 @@ def formulation_table(
     for var in by:
         table[f"n_{var}"] = table[f"n_{var}"].astype("int64")
     return table.sort_values(["count", "canonical"], ascending=[False, True], ignore_index=True)
+
+
+@lru_cache(maxsize=1)
+def _linked_forms() -> dict[str, str]:
+    """Other numbered forms of a linked formulation -> its canonical form (三治 -> 三治融合)."""
+    from .lexicon import formulation_links
+
+    return {canonical_formulation(v): link.canonical for link in formulation_links().values() for v in link.variants}
+
+
+@lru_cache(maxsize=1)
+def _linked_form_rx() -> re.Pattern[str]:
+    from .lexicon import formulation_links
+
+    forms = {f for link in formulation_links().values() for f in link.forms}
+    return re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+
+
+def _linked_mentions(text: str, found: Sequence[Formulation]) -> list[Formulation]:
+    """Mentions of linked formulations (:func:`zhili.lexicon.formulation_links`) that the extractor
+    did not find: their numbered forms written out (三治融合, 放管服), kind 'numbered', and listings
+    of all their parts together (自治、法治、德治), kind 'spelled_out' — the text licenses the link."""
+    from .lexicon import spelled_out_formulations
+
+    simple = _simplified(text)
+    if len(simple) != len(text):  # a conversion that changed lengths: positions would not match
+        simple = text
+    taken = [(f.start, f.end) for f in found]
+    out = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for m in _linked_form_rx().finditer(simple):
+        if free(m.start(), m.end()):
+            out.append(Formulation(text[m.start():m.end()], canonical_formulation(m.group()), "numbered",
+                                   m.start(), m.end()))
+            taken.append((m.start(), m.end()))
+    for canonical, a, b in spelled_out_formulations(simple):
+        if free(a, b):
+            out.append(Formulation(text[a:b], canonical, "spelled_out", a, b))
+            taken.append((a, b))
+    return out
 
 
 def _warn(template: str, **fields: object) -> None:

@@ -43,7 +43,8 @@ def keyness(d: DTM, by: str | Sequence[str], target: object = None, reference: o
 
     ``min_count`` drops terms seen fewer times in the two sides together. ``measure``
     (``'g2'`` or ``'chi2'``) orders the rows and gives ``p``. ``exclude_places=True`` leaves
-    out place names (:func:`zhili.lexicon.place_names`, and terms ending in 省/市/县/区/州
+    out place names (:func:`zhili.lexicon.excluded_places`: the gazetteer, regional names and
+    self-references like 全省; and terms ending in 省/市/县/区/州
     made of them, e.g. 南通市崇川区; see :func:`place_term_mask`); pass your own names
     instead of True to use them.
 
@@ -155,15 +156,16 @@ def place_term_mask(vocabulary: Sequence[str], places: Iterable[str] | None = No
     """True for place names, and for terms ending in 省/市/县/区/州 that are made of place
     names (南通市崇川区 = 南通市 + 崇川区; 南通市区 = 南通市 + 区). A term that merely contains
     one (示范县 contains the county 范县) is kept. ``places`` defaults to
-    :func:`zhili.lexicon.place_names`.
+    :func:`zhili.lexicon.excluded_places`: the gazetteer, regional names (三湘, 三晋, 汾河) and
+    self-references (全省, 我市, 自治区).
 
     >>> place_term_mask(["南通市", "南通", "社区", "网格化", "崇川区", "示范县"], {"南通", "崇川", "范县"}).tolist()
     [True, True, False, False, True, False]
     """
     if places is None:
-        from .lexicon import place_names
+        from .lexicon import excluded_places
 
-        places = place_names()
+        places = excluded_places()
     gazetteer = frozenset(p for p in places if len(p) >= 2)
     return np.array([_is_place(str(t), gazetteer) for t in vocabulary], dtype=bool)
 

@@ -84,8 +84,9 @@ class RunSettings:
                              help="do not load the shipped governance lexicon")
     places: bool = _setting(True, kind="bool", flags=("--no-places",), const=False,
                             help="do not load the shipped place-name dictionary into the segmenter")
-    stopwords: str = _setting("all", kind="str", flags=("--stopwords",), choices=("all", "general", "policy", "none"),
-                              help="stopword list to drop (default: all)")
+    stopwords: str = _setting("all", kind="str", flags=("--stopwords",), choices=("all", "general", "policy", "genre", "none"),
+                              help="stopword list to drop: general (function words), policy (推进, 加强 …), genre "
+                                   "(report procedure words: 各位代表, 请予审议 …) or all three (default: all)")
     extra_stopwords: list[str] = _setting(kind="list", factory=list, flags=("--extra-stopwords",),
                                           metavar="FILE_OR_WORD", help="more stopwords: a file or a word; repeatable")
     min_chars: int = _setting(2, kind="int", flags=("--min-chars",),
