@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from zhili.errors import ZhiliError
-from zhili.pipeline import RunSettings, run
+from zhili.pipeline import RunSettings, ingest, run
 
 
 def _read(path):
@@ -303,3 +303,25 @@ def test_a_rerun_reuses_the_formulations_and_a_corrupt_entry_is_recomputed(tmp_p
     third = run(RunSettings(**{**vars(s), "out": str(tmp_path / "c")}))
     assert "formulations" not in third.manifest.get("reused", [])
     pd.testing.assert_frame_equal(third.frames["formulations"], first.frames["formulations"])
+
+
+def test_discover_phrases_keeps_proposed_terms_whole_for_this_run(tmp_path):
+    seed = [p for p in ingest(RunSettings()).docs["text"][0].split("\n") if p.strip()]
+    left = ["推进", "深化", "完善", "落实", "坚持", "优化", "做好", "强化", "健全", "抓好", "创新", "拓展"]
+    right = ["改革", "机制", "工作", "服务", "体系", "平台", "模式", "成效", "制度", "流程", "考核", "队伍"]
+    lines = [f"{a}红色物业联盟{b}，群众满意。" for a, b in zip(left, right)] + seed  # 红色/物业/联盟 when not found
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "text": t}, ensure_ascii=False) + "\n"
+                           for i, t in enumerate(lines)), encoding="utf-8")
+    s = RunSettings(sources=[str(src)], out=str(tmp_path / "out"), discover_phrases=True, report=False,
+                    cache=False)
+    res = run(s)
+    assert res.settings == s  # the phrase dictionary belongs to the run, not to the settings given
+    assert res.manifest["phrases"]["proposed"][0] == "红色物业联盟"
+    assert (tmp_path / "out" / "phrases.txt").read_text(encoding="utf-8").startswith("红色物业联盟 ")
+    phrases = _read(tmp_path / "out" / "tables" / "phrases.csv").set_index("phrase")
+    assert phrases.loc["红色物业联盟", "proposed"] and not phrases.loc["推进市域社会治理现代化", "proposed"]
+    terms = _read(tmp_path / "out" / "tables" / "terms.csv").set_index("term")
+    assert terms.loc["红色物业联盟", "count"] == 12  # every use cut whole
+    plain = run(RunSettings(**{**vars(s), "discover_phrases": False, "out": str(tmp_path / "plain")}))
+    assert "红色物业联盟" not in plain.frames["terms"]["term"].tolist() and "phrases" not in plain.manifest

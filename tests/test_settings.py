@@ -15,7 +15,7 @@ CHANGED = {
     "sources": ["a.csv", "b/"], "out": "res", "unit": "paragraph", "text_col": "正文", "id_col": "编号",
     "name_pattern": "{city}_{year}", "sidecar": "meta.csv", "encoding": "gb18030", "sheet": ["2024"],
     "year_cols": ["date"], "clean_web": False, "bylines": False,
-    "segmenter": "jieba", "user_dicts": ["u1.txt", "u2.txt"], "lexicon": False, "places": False,
+    "segmenter": "jieba", "user_dicts": ["u1.txt", "u2.txt"], "discover_phrases": True, "lexicon": False, "places": False,
     "stopwords": "policy", "extra_stopwords": ["的", "stop.txt"], "min_chars": 1, "pos": ["n", "vn"],
     "synonyms": False, "min_df": 3, "max_df": 0.5, "max_features": 500, "topics": 7, "topic_method": "lda",
     "themes": {"网格化": ["网格", "网格员"], "调解": ["矛盾纠纷"]}, "random_state": 7, "by": ["year", "city"],

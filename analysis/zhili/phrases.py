@@ -190,8 +190,8 @@ def propose_terms(corpus_or_texts, *, min_count: int = 5, top: int = 50, exclude
     ``corpus_or_texts`` is a :class:`zhili.Corpus` or a list of strings. Tokens are cut with every
     dictionary loaded (``tokens_kwargs`` go to :func:`zhili.tokens`, e.g. ``segmenter``, ``user_dicts``),
     scored by :func:`find_phrases` (general stopwords at the edges), and a phrase is proposed when it is
-    3–10 Han characters (no Latin letters or digits), has no one-character token at either edge and no
-    place name, is not already a dictionary word, and not in ``exclude``. Returns the proposed terms (best first, at most ``top``) and the table of every scored
+    3–10 Han characters (no Latin letters or digits), has no one-character token, stopword (推进, 深入) or
+    self-reference (全省) at either edge and no place name, is not already a dictionary word, and not in ``exclude``. Returns the proposed terms (best first, at most ``top``) and the table of every scored
     phrase with a ``proposed`` column and, if not, the ``reason``.
 
     >>> texts = ["推进接诉即办改革，接诉即办成效明显。", "深化接诉即办，完善接诉即办机制。"] * 3
@@ -200,7 +200,7 @@ def propose_terms(corpus_or_texts, *, min_count: int = 5, top: int = 50, exclude
     True
     """
     from zhili.corpus import Corpus, corpus_from_texts
-    from zhili.lexicon import governance_lexicon, place_names, stopwords
+    from zhili.lexicon import governance_lexicon, place_names, regional_names, stopwords
     from zhili.tokens import TokenFilter, tokens
 
     c = corpus_or_texts if isinstance(corpus_or_texts, Corpus) else corpus_from_texts(list(corpus_or_texts))
@@ -209,11 +209,14 @@ def propose_terms(corpus_or_texts, *, min_count: int = 5, top: int = 50, exclude
     known = {e.word for e in governance_lexicon()} | set(exclude)
     reasons = []
     places = place_names()
+    edge_words = stopwords("all") | regional_names()  # 深入推进, 加快建设, 全省第一 stay apart
     for phrase, parts in zip(table["phrase"], table["tokens"].str.split(" ")):
         if not _HAN_TERM.fullmatch(phrase):
             reasons.append("not 3-10 Han characters")
         elif len(parts[0]) == 1 or len(parts[-1]) == 1:
             reasons.append("a one-character edge (年, 月, 日, 为 …)")
+        elif parts[0] in edge_words or parts[-1] in edge_words:
+            reasons.append("a stopword or self-reference at an edge (推进, 深入, 全省 …)")
         elif any(p in places for p in parts):
             reasons.append("contains a place name")
         elif phrase in known:

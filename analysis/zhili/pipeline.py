@@ -27,7 +27,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .topics import TopicModel
 
 __all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tables", "count", "coword_network",
-           "dictionary_tables", "documents_table", "fit_topics", "formulation_tables", "ingest", "load_config",
+           "dictionary_tables", "discover_phrases", "documents_table", "fit_topics", "formulation_tables", "ingest", "load_config",
            "run", "to_units", "tokenize", "top_keyness", "topic_tables", "verify_results", "whole_documents",
            "write_results", "write_tables", "write_workbook"]
 
@@ -340,6 +340,33 @@ def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.units = to_units(r.documents, r.settings)
 
 
+def discover_phrases(units: Corpus, settings: RunSettings) -> tuple[list[str], pd.DataFrame]:
+    """``--discover-phrases``: multi-word terms the run's segmenter splits, proposed for this run
+    (:func:`zhili.phrases.propose_terms` with the run's dictionaries), and the table of every
+    scored phrase (``proposed``, ``reason``).
+
+    >>> terms, table = discover_phrases(ingest(RunSettings()), RunSettings(cache=False))
+    >>> {"proposed", "reason"} <= set(table.columns)
+    True
+    """
+    from .phrases import propose_terms
+
+    s = settings
+    return propose_terms(units, segmenter=s.segmenter, lexicon=s.lexicon, places=s.places,
+                         user_dicts=s.user_dicts, cache=s.cache, n_jobs=s.n_jobs)
+
+
+def _phrases(r: RunResult, folder: Path, progress: bool | None) -> None:
+    from .phrases import to_user_dict
+
+    terms, table = discover_phrases(r.units, r.settings)
+    r.frames["phrases"] = table
+    r.manifest["phrases"] = {"proposed": terms, "user_dict": "phrases.txt" if terms else None}
+    if terms:  # the rest of the run segments with them (run() puts the given settings back)
+        path = to_user_dict(table[table["proposed"]], folder / "phrases.txt")
+        r.settings = replace(r.settings, user_dicts=[*r.settings.user_dicts, str(path)])
+
+
 def _segment(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.tokens = tokenize(r.units, r.settings, progress)
     r.manifest["segmenter"] = {k: r.tokens.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
@@ -413,6 +440,7 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("ingest", _ingest),
     Step("units", _units),
+    Step("phrases", _phrases, lambda s: s.discover_phrases, logged=True),
     Step("segment", _segment),
     Step("count", _count, logged=True),
     Step("formulations", _formulations, logged=True),
@@ -453,6 +481,7 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
                 with timed(timings, step.name), _recording(result.warnings if step.logged else None):
                     step.do(result, staging.path, progress)
         write_json(result.manifest, staging.path / "manifest.json")  # with the timings of writing and report
+    result.settings = s  # as given (a step may have added this run's phrase dictionary)
     return result
 
 

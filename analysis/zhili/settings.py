@@ -80,6 +80,9 @@ class RunSettings:
                                    "compiled, else rjieba)")
     user_dicts: list[str] = _setting(kind="paths", factory=list, flags=("--user-dict",), metavar="FILE",
                                      help="jieba-format user dictionary (word [freq] [pos]); repeatable; wins over ours")
+    discover_phrases: bool = _setting(False, kind="bool", flags=("--discover-phrases",), const=True,
+                                      help="find multi-word terms the segmenter splits (PMI + boundary entropy) and "
+                                           "keep them whole in this run; listed in tables/phrases and phrases.txt")
     lexicon: bool = _setting(True, kind="bool", flags=("--no-lexicon",), const=False,
                              help="do not load the shipped governance lexicon")
     places: bool = _setting(True, kind="bool", flags=("--no-places",), const=False,
