@@ -325,3 +325,16 @@ def test_discover_phrases_keeps_proposed_terms_whole_for_this_run(tmp_path):
     assert terms.loc["红色物业联盟", "count"] == 12  # every use cut whole
     plain = run(RunSettings(**{**vars(s), "discover_phrases": False, "out": str(tmp_path / "plain")}))
     assert "红色物业联盟" not in plain.frames["terms"]["term"].tolist() and "phrases" not in plain.manifest
+
+
+def test_manifest_sums_web_cleaning_and_years_from_meta_lines(tmp_path):
+    src = tmp_path / "web.jsonl"
+    texts = ["中国长安网 | 责任编辑：张三 | 发布时间：2021-05-06\n推进社會(shè huì)治理现代化，网格化服务管理。",
+             "推进网格化服务管理，化解矛盾纠纷。"]
+    src.write_text("".join(json.dumps({"id": f"w{i}", "text": t}, ensure_ascii=False) + "\n"
+                           for i, t in enumerate(texts)), encoding="utf-8")
+    res = run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), report=False, cache=False))
+    web = res.manifest["web_cleaning"]
+    assert web["on"] and web["years_from_meta_line"] == 1
+    assert web["removed_characters"]["pinyin"] == len("(shè huì)")
+    assert web["removed_characters"]["meta"] > 0

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tables", "count", "coword_network",
            "dictionary_tables", "discover_phrases", "documents_table", "fit_topics", "formulation_tables", "ingest", "load_config",
            "run", "to_units", "tokenize", "top_keyness", "topic_tables", "verify_results", "whole_documents",
-           "write_results", "write_tables", "write_workbook"]
+           "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
 COWORD_MIN_DOCS = 20
@@ -124,6 +124,21 @@ def count(documents: Corpus, toks: Tokens) -> tuple[DTM, dict[str, pd.DataFrame]
     """
     counts = dtm(toks)
     return counts, {"documents": documents_table(documents, toks), "terms": term_frequencies(counts)}
+
+
+def web_cleaning_summary(documents: pd.DataFrame, settings: RunSettings) -> dict:
+    """What web-text cleaning did, for the manifest: characters removed per step (the ``removed_*``
+    columns of ``documents``) and how many documents took their year from a meta line's
+    publication date (``year_from == 'meta_line'``) because their source had none.
+
+    >>> web_cleaning_summary(pd.DataFrame({"removed_pinyin": [3, 0], "year_from": ["meta_line", None]}),
+    ...                      RunSettings())
+    {'on': True, 'removed_characters': {'pinyin': 3}, 'years_from_meta_line': 1}
+    """
+    removed = {c[len("removed_"):]: int(pd.to_numeric(documents[c], errors="coerce").fillna(0).sum())
+               for c in documents.columns if str(c).startswith("removed_")}
+    from_meta = int((documents["year_from"] == "meta_line").sum()) if "year_from" in documents else 0
+    return {"on": settings.clean_web, "removed_characters": removed, "years_from_meta_line": from_meta}
 
 
 def whole_documents(units: Corpus) -> tuple[list[str], list[str], pd.DataFrame]:
@@ -379,6 +394,7 @@ def _count(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.manifest["counts"] = {"in": len(c.log), "analysed": int((c.log["status"] == "analysed").sum()),
                             "skipped": int((c.log["status"] == "skipped").sum()), "units": len(r.units),
                             "unit": r.settings.unit, "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
+    r.manifest["web_cleaning"] = web_cleaning_summary(tables["documents"], r.settings)
 
 
 def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
