@@ -17,7 +17,7 @@ and refuses otherwise (E184). Texts travel to the workers with the tasks, so the
 and the dictionary files at the same paths, not the sources.
 
 >>> partitions(10, 2)
-[(0, 3), (3, 5), (5, 8), (8, 10)]
+[(0, 2), (2, 5), (5, 7), (7, 10)]
 >>> local_workers(3)
 3
 """
