@@ -69,7 +69,17 @@ def test_run_with_dask_engine_writes_the_local_engines_tables(sources, client, t
     assert local.manifest["engine"] == {"engine": "local", "n_jobs": 1}
     assert dask.manifest["engine"]["scheduler"] == address and dask.manifest["engine"]["workers"] == 2
     assert dask.manifest["engine"]["dask"] and dask.manifest["settings"]["engine"] == "dask"
-    assert dask.manifest["counts"] == local.manifest["counts"]
+    assert dask.manifest["counts"] == local.manifest["counts"] and dask.manifest["engine"]["started"]
+
+
+def test_a_rerun_from_the_cache_starts_no_cluster(client, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    settings = dict(report=False, engine="dask", scheduler=client.scheduler.address)
+    first = run(RunSettings(**settings, out=str(tmp_path / "a")))
+    again = run(RunSettings(**settings, out=str(tmp_path / "b")))
+    assert first.manifest["engine"]["started"] and not again.manifest["engine"]["started"]
+    assert again.manifest["segmenter"]["cache"] == "hit"
+    assert (tmp_path / "a" / "tables" / "terms.csv").read_bytes() == (tmp_path / "b" / "tables" / "terms.csv").read_bytes()
 
 
 @pytest.mark.parametrize("filter", [TokenFilter(), None, TokenFilter(stopwords="none", synonyms=False)],

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,39 @@ def cluster(scheduler: str | None = None, n_jobs: int = -1) -> Iterator[tuple[An
             local.close()
 
 
+class LazyCluster:
+    """:func:`cluster` started on first use, so a run whose tokens all come from the on-disk cache
+    starts none; ``record`` is the manifest's (``started`` says whether it was needed). Use it as
+    a context manager (closed on exit) and pass it where a client is taken.
+
+    >>> with LazyCluster(None, 2) as lazy:
+    ...     lazy.record["scheduler"], lazy.record["started"]
+    ('LocalCluster n_workers=2', False)
+    """
+
+    def __init__(self, scheduler: str | None = None, n_jobs: int = -1) -> None:
+        from importlib.metadata import version
+
+        self.scheduler, self.n_jobs = scheduler, n_jobs
+        self._client, self._stack = None, ExitStack()
+        self.record = {"engine": "dask", "scheduler": scheduler or f"LocalCluster n_workers={local_workers(n_jobs)}",
+                       "dask": version("dask"), "distributed": version("distributed"), "started": False}
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client``, connected or started now when it is the first use."""
+        if self._client is None:
+            self._client, record = self._stack.enter_context(cluster(self.scheduler, self.n_jobs))
+            self.record.update(record, started=True)
+        return self._client
+
+    def __enter__(self) -> LazyCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
 def engine_record(client: Any, label: str) -> dict:
     """What the manifest records of the cluster: the scheduler (or the local cluster), the Dask and
     distributed versions here and the workers' threads."""
@@ -132,9 +165,12 @@ def segment_partition(config, tagged: bool, filter, shards: list[list[str]], key
 
 def segment_groups(client: Any, shards: list[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
                    tagged: bool, filter, progress: bool | None = None) -> tuple[list[dict], int]:
-    """:func:`zhili.tokens._segment_groups` on the workers of ``client``: each partition's packed,
-    filtered tokens in shard order and how many shards came from the cache."""
+    """:func:`zhili.tokens._segment_groups` on the workers of ``client`` (a ``distributed.Client`` or a
+    :class:`LazyCluster`): each partition's packed, filtered tokens in shard order and how many
+    shards came from the cache."""
     distributed = require_distributed()
+    if isinstance(client, LazyCluster):
+        client = client.client
     from .segment import get_segmenter
     from .tokens import _final_key, _progress_bar
 

@@ -340,12 +340,12 @@ def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 def _segment(r: RunResult, folder: Path, progress: bool | None) -> None:
     s = r.settings
-    if s.engine == "dask":
-        from .dask_engine import cluster
+    if s.engine == "dask":  # the cluster starts only when a shard is not in the cache
+        from .dask_engine import LazyCluster
 
-        with cluster(s.scheduler, s.n_jobs) as (client, record):
-            r.manifest["engine"] = record
-            r.tokens = tokenize(r.units, s, progress, client)
+        with LazyCluster(s.scheduler, s.n_jobs) as lazy:
+            r.manifest["engine"] = lazy.record
+            r.tokens = tokenize(r.units, s, progress, lazy)
     else:
         r.manifest["engine"] = {"engine": "local", "n_jobs": s.n_jobs}
         r.tokens = tokenize(r.units, s, progress)

@@ -190,8 +190,8 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     ``filter=None`` keeps every token (punctuation and spaces included). ``cache`` is
     ``True`` (the user cache folder, ``$ZHILI_CACHE_DIR`` or ``~/.cache/zhili``), a folder,
     or ``False``. ``n_jobs`` > 1 segments shards in that many processes (``-1``: all cores).
-    ``client`` (a ``distributed.Client``) segments them on a Dask cluster's workers instead
-    (:mod:`zhili.dask_engine`); the tokens are the same either way.
+    ``client`` (a ``distributed.Client``, or a :class:`zhili.dask_engine.LazyCluster`) segments
+    them on a Dask cluster's workers instead; the tokens are the same either way.
     """
     config = SegmenterConfig(segmenter, hmm, lexicon, places, tuple(map(str, user_dicts)))
     tagged = filter is not None and filter.pos is not None
