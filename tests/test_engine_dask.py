@@ -72,14 +72,21 @@ def test_run_with_dask_engine_writes_the_local_engines_tables(sources, client, t
     assert dask.manifest["counts"] == local.manifest["counts"] and dask.manifest["engine"]["started"]
 
 
-def test_a_rerun_from_the_cache_starts_no_cluster(client, tmp_path, monkeypatch):
+def test_a_run_from_the_cache_starts_no_local_cluster(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
-    settings = dict(report=False, engine="dask", scheduler=client.scheduler.address)
-    first = run(RunSettings(**settings, out=str(tmp_path / "a")))
-    again = run(RunSettings(**settings, out=str(tmp_path / "b")))
-    assert first.manifest["engine"]["started"] and not again.manifest["engine"]["started"]
-    assert again.manifest["segmenter"]["cache"] == "hit"
+    first = run(RunSettings(report=False, out=str(tmp_path / "a")))  # the cache does not depend on the engine
+    again = run(RunSettings(report=False, out=str(tmp_path / "b"), engine="dask"))
+    assert again.manifest["engine"]["started"] is False and again.manifest["segmenter"]["cache"] == "hit"
+    assert again.manifest["engine"]["scheduler"] == f"LocalCluster n_workers={dask_engine.local_workers(1)}"
     assert (tmp_path / "a" / "tables" / "terms.csv").read_bytes() == (tmp_path / "b" / "tables" / "terms.csv").read_bytes()
+    assert first.manifest["engine"]["engine"] == "local"
+
+
+def test_a_given_scheduler_is_reached_even_when_the_cache_has_everything(tmp_path, monkeypatch):
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", 1)
+    run(RunSettings(report=False, out=str(tmp_path / "a")))
+    with pytest.raises(ZhiliError, match=r"E181.*tcp://127\.0\.0\.1:9"):
+        run(RunSettings(report=False, out=str(tmp_path / "b"), engine="dask", scheduler="tcp://127.0.0.1:9"))
 
 
 @pytest.mark.parametrize("filter", [TokenFilter(), None, TokenFilter(stopwords="none", synonyms=False)],

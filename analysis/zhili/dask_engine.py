@@ -98,8 +98,9 @@ def cluster(scheduler: str | None = None, n_jobs: int = -1) -> Iterator[tuple[An
 
 
 class LazyCluster:
-    """:func:`cluster` started on first use, so a run whose tokens all come from the on-disk cache
-    starts none; ``record`` is the manifest's (``started`` says whether it was needed). Use it as
+    """:func:`cluster` with a local cluster started on first use, so a run whose tokens all come from
+    the on-disk cache starts none (a given ``scheduler`` is connected to at once, so a wrong address
+    is always E181); ``record`` is the manifest's (``started``: whether a client was made). Use it as
     a context manager (closed on exit) and pass it where a client is taken.
 
     >>> with LazyCluster(None, 2) as lazy:
@@ -124,6 +125,8 @@ class LazyCluster:
         return self._client
 
     def __enter__(self) -> LazyCluster:
+        if self.scheduler:
+            self.client  # noqa: B018 - connect now: an existing cluster costs nothing to reach
         return self
 
     def __exit__(self, *exc: object) -> None:
