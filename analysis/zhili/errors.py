@@ -83,6 +83,19 @@ class E:
     E171 = "Invalid --regex '{pattern}': {detail}. Escape special characters, or drop --regex to search the literal term."
     E172 = "--window must be a whole number >= 0; got {window}."
     E173 = "User dictionary '{path}' is not a readable file ({detail}). Give a jieba-format text file: `word [freq] [pos]` per line."
+    # Dask engine: --engine dask, --scheduler (helper "dask": E180-E189, W180-W189)
+    E180 = ("--engine dask needs Dask's distributed scheduler, which is not installed ({detail}). "
+            "Install it with: pip install \"zhili[dask]\" (or run with --engine local).")
+    E181 = ("Cannot reach the Dask scheduler at '{address}' within {timeout} s ({detail}). Check the address "
+            "(e.g. tcp://host:8786) and that `dask scheduler` runs there, or drop --scheduler to start a local cluster.")
+    E182 = ("--scheduler '{address}' is given but the engine is '{engine}'. Add --engine dask, or drop --scheduler.")
+    E183 = ("A Dask worker failed on partition {partition} of {n}: {detail}. Every worker needs zhili {version} "
+            "installed (pip install \"zhili[dask]\"), its dictionaries at the same paths, and enough memory.")
+    E184 = ("Dask worker {worker} would not give the same tokens as this machine: its {what} is {theirs}, here "
+            "{ours}. Its zhili, jieba, dictionary, stopword or synonym files differ; install the same versions and "
+            "put the same files at the same paths on every worker.")
+    E185 = ("The Dask scheduler at '{address}' has no worker after {timeout} s. Start one on each node with "
+            "`dask worker {address}` (zhili installed there), or drop --scheduler to start a local cluster.")
     # topics, comparisons, grouping, effects (topics helper: E140-E159, W140-W159)
     E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
     E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
@@ -188,6 +201,7 @@ class ZhiliImportError(ZhiliError, ImportError):
 ERROR_CLASSES: dict[str, type[ZhiliError]] = {
     "E001": ZhiliFileNotFoundError, "E006": ZhiliOSError, "E063": ZhiliOSError, "E065": ZhiliImportError,
     "E123": ZhiliOSError, "E124": ZhiliOSError, "E125": ZhiliIsADirectoryError,
+    "E180": ZhiliImportError, "E181": ZhiliOSError,  # the Dask engine
 }
 
 

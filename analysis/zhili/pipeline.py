@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .corpus import LOG_COLUMNS, Corpus, corpus
+from .dask_engine import check_engine
 from .dtm import DTM, dtm, dtm_trim, term_frequencies
 from .errors import E, ZhiliError, ZhiliWarning
 from .files import building, check_target, file_digests, replacing
@@ -104,13 +105,14 @@ def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
     return documents.reshape(settings.unit)
 
 
-def tokenize(units: Corpus, settings: RunSettings, progress: bool | None = None) -> Tokens:
-    """Normalise, segment (cached) and filter the units with the run's segmenter and filter.
+def tokenize(units: Corpus, settings: RunSettings, progress: bool | None = None, client: Any = None) -> Tokens:
+    """Normalise, segment (cached) and filter the units with the run's segmenter and filter, on the
+    Dask cluster of ``client`` when one is given (:mod:`zhili.dask_engine`; the same tokens).
 
     >>> "网格化" in tokenize(ingest(RunSettings()), RunSettings(cache=False)).vocab
     True
     """
-    return settings.tokenize(units, progress)
+    return settings.tokenize(units, progress, client)
 
 
 def count(documents: Corpus, toks: Tokens) -> tuple[DTM, dict[str, pd.DataFrame]]:
@@ -383,7 +385,16 @@ def _phrases(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _segment(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.tokens = tokenize(r.units, r.settings, progress)
+    s = r.settings
+    if s.engine == "dask":  # the cluster starts only when a shard is not in the cache
+        from .dask_engine import LazyCluster
+
+        with LazyCluster(s.scheduler, s.n_jobs) as lazy:
+            r.manifest["engine"] = lazy.record
+            r.tokens = tokenize(r.units, s, progress, lazy)
+    else:
+        r.manifest["engine"] = {"engine": "local", "n_jobs": s.n_jobs}
+        r.tokens = tokenize(r.units, s, progress)
     r.manifest["segmenter"] = {k: r.tokens.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
 
 
@@ -489,6 +500,7 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
     s = settings or RunSettings()
     target = Path(s.out)
     check_target(target, s.sources)
+    check_engine(s.engine, s.scheduler)
     result = RunResult(settings=s, out=target, manifest=new_manifest(command_line(), asdict(s)))
     timings = result.manifest["timings"]
     with building(target) as staging:

@@ -127,6 +127,12 @@ class RunSettings:
     cache: bool = _setting(True, kind="bool", flags=("--no-cache",), const=False,
                            help="segment again instead of using the on-disk cache")
     report: bool = _setting(True, kind="bool", flags=("--no-report",), const=False, help="do not write report.html")
+    engine: str = _setting("local", kind="str", flags=("--engine",), choices=("local", "dask"),
+                           help="where ingest's segmentation and counting run: local processes (--n-jobs) or a Dask "
+                                "cluster (needs pip install \"zhili[dask]\"; default: local)")
+    scheduler: str | None = _setting(None, kind="optstr", flags=("--scheduler",), metavar="ADDRESS",
+                                     help="with --engine dask: the scheduler of an existing cluster, e.g. "
+                                          "tcp://host:8786 (default: a local cluster of --n-jobs worker processes)")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -139,13 +145,14 @@ class RunSettings:
     def keys(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
-    def tokenize(self, units, progress: bool | None = None):
-        """:func:`~zhili.tokens.tokens` with this run's segmenter, dictionaries, filter and cache."""
+    def tokenize(self, units, progress: bool | None = None, client=None):
+        """:func:`~zhili.tokens.tokens` with this run's segmenter, dictionaries, filter and cache
+        (on the Dask cluster of ``client`` when one is given)."""
         from .tokens import tokens
 
         return tokens(units, segmenter=self.segmenter, lexicon=self.lexicon, places=self.places,
                       user_dicts=self.user_dicts, filter=self.token_filter, cache=self.cache, n_jobs=self.n_jobs,
-                      progress=progress)
+                      progress=progress, client=client)
 
     @property
     def token_filter(self):

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -180,12 +181,15 @@ class Tokens:
 
 def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon: bool = True,
            places: bool = True, user_dicts: Sequence[str | Path] = (), filter: TokenFilter | None = TokenFilter(),
-           cache: bool | str | Path = True, n_jobs: int = 1, progress: bool | None = None) -> Tokens:
+           cache: bool | str | Path = True, n_jobs: int = 1, progress: bool | None = None,
+           client: Any = None) -> Tokens:
     """Normalise, segment and filter every unit of ``corpus``.
 
     ``filter=None`` keeps every token (punctuation and spaces included). ``cache`` is
     ``True`` (the user cache folder, ``$ZHILI_CACHE_DIR`` or ``~/.cache/zhili``), a folder,
     or ``False``. ``n_jobs`` > 1 segments shards in that many processes (``-1``: all cores).
+    ``client`` (a ``distributed.Client``, or a :class:`zhili.dask_engine.LazyCluster`) segments
+    them on a Dask cluster's workers instead; the tokens are the same either way.
     """
     config = SegmenterConfig(segmenter, hmm, lexicon, places, tuple(map(str, user_dicts)))
     tagged = filter is not None and filter.pos is not None
@@ -202,8 +206,13 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     if packed is not None:
         toks = _unpack(packed, docvars, {**meta, "cache": "hit"})
     else:
-        paths = [cache_dir / key[:2] / f"{key}.npz" if cache_dir is not None else None for key in keys]
-        parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
+        if client is not None:  # the Dask engine: the same groups of shards, on a cluster's workers
+            from .dask_engine import segment_groups
+
+            parts, n_cached = segment_groups(client, shards, keys, cache_dir, config, tagged, filter, progress)
+        else:
+            paths = [shard_cache_path(cache_dir, key) if cache_dir is not None else None for key in keys]
+            parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
         packed = _merge(parts, tagged)  # each part is compact, so the merged vocabulary is too
         toks = _unpack(packed, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"})
         if final is not None:
@@ -315,6 +324,11 @@ def _cache_dir(cache: bool | str | Path) -> Path | None:
     if cache is True:
         return cache_root()
     return Path(cache)
+
+
+def shard_cache_path(cache_dir: Path, key: str) -> Path:
+    """Where the segmentation of the shard with ``key`` (:func:`_shard_key`) is cached."""
+    return cache_dir / key[:2] / f"{key}.npz"
 
 
 def _shard_key(texts: Sequence[str], fingerprint: str, tagged: bool) -> str:

@@ -1,0 +1,223 @@
+"""The Dask engine (``zhili run --engine dask``): normalise, segment and filter on a Dask cluster.
+
+The local engine cuts the units into shards (:meth:`zhili.corpus.Corpus.shards`), and each of its
+processes takes a contiguous group of shards, segments each shard with the pure function
+:func:`zhili.tokens.segment_shard` (from the on-disk cache when it is there), merges the group's
+vocabularies and filters them (:func:`zhili.tokens._segment_group`); the groups are merged in
+shard order (:func:`zhili.tokens._merge`) and counted (:func:`zhili.dtm.dtm`). The Dask engine
+maps the same group function over contiguous partitions of the same shards on the workers of a
+cluster and reduces their vocabularies here in the same order, so the tokens, the vocabulary order,
+the DTM, ``documents.csv`` and ``terms.csv`` are identical to the local engine's for any number of
+workers or partitions. Ingest (reading, bylines, web cleaning, sidecars) and everything after the
+DTM (topic fitting, comparisons, tables, report) stay on this machine.
+
+Each worker checks that it would cut and filter exactly as this machine (the segmenter fingerprint
+covers zhili's code, jieba and every dictionary file; the filter key every stopword and synonym)
+and refuses otherwise (E184). Texts travel to the workers with the tasks, so the workers need zhili
+and the dictionary files at the same paths, not the sources.
+
+>>> partitions(10, 2)
+[(0, 2), (2, 5), (5, 7), (7, 10)]
+>>> local_workers(3)
+3
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import E, ZhiliError
+
+CONNECT_TIMEOUT = 5  # seconds to reach a scheduler, and for it to have a worker
+PARTITIONS_PER_THREAD = 2  # more partitions than threads balance uneven shards; each adds one merge here
+
+
+def require_distributed() -> Any:
+    """The ``distributed`` module, or E180 saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ZhiliError(E.E180, detail=exc) from None
+    return distributed
+
+
+def check_engine(engine: str, scheduler: str | None) -> None:
+    """Fail before any work when the settings cannot run: a scheduler without the Dask engine
+    (E182), or the Dask engine without Dask installed (E180).
+
+    >>> check_engine("local", None)
+    """
+    if scheduler and engine != "dask":
+        raise ZhiliError(E.E182, address=scheduler, engine=engine)
+    if engine == "dask":
+        require_distributed()
+
+
+def local_workers(n_jobs: int) -> int:
+    """Worker processes of a local cluster for ``n_jobs`` (``-1``: all cores, like everywhere)."""
+    return (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+
+
+@contextmanager
+def cluster(scheduler: str | None = None, n_jobs: int = -1) -> Iterator[tuple[Any, dict]]:
+    """A ``distributed.Client`` and its manifest record: connected to ``scheduler`` (E181 when it
+    cannot be reached within :data:`CONNECT_TIMEOUT` seconds or has no worker), or to a
+    ``LocalCluster`` of :func:`local_workers` processes with one thread each, closed afterwards."""
+    import logging
+
+    distributed = require_distributed()
+    local = None
+    try:
+        if scheduler:
+            try:
+                client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except (OSError, ValueError, TypeError) as exc:
+                raise ZhiliError(E.E181, address=scheduler, timeout=CONNECT_TIMEOUT, detail=exc) from None
+            label = scheduler
+        else:
+            n = local_workers(n_jobs)
+            local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(local, set_as_default=False)
+            label = f"LocalCluster n_workers={n}"
+        try:
+            try:
+                client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError):
+                raise ZhiliError(E.E185, address=label, timeout=CONNECT_TIMEOUT) from None
+            yield client, engine_record(client, label)
+        finally:
+            client.close()
+    finally:
+        if local is not None:
+            local.close()
+
+
+class LazyCluster:
+    """:func:`cluster` with a local cluster started on first use, so a run whose tokens all come from
+    the on-disk cache starts none (a given ``scheduler`` is connected to at once, so a wrong address
+    is always E181); ``record`` is the manifest's (``started``: whether a client was made). Use it as
+    a context manager (closed on exit) and pass it where a client is taken.
+
+    >>> with LazyCluster(None, 2) as lazy:
+    ...     lazy.record["scheduler"], lazy.record["started"]
+    ('LocalCluster n_workers=2', False)
+    """
+
+    def __init__(self, scheduler: str | None = None, n_jobs: int = -1) -> None:
+        from importlib.metadata import version
+
+        self.scheduler, self.n_jobs = scheduler, n_jobs
+        self._client, self._stack = None, ExitStack()
+        self.record = {"engine": "dask", "scheduler": scheduler or f"LocalCluster n_workers={local_workers(n_jobs)}",
+                       "dask": version("dask"), "distributed": version("distributed"), "started": False}
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client``, connected or started now when it is the first use."""
+        if self._client is None:
+            self._client, record = self._stack.enter_context(cluster(self.scheduler, self.n_jobs))
+            self.record.update(record, started=True)
+        return self._client
+
+    def __enter__(self) -> LazyCluster:
+        if self.scheduler:
+            self.client  # noqa: B018 - connect now: an existing cluster costs nothing to reach
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
+def engine_record(client: Any, label: str) -> dict:
+    """What the manifest records of the cluster: the scheduler (or the local cluster), the Dask and
+    distributed versions here and the workers' threads."""
+    import dask
+    import distributed
+
+    threads = client.nthreads()
+    return {"engine": "dask", "scheduler": label, "dask": dask.__version__, "distributed": distributed.__version__,
+            "workers": len(threads), "threads": int(sum(threads.values()))}
+
+
+def partitions(n_shards: int, n_threads: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` shard ranges, :data:`PARTITIONS_PER_THREAD` per worker thread."""
+    n = max(1, min(n_shards, PARTITIONS_PER_THREAD * max(1, n_threads)))
+    return [(n_shards * i // n, n_shards * (i + 1) // n) for i in range(n)]
+
+
+def segment_partition(config, tagged: bool, filter, shards: list[list[str]], keys: Sequence[str],
+                      cache_dir: Path | None, expected: tuple[str, str]) -> dict:
+    """On a worker: :func:`zhili.tokens._segment_group` over one partition, after checking that this
+    worker cuts and filters as the client does (E184); shards are cached in ``cache_dir`` when
+    the worker can write there (a shared folder, or the same machine)."""
+    from .segment import get_segmenter
+    from .tokens import _final_key, _segment_group, shard_cache_path
+
+    here = (get_segmenter(config).fingerprint, _final_key([], filter))
+    for what, theirs, ours in zip(("segmenter fingerprint", "filter key"), here, expected):
+        if theirs != ours:
+            raise ZhiliError(E.E184, worker=_worker_address(), what=what, theirs=theirs[:16], ours=ours[:16])
+    paths = [shard_cache_path(cache_dir, k) for k in keys] if _writable(cache_dir) else [None] * len(shards)
+    return _segment_group(config, tagged, filter, shards, paths)
+
+
+def segment_groups(client: Any, shards: list[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
+                   tagged: bool, filter, progress: bool | None = None) -> tuple[list[dict], int]:
+    """:func:`zhili.tokens._segment_groups` on the workers of ``client`` (a ``distributed.Client`` or a
+    :class:`LazyCluster`): each partition's packed, filtered tokens in shard order and how many
+    shards came from the cache."""
+    distributed = require_distributed()
+    if isinstance(client, LazyCluster):
+        client = client.client
+    from .segment import get_segmenter
+    from .tokens import _final_key, _progress_bar
+
+    expected = (get_segmenter(config).fingerprint, _final_key([], filter))
+    bounds = partitions(len(shards), sum(client.nthreads().values()))
+    data = client.scatter([shards[a:b] for a, b in bounds], hash=False)
+    futures = [client.submit(segment_partition, config, tagged, filter, part, list(keys[a:b]), cache_dir, expected,
+                             pure=False) for part, (a, b) in zip(data, bounds)]
+    index = {f.key: i for i, f in enumerate(futures)}
+    parts: list[dict | None] = [None] * len(futures)
+    bar = _progress_bar(len(shards), progress)
+    try:
+        for future in distributed.as_completed(futures, loop=client.loop):
+            i = index[future.key]
+            try:
+                parts[i] = future.result()
+            except ZhiliError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a worker's failure, said in words
+                from . import __version__
+
+                raise ZhiliError(E.E183, partition=i + 1, n=len(futures), detail=f"{type(exc).__name__}: {exc}",
+                                 version=__version__) from exc
+            bar.update(bounds[i][1] - bounds[i][0])
+    finally:
+        bar.close()
+        client.cancel([*futures, *data])
+    return parts, sum(part.pop("n_cached") for part in parts)
+
+
+def _writable(folder: Path | None) -> bool:
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "(not a Dask worker)"
