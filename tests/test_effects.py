@@ -104,7 +104,7 @@ def test_bad_formulas_are_E142(formula, message):
 
 
 def test_unknown_or_constant_covariates(null_model):
-    with pytest.raises(ZhiliError, match="E012.*'county'"):
+    with pytest.raises(ZhiliError, match="E143.*'county'.*available: year, province"):
         topic_effects(null_model, "county", n_draws=5)
     data = null_model.docvars_.assign(one="甲")
     with pytest.raises(ZhiliError, match="E142.*one value"):

@@ -1,6 +1,6 @@
 """The notebooks run top to bottom: the quickstart on the seed, the comparison on the seed and on
-the government work reports (parameters injected after the cell tagged ``parameters``, as papermill does).
-The stored notebooks carry no outputs."""
+the government work reports, the covariate effects on the reports (parameters injected after the cell
+tagged ``parameters``, as papermill does). The stored notebooks carry no outputs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 QUICKSTART = NOTEBOOKS / "01_quickstart.ipynb"
 COMPARE = NOTEBOOKS / "02_compare_cities_years.ipynb"
+EFFECTS = NOTEBOOKS / "03_covariate_effects.ipynb"
 CELL_TIMEOUT = 600
 
 
@@ -55,7 +56,7 @@ def n_images(nb: nbformat.NotebookNode) -> int:
     return sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
 
 
-@pytest.mark.parametrize("path", [QUICKSTART, COMPARE], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [QUICKSTART, COMPARE, EFFECTS], ids=lambda p: p.stem)
 def test_stored_notebook_has_no_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -64,10 +65,12 @@ def test_stored_notebook_has_no_outputs(path):
     assert all(not c.outputs and c.execution_count is None for c in code), f"clear the outputs of {path.name}"
 
 
-def test_compare_notebook_has_a_parameters_cell():
-    nb = nbformat.read(COMPARE, as_version=4)
+@pytest.mark.parametrize("path, default", [(COMPARE, "CORPUS_PATH = None"), (EFFECTS, "DATA = None")],
+                         ids=["compare", "effects"])
+def test_notebook_has_a_parameters_cell(path, default):
+    nb = nbformat.read(path, as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and "CORPUS_PATH = None" in tagged[0].source
+    assert len(tagged) == 1 and default in tagged[0].source
 
 
 def test_quickstart_runs_on_the_seed(tmp_path):
@@ -92,3 +95,11 @@ def test_compare_notebook_runs_on_gov_work_reports(tmp_path, shared_data):
     out = text_of(nb)
     assert "skipped" not in out
     assert n_images(nb) >= 3 + 2 + 2 * 2       # + prevalence by year and province + keyness figures
+
+
+def test_effects_notebook_runs_on_gov_work_reports(tmp_path, shared_data):
+    reports = shared_data("gov_work_reports") / "docs.jsonl.gz"
+    nb, _ = execute(EFFECTS, tmp_path, DATA=str(reports), N_TOPICS=5, N_DRAWS=20, N_COIN_FLIPS=2)
+    out = text_of(nb)
+    assert "coin flip significant for" in out and "read_zhili.R" in out
+    assert n_images(nb) >= 2                   # expected shares over the years, province coefficients

@@ -187,3 +187,35 @@ def test_missing_groups_are_not_drawn_as_nan():
     render(fig)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert "nan" not in labels and labels
+
+
+EFFECT_FIGURES = [
+    lambda: plotting.plot_k_frontier(table("k_search.csv").assign(frontier=[False, True, True, True])),
+    lambda: plotting.plot_k_frontier(table("k_search.csv")),  # written before the frontier column
+    lambda: plotting.plot_topic_effects(table("topic_effects.csv"), labels={0: "基层治理"}),
+    lambda: plotting.plot_expected_shares(table("topic_effects_expected.csv"), "year", labels={0: "基层治理"}),
+]
+
+
+@pytest.mark.parametrize("make", EFFECT_FIGURES, ids=["frontier", "frontier_unmarked", "effects", "expected"])
+def test_k_frontier_and_effect_figures_render_and_leave_rcparams(make):
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    messages = render(make())
+    assert not [m for m in messages if "missing from font" in m], messages
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_effects_plot_has_one_panel_per_covariate_level_and_marks_intervals_excluding_zero():
+    fig = plotting.plot_topic_effects(table("topic_effects.csv"))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["year：每单位 per unit", "province：浙江 vs 广东"]
+    colours = fig.axes[0].collections[0].get_colors()  # topic 1's interval holds 0: grey
+    assert len(colours) == 3 and tuple(colours[1][:3]) != tuple(colours[0][:3])
+
+
+def test_frontier_rings_the_chosen_k():
+    fig = plotting.plot_k_frontier(table("k_search.csv").assign(frontier=[False, True, True, True]), chosen=4)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "选定 chosen K=4" in legend

@@ -331,3 +331,28 @@ def test_font_subset_is_cached_by_character_set(tmp_path, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
     assert report.font_subset(chars) == first
+
+
+def test_effects_section_shows_coefficients_and_expected_shares(built):
+    html = built.read_text(encoding="utf-8")
+    section = re.search(r'<section id="effects">(.*?)</section>', html, re.S).group(1)
+    assert "Covariate effects" in section and section.count("data:image/png;base64,") == 2  # coefficients, year
+    assert "浙江" in section and "广东" in section
+
+
+def test_no_effects_section_without_effects_tables(results):
+    (results / "tables" / "topic_effects.csv").unlink()
+    (results / "tables" / "topic_effects_expected.csv").unlink()
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert 'id="effects"' not in html
+
+
+def test_k_search_section_shows_the_frontier_the_chosen_k_and_the_reason(results):
+    _edit(results, "k_search.csv", lambda t: t.assign(frontier=[False, True, True, True]))
+    manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+    manifest["k_search"] = {"recommended_k": 3, "reason": "K=3 has the highest mean <b>of</b> standardised scores."}
+    (results / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    html = report.write_report(results).read_text(encoding="utf-8")
+    section = re.search(r'<section id="k-search">(.*?)</section>', html, re.S).group(1)
+    assert "Chosen K = 3." in section and "mean &lt;b&gt;of&lt;/b&gt; standardised" in section
+    assert 'alt="一致性–排他性前沿 Coherence–exclusivity frontier"' in section

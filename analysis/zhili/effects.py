@@ -55,7 +55,7 @@ from scipy.stats import norm
 
 from .compare import _check_model, _topic_labels, posterior_draws
 from .errors import E, ZhiliError
-from .grouping import doc_ids, is_empty, numeric_years, plain, require_docvars, sorted_values, warn_left_out
+from .grouping import doc_ids, is_empty, numeric_years, plain, sorted_values, warn_left_out
 
 COLUMNS = ["topic", "label", "covariate", "level", "reference", "estimate", "ci_low", "ci_high", "p"]
 EXPECTED_COLUMNS = ["topic", "label", "covariate", "value", "estimate", "ci_low", "ci_high"]
@@ -115,6 +115,21 @@ def parse_formula(formula: str) -> list[Term]:
     names = [t.var for t in terms]
     if len(set(names)) < len(names):
         raise ZhiliError(E.E142, formula=formula, detail="a variable appears twice")
+    return terms
+
+
+def check_variables(formula: str, docvars: pd.DataFrame, terms: list[Term] | None = None) -> list[Term]:
+    """The terms of ``formula``, or E143 naming the first variable that ``docvars`` lacks and
+    the ones it has.
+
+    >>> check_variables("s(year)", pd.DataFrame({"doc_id": ["a"], "year": [2020]}))
+    [Term(var='year', kind='smooth', df=4)]
+    """
+    terms = parse_formula(formula) if terms is None else terms
+    for t in terms:
+        if t.var not in docvars.columns:
+            available = ", ".join(str(c) for c in docvars.columns if c not in ("text", "doc_id", "position"))
+            raise ZhiliError(E.E143, formula=formula, var=t.var, available=available or "(none)")
     return terms
 
 
@@ -220,7 +235,7 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
     frame = (docvars if data is None else data.reset_index(drop=True))
     if len(frame) != theta.shape[0]:
         raise ValueError(f"data has {len(frame)} rows but the model has {theta.shape[0]} units")
-    require_docvars(frame, [t.var for t in terms])
+    check_variables(formula, frame, terms)
     frame = frame.copy()
     ids = doc_ids(docvars)
     for t in terms:

@@ -99,6 +99,9 @@ class E:
     # topics, comparisons, grouping, effects (topics helper: E140-E159, W140-W159)
     E140 = "by= must name a document variable or a list of them; got {by}. Example: by='city' or by=['city', 'year']."
     E142 = "Effects formula '{formula}': {detail}. Write terms joined by +, e.g. \"s(year) + province\" (s(x) or s(x, df=4) for a smooth trend)."
+    E143 = ("Effects formula '{formula}' names '{var}', which is not a document variable; available: {available}. "
+            "Add it (a sidecar table, --name-pattern or a table column) or change the formula.")
+    E144 = "--effects needs a topic model: add --topics K (or --topics auto)."
     # run: settings, results folders, batch names (run helper, E120-E139)
     E120 = "Setting '{key}' must be {expected}; got {value!r}."
     E121 = ("Analysis name '{name}' in '{path}' must be a plain folder name inside the results folder "

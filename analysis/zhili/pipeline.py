@@ -4,8 +4,8 @@ The run is the ordered list :data:`STEPS` of public functions, each usable alone
 (they return the same tables the run writes)::
 
     ingest -> to_units -> tokenize -> count (documents, terms) -> formulation_tables
-    -> coword_network -> fit_topics / topic_tables -> comparison_tables -> dictionary_tables
-    -> write_results -> write_report
+    -> coword_network -> fit_topics / topic_tables -> effect_tables -> comparison_tables
+    -> dictionary_tables -> write_results -> write_report
 
 The folder holds ``manifest.json`` (versions, settings, input hashes, counts, timings, the size
 and SHA-256 of every file), ``run.log`` (every skipped document and warning) and tidy tables
@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from .topics import TopicModel
 
 __all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tables", "count", "coword_network",
-           "dictionary_tables", "discover_phrases", "documents_table", "fit_topics", "formulation_tables", "ingest", "load_config",
+           "dictionary_tables", "discover_phrases", "documents_table", "effect_tables", "fit_topics",
+           "formulation_tables", "ingest", "load_config",
            "run", "to_units", "tokenize", "top_keyness", "topic_tables", "verify_results", "whole_documents",
            "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
 
@@ -274,7 +275,7 @@ def fit_topics(d: DTM, settings: RunSettings) -> TopicModel:
         if n_units < 2 * k:  # before trimming, which would fail less helpfully
             raise ZhiliError(E.E041, n_docs=n_units, k=k)
     return TopicModel(n_topics=k, method=settings.topic_method, themes=settings.themes or None,
-                      random_state=settings.random_state, n_jobs=max(1, settings.n_jobs)).fit(analysis_dtm(d, settings))
+                      random_state=settings.random_state, n_jobs=settings.n_jobs).fit(analysis_dtm(d, settings))
 
 
 def topic_tables(model: TopicModel, units: Corpus) -> dict[str, pd.DataFrame]:
@@ -284,6 +285,24 @@ def topic_tables(model: TopicModel, units: Corpus) -> dict[str, pd.DataFrame]:
     if getattr(model, "k_search_", None) is not None:
         tables["k_search"] = model.k_search_.table
     return tables
+
+
+def effect_tables(model: TopicModel, settings: RunSettings) -> tuple[dict[str, pd.DataFrame], dict]:
+    """``topic_effects`` and ``topic_effects_expected`` of ``settings.effects`` (see
+    :func:`zhili.effects.topic_effects`), and the effects' settings for the manifest.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> s = RunSettings(topics=2, effects="year", cache=False)
+    >>> paragraphs = to_units(ingest(s), RunSettings(unit="paragraph")).docs["text"]
+    >>> units = corpus_from_texts(paragraphs, docvars={"year": [2010 + i % 6 for i in range(len(paragraphs))]})
+    >>> tables, info = effect_tables(fit_topics(count(units, tokenize(units, s))[0], s), s)
+    >>> sorted(tables), info["formula"]
+    (['topic_effects', 'topic_effects_expected'], 'year')
+    """
+    from .effects import topic_effects
+
+    fx = topic_effects(model, settings.effects, random_state=settings.random_state)
+    return {"topic_effects": fx.table, "topic_effects_expected": fx.expected}, fx.settings
 
 
 def comparison_tables(d: DTM, settings: RunSettings, model: TopicModel | None = None,
@@ -355,6 +374,10 @@ def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.units = to_units(r.documents, r.settings)
+    if r.settings.effects is not None:  # a formula naming a missing variable fails before any analysis
+        from .effects import check_variables
+
+        check_variables(r.settings.effects, r.units.docs)
 
 
 def discover_phrases(units: Corpus, settings: RunSettings) -> tuple[list[str], pd.DataFrame]:
@@ -423,6 +446,7 @@ def _coword(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.coword = coword_network(r.units, r.tokens, r.settings, r.dtm)
     if r.coword is not None:
         r.frames["coword_nodes"], r.frames["coword_edges"] = r.coword.nodes, r.coword.edges
+        r.manifest["coword"] = r.coword.params
 
 
 def _topics(r: RunResult, folder: Path, progress: bool | None) -> None:
@@ -430,6 +454,11 @@ def _topics(r: RunResult, folder: Path, progress: bool | None) -> None:
     r.frames.update(topic_tables(r.model, r.units))
     if getattr(r.model, "k_search_", None) is not None:
         r.manifest["k_search"] = {"recommended_k": r.model.k_search_.recommended_k, "reason": r.model.k_search_.reason}
+
+
+def _effects(r: RunResult, folder: Path, progress: bool | None) -> None:
+    tables, r.manifest["effects"] = effect_tables(r.model, r.settings)
+    r.frames.update(tables)
 
 
 def _compare(r: RunResult, folder: Path, progress: bool | None) -> None:
@@ -473,6 +502,7 @@ STEPS: tuple[Step, ...] = (
     Step("formulations", _formulations, logged=True),
     Step("coword", _coword, logged=True),
     Step("topics", _topics, lambda s: s.topics is not None, logged=True),
+    Step("effects", _effects, lambda s: s.effects is not None and s.topics is not None, logged=True),
     Step("compare", _compare, lambda s: bool(s.by), logged=True),
     Step("dictionary", _dictionary, lambda s: bool(s.dictionary), logged=True),
     Step("write_tables", _write),
@@ -498,6 +528,12 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
     run leaves the previous results as they were.
     """
     s = settings or RunSettings()
+    if s.effects is not None:  # a formula that cannot be read, or no model to read it on, fails at once
+        from .effects import parse_formula
+
+        if s.topics is None:
+            raise ZhiliError(E.E144)
+        parse_formula(s.effects)
     target = Path(s.out)
     check_target(target, s.sources)
     check_engine(s.engine, s.scheduler)

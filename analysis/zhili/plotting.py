@@ -331,3 +331,143 @@ def plot_formulation_timeline(formulations: pd.DataFrame, n: int = 20) -> Figure
         ax.set_xlim(first - 2, last + 2)
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A True/False column as read back from CSV (True, 'True', 'true', 1)."""
+    return values.astype(str).str.lower().isin(["true", "1"])
+
+
+@_styled
+def plot_k_frontier(k_search: pd.DataFrame, chosen: int | None = None) -> Figure:
+    """Coherence against exclusivity for every K tried (stm's ``searchK`` picture): the Ks on the
+    frontier (no other K better on both; ``k_search.csv``'s ``frontier`` column) joined by a line,
+    the others hollow, the chosen K (default: the ``recommended`` row) ringed in red.
+
+    >>> ks = pd.DataFrame({"k": [5, 10, 15], "coherence_npmi": [0.1, 0.2, 0.15], "exclusivity": [0.5, 0.6, 0.7],
+    ...                    "frontier": [False, True, True], "recommended": [False, True, False]})
+    >>> plot_k_frontier(ks).axes[0].get_xlabel()
+    '排他性 Exclusivity'
+    """
+    fig = _figure(5.5, 4)
+    ax = fig.add_subplot()
+    data = k_search.dropna(subset=["coherence_npmi", "exclusivity"]) if {"coherence_npmi", "exclusivity"} <= \
+        set(k_search.columns) else k_search.iloc[:0]
+    if data.empty:
+        return _empty(fig, "没有一致性与排他性 No coherence and exclusivity")
+    on = _flag(data["frontier"]) if "frontier" in data else pd.Series(False, index=data.index)
+    if chosen is None and "recommended" in data and _flag(data["recommended"]).any():
+        chosen = int(data.loc[_flag(data["recommended"]), "k"].iloc[0])
+    front = data[on].sort_values("exclusivity")
+    ax.plot(front["exclusivity"], front["coherence_npmi"], color="#3b6ea5", linewidth=1, zorder=1)
+    ax.scatter(data.loc[on, "exclusivity"], data.loc[on, "coherence_npmi"], color="#3b6ea5", zorder=2,
+               label="前沿 frontier")
+    ax.scatter(data.loc[~on, "exclusivity"], data.loc[~on, "coherence_npmi"], facecolors="none",
+               edgecolors="#888888", zorder=2, label="被支配 dominated")
+    for row in data.itertuples(index=False):
+        ax.annotate(str(int(row.k)), (row.exclusivity, row.coherence_npmi), textcoords="offset points",
+                    xytext=(4, 4), fontsize=8)
+    if chosen is not None and (data["k"] == chosen).any():
+        row = data[data["k"] == chosen].iloc[0]
+        ax.scatter([row["exclusivity"]], [row["coherence_npmi"]], s=160, facecolors="none", edgecolors="#c0392b",
+                   linewidths=2, zorder=3, label=f"选定 chosen K={chosen}")
+    ax.set_xlabel("排他性 Exclusivity")
+    ax.set_ylabel("一致性 Coherence (NPMI)")
+    ax.set_title("一致性–排他性前沿 Coherence–exclusivity frontier", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _topic_order(topics: pd.Series) -> list:
+    """Distinct topics, numbers in numeric order first."""
+    return sorted(topics.unique(), key=lambda t: (not str(t).isdigit(), int(t) if str(t).isdigit() else 0, str(t)))
+
+
+def _effect_panels(effects: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(panel title, rows) per covariate, and per level of a categorical one."""
+    panels = []
+    for (covariate, level), rows in effects.groupby(["covariate", "level"], sort=False):
+        if str(level) == "per unit":
+            title = f"{covariate}：每单位 per unit"
+        else:
+            reference = rows["reference"].iloc[0] if "reference" in rows else ""
+            title = f"{covariate}：{level} vs {reference}"
+        panels.append((title, rows))
+    return panels
+
+
+@_styled
+def plot_topic_effects(effects: pd.DataFrame, labels: Mapping | None = None, max_panels: int = 12,
+                       ncols: int = 3) -> Figure:
+    """Coefficient plot of ``topic_effects.csv``: one panel per covariate (and per level of a
+    categorical one, against its reference; at most ``max_panels``), every topic's change in
+    expected share with its interval; red where the interval excludes 0.
+
+    >>> fx = pd.DataFrame({"topic": [0, 1], "covariate": "year", "level": "per unit", "reference": "",
+    ...                    "estimate": [0.01, -0.02], "ci_low": [0.0, -0.03], "ci_high": [0.02, -0.01]})
+    >>> plot_topic_effects(fx, labels={0: "基层治理"}).axes[0].get_title()
+    'year：每单位 per unit'
+    """
+    panels = _effect_panels(effects)[:max_panels]
+    topics = _topic_order(effects["topic"])
+    ncols = max(1, min(ncols, len(panels)))
+    nrows = max(1, math.ceil(len(panels) / ncols))
+    fig = _figure(3.6 * ncols, (0.28 * max(1, len(topics)) + 1.2) * nrows)
+    if not panels:
+        return _empty(fig, "没有效应 No effects")
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).ravel()
+    position = {t: i for i, t in enumerate(topics)}
+    names = [topic_title(t, labels) for t in topics]
+    for ax, (title, rows) in zip(axes, panels):
+        y = rows["topic"].map(position).to_numpy(dtype=float)
+        low, high, estimate = (rows[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high", "estimate"))
+        colour = np.where((low > 0) | (high < 0), "#c0392b", "#666666")
+        ax.hlines(y, low, high, colors=colour, linewidth=1.5)
+        ax.scatter(estimate, y, color=colour, s=14, zorder=3)
+        ax.axvline(0, color="#999999", linewidth=0.8, linestyle="--")
+        ax.set_yticks(range(len(topics)), names, fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    fig.supxlabel("预期主题比例的变化 Change in expected topic share (95% 区间 interval; 红 red: excludes 0)",
+                  fontsize=9)
+    return fig
+
+
+@_styled
+def plot_expected_shares(expected: pd.DataFrame, covariate: str, labels: Mapping | None = None,
+                         ncols: int = 3) -> Figure:
+    """One panel per topic (each with its own y scale): the expected share over ``covariate``
+    (``topic_effects_expected.csv``: topic, covariate, value, estimate, ci_low, ci_high) with its
+    interval as a band, the other covariates as observed.
+
+    >>> ex = pd.DataFrame({"topic": 0, "covariate": "year", "value": [2019, 2020], "estimate": [0.2, 0.3],
+    ...                    "ci_low": [0.1, 0.2], "ci_high": [0.3, 0.4]})
+    >>> plot_expected_shares(ex, "year").axes[0].get_title()
+    '主题 Topic 0'
+    """
+    rows = expected[expected["covariate"] == covariate].copy()
+    topics = _topic_order(rows["topic"])
+    ncols = max(1, min(ncols, len(topics)))
+    nrows = max(1, math.ceil(len(topics) / ncols))
+    fig = _figure(3.2 * ncols, 2.3 * nrows + 0.4)
+    if rows.empty:
+        return _empty(fig, f"没有 {covariate} 的预期比例 No expected shares for '{covariate}'")
+    rows["_x"] = pd.to_numeric(rows["value"], errors="coerce")
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    for ax, topic in zip(axes, topics):
+        one = rows[rows["topic"] == topic].sort_values("_x")
+        ax.fill_between(one["_x"], one["ci_low"], one["ci_high"], color="#3b6ea5", alpha=0.25, linewidth=0)
+        ax.plot(one["_x"], one["estimate"], color="#3b6ea5")
+        ax.set_title(topic_title(topic, labels), fontsize=9)
+        ax.tick_params(labelbottom=True)  # also above an empty panel
+        ax.grid(alpha=0.3)
+    axes[0].xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes[len(topics):]:
+        ax.set_axis_off()
+    fig.supxlabel(covariate)
+    fig.supylabel("预期主题比例 Expected topic share")
+    return fig

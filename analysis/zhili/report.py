@@ -9,7 +9,8 @@ The folder contract: ``manifest.json`` and ``tables/documents.csv`` are required
 ``tables/terms.csv``, ``topics.csv``, ``topic_terms.csv``, ``topic_passages.csv``,
 ``k_search.csv``, ``topic_prevalence.csv``, ``keyness.csv``, ``formulations.csv``,
 ``formulation_examples.csv``, ``coword_nodes.csv`` and ``coword_edges.csv`` are optional: a
-section whose table is absent is replaced by a short note.
+section whose table is absent is replaced by a short note. ``topic_effects.csv`` and
+``topic_effects_expected.csv`` (``--effects``) add a section of their own.
 
 >>> write_report("tests/fixtures/results_minimal", "/tmp/zhili-report.html").name
 'zhili-report.html'
@@ -50,6 +51,8 @@ MAX_FORMULATIONS = 150  # rows shown; the CSV has them all
 EXAMPLES_PER_FORMULATION = 5
 EXPLORER_TERMS = 100           # terms per topic sent to the explorer, by p(w|t)
 FIGURE_DPI = 100
+MAX_EXPECTED_FIGURES = 2       # numeric covariates drawn as expected-share lines
+MAX_EFFECT_ROWS = 200          # rows of topic_effects shown; the CSV has them all
 
 
 def write_report(results_dir: str | Path, path: str | Path | None = None) -> Path:
@@ -67,7 +70,7 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
     tables = {name: _read_table(results, name) for name in (
         "terms.csv", "topics.csv", "topic_terms.csv", "topic_passages.csv", "k_search.csv",
         "topic_prevalence.csv", "keyness.csv", "formulations.csv", "formulation_examples.csv",
-        "coword_nodes.csv", "coword_edges.csv")}
+        "coword_nodes.csv", "coword_edges.csv", "topic_effects.csv", "topic_effects_expected.csv")}
     labels = _topic_labels(tables["topics.csv"])
     explorer = None
     if tables["topic_terms.csv"] is not None:
@@ -76,7 +79,9 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         _overview(manifest, documents),
         _terms_section(tables["terms.csv"]),
         _topics_section(tables["topics.csv"], tables["topic_passages.csv"], explorer, labels),
-        _k_search_section(tables["k_search.csv"]),
+        _k_search_section(tables["k_search.csv"], manifest.get("k_search")),
+        *_effects_sections(tables["topic_effects.csv"], tables["topic_effects_expected.csv"], labels,
+                           manifest.get("effects")),
         *_prevalence_sections(tables["topic_prevalence.csv"], labels),
         _keyness_section(tables["keyness.csv"]),
         _formulations_section(tables["formulations.csv"], tables["formulation_examples.csv"]),
@@ -380,11 +385,42 @@ def _topics_section(topics: pd.DataFrame | None, passages: pd.DataFrame | None, 
             "passages": grouped, "passages_note": _missing("topic_passages.csv")}
 
 
-def _k_search_section(k_search: pd.DataFrame | None) -> dict:
+def _k_search_section(k_search: pd.DataFrame | None, verdict: Mapping | None = None) -> dict:
     section = {"id": "k-search", "title": "主题数选择 Choosing the number of topics (K)"}
     if k_search is None:
         return {**section, "note": _missing("k_search.csv")}
-    return {**section, "note": "", "figure": _png(plotting.plot_k_search(k_search)), "table": _table(k_search)}
+    verdict = verdict if isinstance(verdict, Mapping) else {}
+    chosen = verdict.get("recommended_k")
+    return {**section, "note": "", "chosen": "" if chosen is None else str(chosen),
+            "reason": str(verdict.get("reason") or ""),
+            "frontier": _png(plotting.plot_k_frontier(k_search, chosen if isinstance(chosen, int) else None)),
+            "figure": _png(plotting.plot_k_search(k_search)), "table": _table(k_search)}
+
+
+def _effects_sections(effects: pd.DataFrame | None, expected: pd.DataFrame | None, labels: dict,
+                      settings: Mapping | None = None) -> list[dict]:
+    """The covariate-effects section (none when the run estimated no effects): a coefficient
+    plot of every covariate and the expected shares over each numeric covariate."""
+    if effects is None:
+        return []
+    section = {"id": "effects", "title": "协变量效应 Covariate effects on topic prevalence"}
+    settings = settings if isinstance(settings, Mapping) else {}
+    numeric = list(dict.fromkeys(effects.loc[effects["level"].astype(str) == "per unit", "covariate"].astype(str)))
+    lines = []
+    if expected is not None:
+        lines = [{"title": f"预期主题比例 Expected share over {var}",
+                  "src": _png(plotting.plot_expected_shares(expected, var, labels=labels))}
+                 for var in numeric[:MAX_EXPECTED_FIGURES]]
+    shown = effects.sort_values("p", kind="stable").head(MAX_EFFECT_ROWS)
+    about = [f"公式 formula: {settings['formula']}" if "formula" in settings else "",
+             f"{settings['n_units']} units in {settings['n_docs']} documents" if "n_units" in settings else "",
+             f"{settings['n_draws']} posterior draws" if "n_draws" in settings else "", str(settings.get("model", ""))]
+    caption = " · ".join(a for a in about if a) + (". " if any(about) else "") + \
+        f"表 Table: the {len(shown)} smallest p of {len(effects)} rows (all in tables/topic_effects.csv)."
+    return [{**section, "note": "", "caption": caption,
+             "figure": _png(plotting.plot_topic_effects(effects, labels=labels)), "lines": lines,
+             "table": _table(shown, ["topic", "label", "covariate", "level", "reference", "estimate", "ci_low",
+                                     "ci_high", "p"])}]
 
 
 def _is_time(by: str, groups: pd.Series) -> bool:

@@ -113,6 +113,9 @@ class RunSettings:
     themes: dict[str, list[str]] = _setting(kind="themes", factory=dict, flags=("--theme",), metavar="NAME=WORD,WORD",
                                             help="a guided topic anchored on seed words, e.g. "
                                                  "脱贫攻坚=脱贫,扶贫,贫困人口 (repeatable)")
+    effects: str | None = _setting(None, kind="optstr", flags=("--effects",), metavar="FORMULA",
+                                   help='"s(year) + province": topic prevalence as a function of document '
+                                        'variables; writes topic_effects tables (needs --topics)')
     random_state: int = _setting(42, kind="int", flags=("--random-state", "--seed"),
                                  help="seed of randomness for topic models, networks and intervals (default: 42)")
     by: list[str] = _setting(kind="list", factory=list, flags=("--by",), metavar="VAR",
