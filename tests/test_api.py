@@ -26,3 +26,16 @@ def test_importing_zhili_does_not_load_scikit_learn_or_matplotlib():
     code = "import sys, zhili; print('sklearn' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_verbs_named_like_their_module_stay_functions_after_the_module_is_imported():
+    # Regression: `from zhili.keyness import ...` elsewhere in a session put the *module* on
+    # zhili.keyness and zhili.coword, and `zhili.keyness(d, by=...)` failed (CI, order-dependent).
+    code = (
+        "import importlib, zhili\n"
+        "names = [n for n in zhili.__all__ if n in zhili._LAZY and zhili._LAZY[n] == n]\n"
+        "for n in names: importlib.import_module('zhili.' + n)\n"
+        "print(sorted(n for n in names if not callable(getattr(zhili, n))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

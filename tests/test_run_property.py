@@ -101,46 +101,11 @@ def check_run(case: dict, root: Path, report: bool = True) -> str:
     return "ok"
 
 
-#: Failures of modules being fixed elsewhere (issue 9), keyed by (exception, file, function) of the
-#: innermost zhili frame. They make the test xfail (not strict): once fixed, the test simply passes;
-#: any other failure fails it.
-KNOWN = {
-    ("ColumnsLost", "test_run_property.py", "check_run"):
-        "a source column named status/reason/source/n_chars is merged into documents.csv as status_x/status_y "
-        "(corpus.Corpus.document_table; issue 9 §2)",
-    ("KeyError", "plotting.py", "plot_formulation_timeline"):
-        "report with no formulations: KeyError 'first_year' (issue 9 §6)",
-    ("TypeError", "plotting.py", "plot_formulation_timeline"):
-        "report: formulations.csv 'count' read back as object dtype (nlargest)",
-    ("TypeError", "formulations.py", "year_order"): "a missing year (pd.NA) in formulations (issue 9 §1)",
-    ("AttributeError", "dtm.py", "_parquet_safe"):
-        "a docvar named like a zhili column (topic_1) gives doc_topics two columns of one name (issue 9 §2)",
-}
-
-
-def _where(exc: BaseException) -> tuple[str, str, str]:
-    import traceback
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "zhili" in Path(f.filename).parts]
-    last = frames[-1] if frames else traceback.extract_tb(exc.__traceback__)[-1]
-    return type(exc).__name__, Path(last.filename).name, last.name
-
-
 def test_run_on_any_small_corpus_ends_whole_or_in_a_coded_error(tmp_path_factory):
-    known: dict[str, int] = {}
-
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(case=cases())
     def prop(case):
-        try:
-            check_run(case, tmp_path_factory.mktemp("case"))
-        except Exception as exc:
-            reason = KNOWN.get(_where(exc))
-            if reason is None:
-                raise
-            known[reason] = known.get(reason, 0) + 1
+        check_run(case, tmp_path_factory.mktemp("case"))
 
     prop()
-    if known:
-        pytest.xfail("; ".join(f"{n} x {reason}" for reason, n in known.items()))

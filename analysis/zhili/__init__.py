@@ -35,7 +35,7 @@ _LAZY = {
 }
 # Verbs named like the module that defines them: `zhili.tokens` is always the function, even after
 # `import zhili.tokens` put the module on the package (the module stays in sys.modules["zhili.tokens"]).
-_VERBS = {"corpus", "dtm", "kwic", "tokens", "normalize"}
+_VERBS = {name for name, module in _LAZY.items() if name == module}
 
 
 def _version() -> str:
