@@ -81,7 +81,7 @@ def main() -> None:
         rates = whole_rates(text, ref_counts, seg.segment(text, keep_all=True))
         found = {t: round(rates[t] * text.count(t) / ref_counts[t], 3) if text.count(t) else 0.0 for t in ref_counts}
         low = sorted((r, t) for t, r in found.items() if r < 0.95)
-        forms = formulation_table(c.texts, c.docs["doc_id"].tolist())
+        forms = formulation_table(c)
         pinyin_forms = [f for f in forms["canonical"] if LATIN.search(f)]
         print(f"\n### clean_web={clean}")
         print(f"Latin-letter terms in the top 300: {len(latin)} {latin[:15]}")

@@ -1,0 +1,67 @@
+"""A rerun with a new K against the cold run, and the stage table of both (issue 12).
+
+    python benchmarks/bench_rerun_k.py [--data ../shared/data] [--k 20 15] [--by year]
+
+The government work reports are analysed as paragraphs with ``--by year --topics 20`` in a fresh
+process with a fresh cache (cold), then again with ``--topics 15`` into another folder with the same
+cache, as a researcher trying another K would. Printed: wall seconds of each whole process, the rerun
+as a share of the cold run (target <= 25 %), peak RSS, and the manifest's stage timings side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_once(args: list[str], cache: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB, this process and its children) of one ``zhili`` command."""
+    cmd = [sys.executable, "-c",
+           "import resource, sys; from zhili.cli import main; rc = main(sys.argv[1:]);"
+           "r = resource.getrusage; print('PEAK', max(r(resource.RUSAGE_SELF).ru_maxrss,"
+           " r(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr); sys.exit(rc)", "-q", *args]
+    env = {**os.environ, "ZHILI_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode:
+        raise SystemExit(f"zhili {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    peak_kib = max(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK"))
+    return wall, peak_kib / 1024
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    p.add_argument("--k", type=int, nargs=2, default=[20, 15], metavar=("COLD", "RERUN"))
+    p.add_argument("--by", default="year")
+    a = p.parse_args()
+    src = a.data / "gov_work_reports" / "docs.jsonl.gz"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows = []
+        for k in a.k:
+            out = tmp / f"k{k}"
+            wall, peak = run_once(["run", str(src), "--unit", "paragraph", "--by", a.by, "--topics", str(k),
+                                   "--out", str(out)], tmp / "cache")
+            manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            rows.append((k, wall, peak, manifest["timings"], manifest.get("reused", [])))
+    (k0, w0, p0, t0, _), (k1, w1, p1, t1, reused) = rows
+    print(f"cold  --topics {k0}: {w0:7.1f} s wall, peak {p0:6.0f} MiB")
+    print(f"rerun --topics {k1}: {w1:7.1f} s wall, peak {p1:6.0f} MiB; reused: {', '.join(reused) or '-'}")
+    print(f"rerun / cold = {w1 / w0:.2f} (target <= 0.25)\n")
+    print(f"{'stage':<14} {'cold s':>8} {'rerun s':>8}")
+    for stage in dict.fromkeys([*t0, *t1]):
+        print(f"{stage:<14} {t0.get(stage, float('nan')):8.2f} {t1.get(stage, float('nan')):8.2f}")
+
+
+if __name__ == "__main__":
+    main()
