@@ -207,8 +207,12 @@ def test_partial_fit_updates_an_online_lda(planted):
     for rows in np.array_split(np.arange(d.shape[0]), 3):
         chunk = type(d)(d.matrix[rows], d.vocabulary, d.docvars.iloc[rows].reset_index(drop=True))
         m.partial_fit(chunk)
-    assert m.doc_topic_.shape == (d.shape[0], 4) and len(m.docvars_) == d.shape[0]
+    last = len(np.array_split(np.arange(d.shape[0]), 3)[-1])
+    assert m.doc_topic_.shape == (last, 4) and len(m.docvars_) == last and m.n_units_seen_ == d.shape[0]
     assert m.transform(d).shape == (d.shape[0], 4)
+    assert np.isclose(m.topic_sizes_.sum(), 1) and np.isclose(m.term_frequency_.sum(), 1)
+    expected = np.asarray(d.matrix.sum(axis=0)).ravel() / d.matrix.sum()
+    assert np.allclose(m.term_frequency_, expected)  # running totals over every chunk, not the last
     with pytest.raises(ZhiliError, match="E042"):
         TopicModel(n_topics=4, method="nmf").partial_fit(d)
 
@@ -327,9 +331,22 @@ def test_partial_fit_after_fit_updates_the_same_lda(planted):
     m = TopicModel(n_topics=4, method="lda").fit(d)
     before = m.topic_term_.copy()
     m.partial_fit(d)
-    assert m.doc_topic_.shape == (2 * d.shape[0], 4) and not np.allclose(m.topic_term_, before)
+    assert m.doc_topic_.shape == (d.shape[0], 4) and not np.allclose(m.topic_term_, before)
+    assert m.n_units_seen_ == 2 * d.shape[0]
     with pytest.raises(ZhiliError, match="E042"):
         TopicModel(n_topics=4).fit(d).partial_fit(d)
+
+
+def test_partial_fit_memory_does_not_grow_with_the_number_of_chunks(planted):
+    # Regression (issue 12): every call re-stacked all earlier chunks' rows (quadratic time, memory
+    # growing with the corpus). Now only running totals travel from chunk to chunk.
+    d = planted[1]
+    m = TopicModel(n_topics=4, method="lda")
+    sizes = []
+    for _ in range(6):
+        m.partial_fit(d)
+        sizes.append(sum(np.asarray(a).nbytes for a in vars(m).values() if isinstance(a, np.ndarray)))
+    assert len(set(sizes)) == 1 and m.n_units_seen_ == 6 * d.shape[0]
 
 
 def test_seed_topics_is_a_deprecated_alias_of_themes(planted):

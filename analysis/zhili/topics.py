@@ -173,8 +173,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
             state = _fit_nmf(X, k, self.random_state, max_iter, seeds, fit_rows)
         else:
             state = _fit_lda(X, k, self.random_state, max_iter, seeds, fit_rows)
-            self._chunks = [(state["concentration"], dtm.docvars.reset_index(drop=True),
-                             np.asarray(X.sum(axis=1)).ravel())]
+            self._stream = _stream_totals(state, X)
         self._set_fitted(state, dtm, method, k, seeds, themes)
         return self
 
@@ -187,9 +186,10 @@ class TopicModel(TransformerMixin, BaseEstimator):
         """Update an online LDA with one chunk (for corpora larger than memory).
 
         The first chunk (or a previous :meth:`fit` with ``method='lda'``) fixes the
-        vocabulary; later chunks are aligned to it by term. ``doc_topic_`` and ``docvars_``
-        collect each chunk's rows as they were when seen; call ``transform`` afterwards for
-        final shares.
+        vocabulary; later chunks are aligned to it by term. Memory does not grow with the
+        number of chunks: ``doc_topic_``, ``doc_topic_concentration_`` and ``docvars_`` hold
+        the last chunk's units, ``topic_sizes_`` and ``term_frequency_`` are running totals
+        over every unit seen (``n_units_seen_``); call ``transform`` for any chunk's shares.
         """
         fitted = self.__sklearn_is_fitted__()
         method = self.method_ if fitted else _resolve_method(self.method, default="lda")
@@ -204,22 +204,23 @@ class TopicModel(TransformerMixin, BaseEstimator):
             lda = LatentDirichletAllocation(n_components=self.n_topics, learning_method="online",
                                             learning_offset=10.0, random_state=self.random_state)
             vocabulary = np.asarray(dtm.vocabulary, dtype=object)
-            chunks: list[tuple[np.ndarray, pd.DataFrame, np.ndarray]] = []
+            totals = (np.zeros(self.n_topics), np.zeros(X.shape[1]), 0)
             n_topics = int(self.n_topics)
         else:
             X = self._align(dtm)
-            lda, vocabulary, chunks, n_topics = self._backend["lda"], self.vocabulary_, self._chunks, self.n_topics_
+            lda, vocabulary, totals, n_topics = self._backend["lda"], self.vocabulary_, self._stream, self.n_topics_
         lda.partial_fit(X)
         gamma = _lda_gamma(lda, X)
-        chunks.append((gamma, dtm.docvars.reset_index(drop=True), np.asarray(X.sum(axis=1)).ravel()))
-        gamma_all = np.vstack([g for g, _, _ in chunks])
-        lengths = np.concatenate([n for _, _, n in chunks])
-        docvars = pd.concat([d for _, d, _ in chunks], ignore_index=True)
-        state = _lda_state(lda, gamma_all, lengths)
+        state = _lda_state(lda, gamma, X)
+        chunk = _stream_totals(state, X)
+        totals = (totals[0] + chunk[0], totals[1] + chunk[1], totals[2] + chunk[2])
+        state["sizes"] = totals[0] / max(totals[0].sum(), 1e-300)
+        state["term_frequency"] = totals[1] / max(totals[1].sum(), 1e-300)
         names = getattr(self, "topic_names_", None)
         self._reset()
-        self._chunks = chunks
-        self._set_fitted(state, replace(dtm, docvars=docvars), "lda", n_topics, [], None, vocabulary=vocabulary)
+        self._stream = totals
+        self._set_fitted(state, dtm, "lda", n_topics, [], None, vocabulary=vocabulary)
+        self.n_units_seen_ = totals[2]
         if names is not None:
             self.topic_names_ = names
         return self
@@ -363,7 +364,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
             raise TopicModelNotFittedError(E.E056)
 
 
-_PRIVATE_STATE = ("_backend", "_chunks", "_posterior_draws")
+_PRIVATE_STATE = ("_backend", "_stream", "_posterior_draws")
 
 
 # --- tables of a fitted model ---------------------------------------------------------------
@@ -1103,7 +1104,7 @@ def _fit_lda(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
         for _ in range(max_iter):
             for batch in np.array_split(rng.permutation(Xf.shape[0]), max(1, Xf.shape[0] // 512)):
                 lda.partial_fit(Xf[np.sort(batch)])
-    state = _lda_state(lda, _lda_gamma(lda, X), np.asarray(X.sum(axis=1)).ravel(), X)
+    state = _lda_state(lda, _lda_gamma(lda, X), X)
     n_iter = int(getattr(lda, "n_iter_", max_iter)) if not seeds else max_iter
     return {**state, "n_iter": n_iter, "converged": n_iter < max_iter}
 
@@ -1124,15 +1125,20 @@ def _lda_gamma(lda, X: sp.csr_matrix) -> np.ndarray:
     return shares * total[:, None]
 
 
-def _lda_state(lda, gamma: np.ndarray, lengths: np.ndarray, X: sp.csr_matrix | None = None) -> dict:
+def _stream_totals(state: dict, X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, int]:
+    """What :meth:`TopicModel.partial_fit` carries from chunk to chunk: expected tokens per topic,
+    tokens per term and the number of units (constant memory, whatever the number of chunks)."""
+    alpha = state["backend"]["lda"].doc_topic_prior_
+    counts = np.maximum(state["concentration"] - alpha, 0).sum(axis=0)
+    return counts, np.asarray(X.sum(axis=0)).ravel().astype(float), X.shape[0]
+
+
+def _lda_state(lda, gamma: np.ndarray, X: sp.csr_matrix) -> dict:
     beta = lda.components_ / lda.components_.sum(axis=1, keepdims=True)
     alpha = lda.doc_topic_prior_
     counts = np.maximum(gamma - alpha, 0)
     sizes = counts.sum(axis=0) / max(counts.sum(), 1e-300)
-    if X is not None:
-        term_frequency = np.asarray(X.sum(axis=0)).ravel() / max(float(X.sum()), 1e-300)
-    else:  # partial_fit: the model's own expected term frequencies
-        term_frequency = (sizes[:, None] * beta).sum(axis=0)
+    term_frequency = np.asarray(X.sum(axis=0)).ravel() / max(float(X.sum()), 1e-300)
     return {"topic_term": beta, "doc_topic": _normalise_rows(gamma), "concentration": gamma, "sizes": sizes,
             "term_frequency": term_frequency, "backend": {"lda": lda},
             "n_iter": int(getattr(lda, "n_batch_iter_", 1)), "converged": False}
