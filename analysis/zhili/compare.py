@@ -42,6 +42,7 @@ from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
 from .grouping import (COMBINE, JOIN, Grouping, group_labels, indicator, make_grouping, numeric_years,  # noqa: F401
                        renamed_by, require_docvars, sorted_values)
+from .grouping import doc_ids as unit_doc_ids
 
 TOO_FEW = "too few documents for an interval"
 ONE_DOCUMENT = "one document: the interval resamples its units"
@@ -333,7 +334,7 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     group_values = groups[rows].tolist() if groups is not None else None
     design = _Design.build(year_values, spline_df, group_values, contrasts)
     x = design.matrix(year_values, group_values)
-    doc_ids = docvars["doc_id"].astype(str).to_numpy()[rows] if "doc_id" in docvars else rows.astype(str)
+    doc_ids = unit_doc_ids(docvars)[rows]
     clusters = pd.factorize(doc_ids)[0]
     draws = _composition_draws(x, posterior_draws(model, n_draws, random_state), rows, clusters,
                                _bootstrap_rng(random_state))
