@@ -54,6 +54,23 @@ def test_version(capsys):
     assert capsys.readouterr().out.startswith("zhili ")
 
 
+def test_version_is_read_in_one_place_that_survives_a_source_tree(capsys, monkeypatch):
+    """`zhili --version` and the manifest crashed where zhili is not installed (only __version__ did not)."""
+    from importlib.metadata import PackageNotFoundError
+
+    import zhili
+    import zhili.manifest
+
+    def not_installed(name):
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(zhili.manifest, "version", not_installed)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == "zhili 0+unknown"
+    assert zhili.manifest.new_manifest("zhili run", {})["zhili_version"] == zhili.__version__ == "0+unknown"
+
+
 def test_config_batch_writes_each_folder_and_a_summary(tmp_path):
     cfg = tmp_path / "run.toml"
     cfg.write_text('report = false\ncache = false\n[[analysis]]\nname = "docs"\n[[analysis]]\nname = "paras"\n'

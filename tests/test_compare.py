@@ -196,19 +196,28 @@ def test_spline_fit_follows_the_trend(spline_df):
 
 
 def test_contrasts_give_group_coefficients_and_fits():
-    fit = topic_regression(trend_model(), year="year", contrasts="city", n_draws=50)
+    fit = topic_regression(trend_model(), year="year", by="city", n_draws=50)
     contrast = fit.coefficients.query("term == 'city[苏州市]'")
     assert len(contrast) == 3
     assert ((contrast["ci_low"] <= 0) & (0 <= contrast["ci_high"])).all()  # no true difference
     assert set(fit.fitted.columns) >= {"year", "city", "topic", "mean", "ci_low", "ci_high", "note"}
-    only = topic_regression(trend_model(), year=None, contrasts="city", n_draws=20)
+    only = topic_regression(trend_model(), year=None, by="city", n_draws=20)
     assert only.fitted["city"].drop_duplicates().tolist() == ["南通市", "苏州市"]
+
+
+def test_topic_regression_groups_by_by_and_contrasts_is_a_deprecated_alias():
+    new = topic_regression(trend_model(), year=None, by="city", n_draws=20)
+    with pytest.warns(DeprecationWarning, match="contrasts= is deprecated; use by="):
+        old = topic_regression(trend_model(), year=None, contrasts="city", n_draws=20)
+    pd.testing.assert_frame_equal(old.coefficients, new.coefficients)
+    with pytest.raises(ValueError, match="not both"), pytest.warns(DeprecationWarning):
+        topic_regression(trend_model(), year=None, by="year", contrasts="city", n_draws=20)
 
 
 def test_contrast_group_with_one_document_has_no_interval():
     m = trend_model()
     dv = m.docvars_.assign(city=np.where(m.docvars_["doc_id"] == "d0", "常州市", m.docvars_["city"]))
-    fit = topic_regression(fake_model(dv, m.doc_topic_concentration_), year=None, contrasts="city", n_draws=20)
+    fit = topic_regression(fake_model(dv, m.doc_topic_concentration_), year=None, by="city", n_draws=20)
     lone = fit.fitted[fit.fitted["city"] == "常州市"]
     assert lone["mean"].notna().all() and lone["ci_low"].isna().all() and (lone["note"] == TOO_FEW).all()
     assert fit.coefficients.query("term == 'city[常州市]'")["ci_high"].isna().all()
@@ -329,7 +338,7 @@ def test_every_comparison_table_holds_its_estimate(model, short_model, make):
     assert holds(before_after(m, by="year", cut=2015 if make == "simulated" else 2018, n_draws=100), "difference")
     fit = topic_regression(m, year="year", spline_df=3, n_draws=50)
     assert holds(fit.coefficients, "estimate") and holds(fit.fitted)
-    assert holds(topic_regression(m, year=None, contrasts="city", n_draws=50).coefficients, "estimate")
+    assert holds(topic_regression(m, year=None, by="city", n_draws=50).coefficients, "estimate")
 
 
 def test_term_trends_interval_holds_the_rate_at_zero_and_one():

@@ -75,6 +75,19 @@ def test_reshape_keeps_doc_id_and_position(unit, n):
         assert c.docs["position"].tolist() == list(range(1, n + 1))
 
 
+@pytest.mark.parametrize("derive", [lambda c: c.reshape("paragraph"), lambda c: c.subset([True])])
+def test_reshape_and_subset_share_no_mutable_state_with_their_corpus(derive):
+    c = corpus_from_texts([POLICY], doc_ids=["nt"])
+    c.warnings.append("from ingest")
+    d = derive(c)
+    assert d.warnings == ["from ingest"] and d.inputs == c.inputs
+    d.warnings.append("from the units")
+    d.inputs.append({"source": "x"})
+    d.log.loc[0, "reason"] = "changed"
+    assert c.warnings == ["from ingest"] and {"source": "x"} not in c.inputs
+    assert c.log.loc[0, "reason"] != "changed"
+
+
 def test_split_units_sentence_keeps_closing_quotes():
     assert split_units("他说：“好。”然后走了。", "sentence") == ["他说：“好。”", "然后走了。"]
 

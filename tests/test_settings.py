@@ -73,6 +73,21 @@ def test_a_given_option_equal_to_the_default_overrides_the_toml_file(tmp_path):
     assert (s.unit, s.random_state) == ("paragraph", 7)
 
 
+def test_every_switch_can_be_given_its_default_over_the_toml_file(tmp_path):
+    """`--no-cache` had no `--cache`: a TOML `cache = false` could not be undone on the command line."""
+    from zhili.settings import opposite_flag
+
+    switches = [name for name, f in FIELDS.items() if f.metadata["kind"] == "bool"]
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(settings_to_toml(RunSettings(**{n: CHANGED[n] for n in switches})), encoding="utf-8")
+    flags = [opposite_flag(n) for n in switches]
+    assert "--cache" in flags and "--no-discover-phrases" in flags and len(set(flags)) == len(flags)
+    [s] = run_settings(build_parser().parse_args(["run", "--config", str(cfg), *flags]))
+    assert all(getattr(s, n) == getattr(RunSettings(), n) for n in switches)
+    [s] = run_settings(build_parser().parse_args(["run", "--config", str(cfg)]))
+    assert all(getattr(s, n) == CHANGED[n] for n in switches)
+
+
 def test_seed_is_an_alias_of_random_state():
     assert run_settings(_parse(["--seed", "3"]))[0].random_state == 3
     assert run_settings(_parse(["--random-state", "3"]))[0].random_state == 3

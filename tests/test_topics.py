@@ -368,6 +368,34 @@ def test_no_private_scikit_learn_api_is_used():
         assert private not in source
 
 
+@pytest.mark.parametrize("method", ["nmf", "lda"])
+def test_transform_of_a_unit_does_not_depend_on_the_units_transformed_with_it(method):
+    """NMF fold-in stopped on the whole batch's loss, so a unit's shares changed with its company
+    (scikit-learn's check_methods_subset_invariance)."""
+    counts = np.random.default_rng(0).integers(0, 6, size=(40, 12))
+    m = TopicModel(n_topics=3, method=method, min_tokens=0).fit(counts)
+    whole = m.transform(counts)
+    for part in (slice(0, 7), slice(7, 30), slice(30, None)):
+        np.testing.assert_allclose(m.transform(counts[part]), whole[part], rtol=1e-10, atol=1e-12)
+
+
+def test_more_topics_than_terms_is_a_coded_error_not_an_index_error():
+    counts = np.random.default_rng(0).integers(1, 5, size=(10, 1))
+    with pytest.raises(ZhiliError, match="E040.*more than the 1 terms"):
+        TopicModel(n_topics=2, min_tokens=0).fit(counts)
+
+
+def test_scikit_learn_tags_say_sparse_non_negative_counts():
+    sklearn_version = tuple(int(x) for x in __import__("sklearn").__version__.split(".")[:2])
+    assert isinstance(TopicModel().get_params()["search_ks"], tuple)  # an immutable default
+    if sklearn_version < (1, 6):
+        pytest.skip("estimator tags are read from __sklearn_tags__ since scikit-learn 1.6")
+    from sklearn.utils import get_tags
+
+    tags = get_tags(TopicModel())
+    assert tags.input_tags.sparse and tags.input_tags.positive_only
+
+
 def test_passages_are_ranked_without_ties_from_distinct_documents():
     short, long = "养老 托育", "养老 托育 医疗 护理 养老 托育 医疗 护理 养老 托育 助餐"
     texts = [f"{short}\n{long}"] * 3 + ["调解 信访 化解\n调解 信访 化解 矛盾纠纷"] * 3

@@ -39,12 +39,9 @@ _VERBS = {name for name, module in _LAZY.items() if name == module}
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from .manifest import zhili_version
 
-    try:
-        return version("zhili")
-    except PackageNotFoundError:  # running from a source tree without installing
-        return "0+unknown"
+    return zhili_version()
 
 
 class _Package(ModuleType):

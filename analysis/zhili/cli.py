@@ -70,12 +70,12 @@ def _segment_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from importlib.metadata import version
+    from .manifest import zhili_version
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(prog="zhili", description="Segment and topic-model Chinese policy texts.",
                                      epilog=EPILOGS["zhili"], formatter_class=fmt)
-    parser.add_argument("--version", action="version", version=f"zhili {version('zhili')}")
+    parser.add_argument("--version", action="version", version=f"zhili {zhili_version()}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail")
     # the same two flags after the command (zhili run -q ...); SUPPRESS keeps a value given before it

@@ -42,6 +42,7 @@ from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
 from .grouping import (COMBINE, JOIN, Grouping, group_labels, indicator, make_grouping, numeric_years,  # noqa: F401
                        renamed_by, require_docvars, sorted_values)
+from .grouping import doc_ids as unit_doc_ids
 
 TOO_FEW = "too few documents for an interval"
 ONE_DOCUMENT = "one document: the interval resamples its units"
@@ -301,10 +302,11 @@ class TopicRegression:
 
 
 def topic_regression(model: object, year: str | None = "year", spline_df: int | None = None,
-                     contrasts: str | None = None, n_draws: int = 200, random_state: int | None = 42,
-                     level: float = 0.95) -> TopicRegression:
+                     by: str | None = None, n_draws: int = 200, random_state: int | None = 42,
+                     level: float = 0.95, *, contrasts: str | None = None) -> TopicRegression:
     """Regress every topic's share on a year trend (linear, or a B-spline with ``spline_df``
-    degrees of freedom) and/or group contrasts (treatment coding against the first group).
+    degrees of freedom) and/or contrasts between the groups of ``by`` (treatment coding against
+    the first group; ``contrasts=`` is a deprecated alias of ``by=``).
 
     Method of composition: each draw takes every unit's shares from its Dirichlet posterior,
     fits least squares, and draws coefficients from their sampling distribution (normal, with
@@ -313,8 +315,9 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     coefficient is the change in share per year; the intercept is the share in the first
     year (of the reference group). Contrast groups with one document get NaN intervals.
     """
+    contrasts = renamed_by(by, contrasts, "contrasts")
     if year is None and contrasts is None:
-        raise ValueError("topic_regression needs year=..., contrasts=... or both")
+        raise ValueError("topic_regression needs year=..., by=... or both")
     theta, alpha, docvars = _check_model(model)
     keep = np.ones(len(docvars), dtype=bool)
     years = None
@@ -331,7 +334,7 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     group_values = groups[rows].tolist() if groups is not None else None
     design = _Design.build(year_values, spline_df, group_values, contrasts)
     x = design.matrix(year_values, group_values)
-    doc_ids = docvars["doc_id"].astype(str).to_numpy()[rows] if "doc_id" in docvars else rows.astype(str)
+    doc_ids = unit_doc_ids(docvars)[rows]
     clusters = pd.factorize(doc_ids)[0]
     draws = _composition_draws(x, posterior_draws(model, n_draws, random_state), rows, clusters,
                                _bootstrap_rng(random_state))

@@ -108,7 +108,7 @@ class Corpus:
             for pos, piece in enumerate(split_units(rec["text"], unit), start=1):
                 rows.append({**rec, "position": pos, "text": piece})
         docs = pd.DataFrame(rows, columns=self.docs.columns)
-        return replace(self, docs=docs.reset_index(drop=True), unit=unit)
+        return self._derived(docs=docs.reset_index(drop=True), unit=unit)
 
     def subset(self, mask: Sequence[bool] | pd.Series) -> Corpus:
         """Units where ``mask`` is true.
@@ -116,7 +116,13 @@ class Corpus:
         >>> corpus_from_texts(["甲", "乙"]).subset([True, False]).texts
         ['甲']
         """
-        return replace(self, docs=self.docs[list(mask)].reset_index(drop=True))
+        return self._derived(docs=self.docs[list(mask)].reset_index(drop=True))
+
+    def _derived(self, **changes) -> Corpus:
+        """A new corpus from this one with its own ``log``, ``inputs`` and ``warnings`` (appending a
+        warning to one never shows up in the other)."""
+        return replace(self, log=self.log.copy(), inputs=[dict(i) for i in self.inputs],
+                       warnings=list(self.warnings), **changes)
 
     def shards(self, max_chars: int = 100_000, max_units: int = 2_000) -> Iterator[list[str]]:
         """Consecutive texts in shards of about ``max_chars`` characters: the unit of parallel

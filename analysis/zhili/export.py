@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from .dtm import DTM
 from .errors import E, ZhiliError
+from .grouping import doc_ids
 
 R_SCRIPT = """# Read a zhili export into R (quanteda / stm). Run from this folder.
 library(Matrix)
@@ -71,7 +72,7 @@ def export_for_r(model: object, d: DTM, folder: str | Path) -> Path:
     docvars = d.docvars.drop(columns=[c for c in ("text",) if c in d.docvars.columns]).reset_index(drop=True)
     docvars.to_csv(folder / "docvars.csv", index=False, encoding="utf-8")
     names = [f"topic_{k}" for k in range(model.n_topics_)]
-    ids = docvars["doc_id"].astype(str) if "doc_id" in docvars else pd.Series(np.arange(len(docvars)).astype(str))
+    ids = pd.Series(doc_ids(docvars))
     pd.concat([ids.rename("doc_id"), pd.DataFrame(model.doc_topic_, columns=names)], axis=1).to_csv(
         folder / "doc_topics.csv", index=False, encoding="utf-8")
     pd.DataFrame(model.topic_term_, index=names, columns=list(map(str, vocabulary))).to_csv(

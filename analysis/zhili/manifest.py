@@ -33,9 +33,17 @@ def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     return out
 
 
+def zhili_version() -> str:
+    """zhili's version, read in this one place (``0+unknown`` in a source tree that is not installed)."""
+    try:
+        return version("zhili")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def new_manifest(command: str, settings: dict) -> dict:
     return {
-        "zhili_version": version("zhili"),
+        "zhili_version": zhili_version(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "settings": settings,

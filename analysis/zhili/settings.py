@@ -319,10 +319,21 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, required: tuple[str, .
             continue
         if meta["kind"] == "bool":
             parser.add_argument(*meta["flags"], action="store_const", const=meta["const"], **common)
+            # the default given explicitly, so a command line can undo a TOML file's value
+            parser.add_argument(opposite_flag(f.name), action="store_const", const=not meta["const"],
+                                dest=f.name, default=argparse.SUPPRESS,
+                                help=f"undo {meta['flags'][0]} (the default; overrides a --config file)")
             continue
         repeat = meta["kind"] in ("list", "paths", "optlist", "themes")
         parser.add_argument(*meta["flags"], action="append" if repeat else "store", metavar=meta["metavar"],
                             choices=meta["choices"], required=f.name in required, **common)
+
+
+def opposite_flag(name: str) -> str:
+    """The flag that gives a switch setting its default: ``--cache`` for ``--no-cache``,
+    ``--no-discover-phrases`` for ``--discover-phrases``."""
+    flag = name.replace("_", "-")
+    return f"--{flag}" if FIELDS[name].metadata["const"] is False else f"--no-{flag}"
 
 
 def given_settings(namespace: argparse.Namespace) -> dict[str, Any]:

@@ -445,14 +445,15 @@ def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: S
     n_groups = min(len(shards), n_jobs) if n_jobs > 1 else 1
     cuts = np.linspace(0, len(shards), n_groups + 1).round().astype(int)
     groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+    forking = sys.platform == "linux" and _single_threaded()  # decided before the bar starts a thread
     bar = _progress_bar(len(shards), progress)
     if n_groups == 1:
         parts = [_segment_group(config, tagged, filter, shards, paths, bar.update)]
     else:  # this process takes the first group, n_jobs - 1 workers the others
         rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
-        if sys.platform == "linux":
+        if forking:
             workers = [_fork(_segment_group, args) for args in rest]
-        else:  # spawn (Windows, macOS): a process pool, safe with threads and without fork
+        else:  # spawn (Windows, macOS, a process with threads such as a Jupyter kernel): safe with threads
             pool = ProcessPoolExecutor(max_workers=len(rest), mp_context=get_context("spawn"))
             workers = [pool.submit(_segment_group, *args).result for args in rest]
         a, b = groups[0]
@@ -460,7 +461,7 @@ def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: S
         for (a, b), result in zip(groups[1:], workers):
             parts.append(result())
             bar.update(b - a)
-        if sys.platform != "linux":
+        if not forking:
             pool.shutdown()
     bar.close()
     return parts, sum(part.pop("n_cached") for part in parts)
@@ -481,6 +482,15 @@ def _progress_bar(total: int, progress: bool | None):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="segment", unit="shard", leave=False)
+
+
+_REAPER = "zhili-reaper"
+
+
+def _single_threaded() -> bool:
+    """Only this thread runs (besides the threads that reap finished workers), so a fork cannot
+    copy a lock another thread holds."""
+    return all(t is threading.current_thread() or t.name == _REAPER for t in threading.enumerate())
 
 
 def _fork(fn, args: tuple):
@@ -510,7 +520,7 @@ def _fork(fn, args: tuple):
             payload = inp.read()
         # reap the child once it has exited; unmapping its memory takes a while, and the
         # payload is already here
-        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True, name=_REAPER).start()
         if not payload:
             raise RuntimeError("a segmentation worker process died; run again with n_jobs=1")
         ok, value = pickle.loads(payload)

@@ -109,7 +109,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
 
     def __init__(self, n_topics: int | str = 10, method: str = "auto", *,
                  themes: Mapping[str, Sequence[str]] | None = None, max_iter: int | None = None,
-                 min_tokens: int = MIN_TOKENS, random_state: int = 42, search_ks: Iterable[int] = range(5, 41, 5),
+                 min_tokens: int = MIN_TOKENS, random_state: int = 42, search_ks: Iterable[int] = tuple(range(5, 41, 5)),
                  n_jobs: int = -1, seed_topics: Mapping[str, Sequence[str]] | None = None) -> None:
         self.n_topics = n_topics
         self.method = method
@@ -128,6 +128,13 @@ class TopicModel(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "topic_term_")
+
+    def __sklearn_tags__(self):
+        """Counts: non-negative, dense or sparse (scikit-learn >= 1.6 reads these tags)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        return tags
 
     def _themes(self) -> Mapping[str, Sequence[str]] | None:
         if self.seed_topics is not None:
@@ -157,7 +164,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         X = _check_dtm(dtm)
         k = self.n_topics
         if k == "auto":
-            limit = max(2, _n_nonempty(X) // 3)  # a K search needs several units per topic
+            limit = max(2, min(_n_nonempty(X) // 3, X.shape[1]))  # several units per topic, a term per topic
             ks = [x for x in self.search_ks if x <= limit]
             if len(ks) < 2:  # a small corpus: try every K it can carry
                 ks = list(range(2, min(limit, 10) + 1))
@@ -887,6 +894,8 @@ def _check_k(k: object, X: sp.csr_matrix, n_docs: int | None = -1) -> int:
     n = _n_nonempty(X) if n_docs == -1 else n_docs
     if n is not None and n < k:
         raise ZhiliError(E.E041, n_docs=n, k=k)
+    if k > X.shape[1]:  # NMF's start needs a singular vector per topic
+        raise ZhiliError(E.E040, k=f"{k} (more than the {X.shape[1]} terms of the vocabulary)")
     return int(k)
 
 
@@ -985,23 +994,36 @@ def _em(T: sp.csr_matrix, W: np.ndarray, HT: np.ndarray, max_iter: int, update_h
     """KL-NMF of ``T`` by simultaneous multiplicative (PLSA-EM) updates; ``HT`` columns stay
     normalised. ``prior`` (V x k, columns summing to 1 or 0) adds ``SEED_PRIOR_SHARE`` of each
     topic's mass as pseudo-counts on its seed words every iteration.
+
+    With ``HT`` fixed (``update_h=False``: folding in units) the rows are independent, and each
+    stops on its own loss, so a unit's shares do not depend on the other units folded in with it.
     """
     rows = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
     cols, v = T.indices, T.data
     R = T.copy()
     W, HT = W.copy(), HT.copy()
     previous = np.inf
+    done = np.zeros(T.shape[0], dtype=bool)  # fold-in rows that have converged keep their W
     it, converged = 0, False
     for it in range(1, max_iter + 1):
         wh = _nonzero_products(W, HT, rows, cols) + 1e-12
         R.data = v / wh
-        if it % 5 == 1:
+        if it % 5 == 1 and not update_h:
+            loss_rows = np.bincount(rows, weights=v * np.log(v / wh) - v, minlength=T.shape[0]) + W.sum(axis=1)
+            done |= previous - loss_rows < tol * np.abs(loss_rows)
+            if done.all():
+                converged = True
+                break
+            previous = loss_rows
+        elif it % 5 == 1:
             loss = float(v @ np.log(v / wh) - v.sum() + W.sum())
             if previous - loss < tol * abs(loss):
                 converged = True
                 break
             previous = loss
         W_next = W * (R @ HT)
+        if not update_h:
+            W_next[done] = W[done]
         if update_h:
             H_next = HT * (R.T @ W)
             if prior is not None:
