@@ -246,3 +246,23 @@ def test_spelled_out_and_numbered_forms_of_a_linked_formulation_count_as_one():
     row = table.loc["三治融合"]
     assert (row["formulation"], row["count"], row["n_spelled_out"], row["n_docs"]) == ("三治融合", 4, 2, 3)
     assert "三治" not in table.index  # the numbered variant is counted under 三治融合
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_formulations_in_several_processes_equal_the_serial_table(monkeypatch, tmp_path, platform):
+    """issue 12: formulations are extracted in parallel (forked or spawned workers), batch by batch."""
+    import sys
+
+    F = sys.modules["zhili.formulations"]
+    texts = [f"第{i}篇：坚持“五大导向”，推进三治融合，实现三降三升。" if i % 3 else "自治、法治、德治相结合" for i in range(40)]
+    c = corpus_from_texts(texts, docvars=pd.DataFrame({"city": [f"c{i % 7}" for i in range(40)]}))
+    serial = F.formulation_table(c, by="city", cache=False)
+    monkeypatch.setattr(F, "PARALLEL_MIN_TEXTS", 4)
+    monkeypatch.setattr(F, "EXTRACT_BATCH", 15)
+    monkeypatch.setattr(sys, "platform", platform)
+    parallel = F.formulation_table(c, by="city", cache=tmp_path, n_jobs=3)
+    again = F.formulation_table(c, by="city", cache=tmp_path, n_jobs=3)  # now from the cache
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(parallel, serial)
+    pd.testing.assert_frame_equal(again, serial)
+    assert len(list((tmp_path / "formulations").rglob("*.json"))) == len(set(texts))

@@ -58,8 +58,10 @@ def check_engine(engine: str, scheduler: str | None) -> None:
 
 
 def local_workers(n_jobs: int) -> int:
-    """Worker processes of a local cluster for ``n_jobs`` (``-1``: all cores, like everywhere)."""
-    return (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    """Worker processes of a local cluster for ``n_jobs`` (:func:`zhili.parallel.n_workers`, as everywhere)."""
+    from .parallel import n_workers
+
+    return n_workers(n_jobs)
 
 
 @contextmanager

@@ -47,7 +47,7 @@ import json
 import re
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +58,7 @@ import pandas as pd
 
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import replacing
+from .parallel import n_workers, start_workers
 from .docvars import to_year
 from .normalize import normalize
 
@@ -419,39 +420,68 @@ def kwic_formulation(text: str, f: Formulation, window: int = 20) -> str:
 EXTRACTOR_VERSION = 2
 
 
+#: Texts handled together by :func:`extract_all`: the most whose formulations are held at once.
+EXTRACT_BATCH = 2_000
+#: Fewer uncached texts than this in a batch are extracted in this process (a worker costs more).
+PARALLEL_MIN_TEXTS = 200
+
+
 def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | None = None,
-                cache: bool | str | Path = True) -> list[list[Formulation]]:
-    """:func:`extract_formulations` of every text, each read from or written to the cache
-    (one JSON file of plain values per text; a corrupt or foreign file is recomputed).
+                cache: bool | str | Path = True, n_jobs: int = 1) -> Iterator[list[Formulation]]:
+    """:func:`extract_formulations` of every text, in order, each read from or written to the
+    cache (one JSON file of plain values per text; a corrupt or foreign file is recomputed).
+
+    Texts are taken ``EXTRACT_BATCH`` at a time, so memory does not grow with the corpus; the
+    uncached texts of a batch are shared among ``n_jobs`` processes (:mod:`zhili.parallel`).
 
     >>> [[f.canonical for f in fs] for fs in extract_all(["四个全面", "没有"], cache=False)]
     [['四个全面'], []]
     """
     from .segment import Segmenter, SegmenterConfig, cache_root, get_segmenter
 
-    seg = segmenter if isinstance(segmenter, Segmenter) else get_segmenter(segmenter or SegmenterConfig())
+    config = segmenter.config if isinstance(segmenter, Segmenter) else segmenter or SegmenterConfig()
+    seg = segmenter if isinstance(segmenter, Segmenter) else get_segmenter(config)
     folder = None if cache is False else (cache_root() if cache is True else Path(cache)) / "formulations"
     prefix = f"{EXTRACTOR_VERSION}|{seg.fingerprint}|".encode()
-    out = []
-    for text in texts:
-        path = None
+    n_workers_ = n_workers(n_jobs)
+    for start in range(0, len(texts), EXTRACT_BATCH):
+        batch = texts[start:start + EXTRACT_BATCH]
+        paths: list[Path | None] = [None] * len(batch)
+        found: list[list[Formulation] | None] = [None] * len(batch)
         if folder is not None:
-            key = hashlib.sha256(prefix + text.encode("utf-8", "surrogatepass")).hexdigest()
-            path = folder / key[:2] / f"{key}.json"
-            found = _read_found(path, text)
-            if found is not None:
-                out.append(found)
-                continue
-        found = extract_formulations(text, segmenter=seg)
-        if path is not None:
-            try:
-                with replacing(path, durable=False) as tmp:
-                    tmp.write_text(json.dumps([[f.canonical, f.kind, f.start, f.end] for f in found],
-                                              ensure_ascii=False), encoding="utf-8")
-            except OSError:
-                pass  # a read-only cache only costs time
-        out.append(found)
-    return out
+            for i, text in enumerate(batch):
+                key = hashlib.sha256(prefix + text.encode("utf-8", "surrogatepass")).hexdigest()
+                paths[i] = folder / key[:2] / f"{key}.json"
+                found[i] = _read_found(paths[i], batch[i])
+        todo = [i for i, f in enumerate(found) if f is None]
+        groups = [todo]
+        if n_workers_ > 1 and len(todo) >= PARALLEL_MIN_TEXTS:
+            groups = [g.tolist() for g in np.array_split(np.asarray(todo), n_workers_)]
+        workers = start_workers(_extract_spans, [(config, [batch[i] for i in g]) for g in groups[1:]])
+        results = [_extract_spans(seg, [batch[i] for i in groups[0]]), *(result() for result in workers)]
+        for group, spans in zip(groups, results):
+            for i, rows in zip(group, spans):
+                found[i] = [Formulation(batch[i][a:b], canonical, kind, a, b) for canonical, kind, a, b in rows]
+                if paths[i] is not None:
+                    try:
+                        with replacing(paths[i], durable=False) as tmp:
+                            tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                    except OSError:
+                        pass  # a read-only cache only costs time
+        yield from found  # type: ignore[misc]
+
+
+def _spans(found: Sequence[Formulation]) -> list[list]:
+    return [[f.canonical, f.kind, f.start, f.end] for f in found]
+
+
+def _extract_spans(segmenter: Segmenter | SegmenterConfig, texts: list[str]) -> list[list[list]]:
+    """One process's share of :func:`extract_all`: plain ``[canonical, kind, start, end]`` rows
+    (a worker is given the configuration and loads its own segmenter, or inherits it when forked)."""
+    from .segment import Segmenter, get_segmenter
+
+    seg = segmenter if isinstance(segmenter, Segmenter) else get_segmenter(segmenter)
+    return [_spans(extract_formulations(text, segmenter=seg)) for text in texts]
 
 
 def _read_found(path: Path, text: str) -> list[Formulation] | None:
@@ -470,7 +500,7 @@ def _read_found(path: Path, text: str) -> list[Formulation] | None:
 
 def formulation_counts(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, *,
                        segmenter: Segmenter | SegmenterConfig | None = None,
-                       cache: bool | str | Path = True) -> pd.DataFrame:
+                       cache: bool | str | Path = True, n_jobs: int = 1) -> pd.DataFrame:
     """Long table ``doc_id, canonical, count`` of all formulations per document.
 
     >>> from zhili.corpus import corpus_from_texts
@@ -480,7 +510,7 @@ def formulation_counts(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | N
     texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_counts")
     rows = [
         (doc_id, canonical, n)
-        for doc_id, found in zip(doc_ids, extract_all(texts, segmenter, cache))
+        for doc_id, found in zip(doc_ids, extract_all(texts, segmenter, cache, n_jobs))
         for canonical, n in Counter(f.canonical for f in found).items()
     ]
     return pd.DataFrame(rows, columns=["doc_id", "canonical", "count"])
@@ -495,6 +525,7 @@ def formulation_table(
     *,
     segmenter: Segmenter | SegmenterConfig | None = None,
     cache: bool | str | Path = True,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """One row per canonical formulation, most frequent first.
 
@@ -515,7 +546,8 @@ def formulation_table(
     are counted in a :class:`~zhili.errors.ZhiliWarning` (W170, W171).
 
     Formulations are extracted once per document and kept in the cache folder (``cache``: as
-    in :func:`zhili.tokens.tokens`), keyed by the text, the segmenter and the extractor version.
+    in :func:`zhili.tokens.tokens`), keyed by the text, the segmenter and the extractor version;
+    ``n_jobs`` processes share the uncached documents (:func:`extract_all`).
     The old form ``formulation_table(texts, doc_ids, docvars, by=...)`` still works, with a
     ``DeprecationWarning``.
 
@@ -538,7 +570,7 @@ def formulation_table(
     docs: dict[str, dict[int, Formulation]] = defaultdict(dict)  # canonical -> doc index -> first use
     spelled: dict[str, Counter[str]] = defaultdict(Counter)
     linked = _linked_forms()
-    for i, found in enumerate(extract_all(texts, segmenter, cache)):
+    for i, found in enumerate(extract_all(texts, segmenter, cache, n_jobs)):
         for f in sorted([*found, *_linked_mentions(texts[i], found)], key=lambda f: (f.start, f.end)):
             canonical = linked.get(f.canonical, f.canonical)
             surfaces[canonical][f.text] += 1
@@ -709,7 +741,7 @@ def _align_docvars(docvars: pd.DataFrame | None, doc_ids: Sequence[str]) -> pd.D
 
 def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] | None = None, per: int = 3,
                          window: int = 20, *, segmenter: Segmenter | SegmenterConfig | None = None,
-                         cache: bool | str | Path = True) -> pd.DataFrame:
+                         cache: bool | str | Path = True, n_jobs: int = 1) -> pd.DataFrame:
     """Up to ``per`` KWIC lines for each canonical formulation, each from a different
     document, in the original script: ``canonical, doc_id, kwic``.
 
@@ -720,7 +752,7 @@ def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] |
     texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_examples")
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
-    for text, doc_id, uses in zip(texts, doc_ids, extract_all(texts, segmenter, cache)):
+    for text, doc_id, uses in zip(texts, doc_ids, extract_all(texts, segmenter, cache, n_jobs)):
         for f in uses:
             if len(found[f.canonical]) < per and (f.canonical, doc_id) not in seen:
                 seen.add((f.canonical, doc_id))

@@ -174,8 +174,8 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
     s = settings
     config = SegmenterConfig(s.segmenter, True, s.lexicon, s.places, tuple(map(str, s.user_dicts)))
     by_vars = [v for v in s.by if v in units.docs.columns]
-    return {"formulations": formulation_table(units, by=by_vars, segmenter=config, cache=s.cache),
-            "formulation_examples": formulation_examples(units, segmenter=config, cache=s.cache)}
+    return {"formulations": formulation_table(units, by=by_vars, segmenter=config, cache=s.cache, n_jobs=s.n_jobs),
+            "formulation_examples": formulation_examples(units, segmenter=config, cache=s.cache, n_jobs=s.n_jobs)}
 
 
 def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:

@@ -15,16 +15,11 @@ decided once per word type, not per token, so it costs almost nothing.
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +31,7 @@ from .corpus import Corpus
 from .errors import E, ZhiliError
 from .files import replacing
 from .normalize import normalize
+from .parallel import n_workers, start_workers
 from .segment import SegmenterConfig, cache_root, encode, get_segmenter
 
 CACHE_FORMAT = 3  # 3: data-only .npz (no pickle), validated on read
@@ -441,28 +437,18 @@ def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: S
     joins ``n_jobs`` vocabularies. Filtering is decided per word type, so both ways give the
     same tokens.
     """
-    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    n_jobs = n_workers(n_jobs)
     n_groups = min(len(shards), n_jobs) if n_jobs > 1 else 1
     cuts = np.linspace(0, len(shards), n_groups + 1).round().astype(int)
     groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
-    forking = sys.platform == "linux" and _single_threaded()  # decided before the bar starts a thread
+    rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
+    workers = start_workers(_segment_group, rest)  # before the bar, which may start a thread
     bar = _progress_bar(len(shards), progress)
-    if n_groups == 1:
-        parts = [_segment_group(config, tagged, filter, shards, paths, bar.update)]
-    else:  # this process takes the first group, n_jobs - 1 workers the others
-        rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
-        if forking:
-            workers = [_fork(_segment_group, args) for args in rest]
-        else:  # spawn (Windows, macOS, a process with threads such as a Jupyter kernel): safe with threads
-            pool = ProcessPoolExecutor(max_workers=len(rest), mp_context=get_context("spawn"))
-            workers = [pool.submit(_segment_group, *args).result for args in rest]
-        a, b = groups[0]
-        parts = [_segment_group(config, tagged, filter, shards[a:b], paths[a:b], bar.update)]
-        for (a, b), result in zip(groups[1:], workers):
-            parts.append(result())
-            bar.update(b - a)
-        if not forking:
-            pool.shutdown()
+    a, b = groups[0]  # this process takes the first group, n_jobs - 1 workers the others
+    parts = [_segment_group(config, tagged, filter, shards[a:b], paths[a:b], bar.update)]
+    for (a, b), result in zip(groups[1:], workers):
+        parts.append(result())
+        bar.update(b - a)
     bar.close()
     return parts, sum(part.pop("n_cached") for part in parts)
 
@@ -482,61 +468,6 @@ def _progress_bar(total: int, progress: bool | None):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="segment", unit="shard", leave=False)
-
-
-_REAPER = "zhili-reaper"
-
-
-def _single_threaded() -> bool:
-    """Only this thread runs (besides the threads that reap finished workers), so a fork cannot
-    copy a lock another thread holds."""
-    return all(t is threading.current_thread() or t.name == _REAPER for t in threading.enumerate())
-
-
-def _fork(fn, args: tuple):
-    """Run ``fn(*args)`` in a forked child (which shares this process's loaded dictionaries
-    and texts without copying them); returns a function that waits for and returns the result.
-
-    This is what multiprocessing's fork start method does, without its pool machinery, which
-    costs more than a small corpus's segmentation gains from the second process.
-    """
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
-        os.close(read)
-        try:
-            try:
-                payload = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-                payload = pickle.dumps((False, exc if _picklable(exc) else RuntimeError(repr(exc))))
-            with os.fdopen(write, "wb") as out:
-                out.write(payload)
-        finally:
-            os._exit(0)
-    os.close(write)
-
-    def result():
-        with os.fdopen(read, "rb") as inp:
-            payload = inp.read()
-        # reap the child once it has exited; unmapping its memory takes a while, and the
-        # payload is already here
-        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True, name=_REAPER).start()
-        if not payload:
-            raise RuntimeError("a segmentation worker process died; run again with n_jobs=1")
-        ok, value = pickle.loads(payload)
-        if not ok:
-            raise value
-        return value
-
-    return result
-
-
-def _picklable(obj) -> bool:
-    try:
-        pickle.dumps(obj)
-    except Exception:  # noqa: BLE001
-        return False
-    return True
 
 
 def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | None,

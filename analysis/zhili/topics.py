@@ -44,7 +44,7 @@ import json
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,7 @@ from sklearn.exceptions import NotFittedError
 
 from .dtm import DTM
 from .errors import E, ZhiliError, ZhiliWarning
+from .parallel import n_workers
 
 DEFAULT_METHOD = "nmf"
 METHODS = ("auto", "nmf", "lda")
@@ -625,7 +626,7 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
     if not ks:
         raise ZhiliError(E.E040, k="an empty list of candidates")
     n_seeds = max(1, n_seeds)
-    workers = 1 if X.nnz < PARALLEL_MIN_NNZ else n_jobs
+    workers = 1 if X.nnz < PARALLEL_MIN_NNZ else n_workers(n_jobs)  # joblib's loky processes
     show = sys.stderr.isatty() if progress is None else progress
     binary = (X > 0).astype(np.float64).tocsc()
     runs: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
