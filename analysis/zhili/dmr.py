@@ -4,7 +4,7 @@ Dirichlet-multinomial regression, behind ``TopicModel(method="dmr", covariates=F
 DMR (Mimno & McCallum 2008) gives every unit its own Dirichlet prior over topics,
 ``alpha_d = exp(lambda · x_d)``, with ``x_d`` built from the unit's document variables;
 g-DMR (Lee & Song) adds Legendre polynomials of numeric variables, so ``s(year)`` is a smooth
-trend inside the fit. The covariates are written as an effects formula (see
+trend inside the fit (``GDMRModel`` when the formula has a numeric term, else ``DMRModel``). The covariates are written as an effects formula (see
 :mod:`zhili.effects`): ``s(x)`` / ``s(x, df=k)`` a numeric variable with polynomial degree
 ``k`` (default 4), a plain numeric variable degree 1, ``C(x)`` or a text variable one flag
 per level (tomotopy's ``multi_metadata``, so several categorical variables add up rather
@@ -124,6 +124,10 @@ def _words(X: sp.csr_matrix, row: int, vocabulary: np.ndarray) -> list[str]:
     return np.repeat(vocabulary[X.indices[start:end]], X.data[start:end].astype(np.int64)).tolist()
 
 
+def _numeric(mdl, numbers: np.ndarray) -> dict:
+    return {"numeric_metadata": numbers.tolist()} if type(mdl).__name__ == "GDMRModel" else {}
+
+
 def _raw_prior(doc, k: int) -> np.ndarray:
     """The document's Dirichlet prior alpha_d: tomotopy's unnormalised topic distribution is
     counts + alpha_d (``tdf`` does not give alpha_d in 0.14)."""
@@ -140,12 +144,15 @@ def fit_dmr(X: sp.csr_matrix, docvars: pd.DataFrame, vocabulary: np.ndarray, k: 
     vocabulary = np.asarray(vocabulary, dtype=object)
     X = sp.csr_matrix(X)
     X.data = np.rint(X.data)
-    mdl = tp.GDMRModel(k=k, degrees=cov.degrees, alpha=ALPHA, eta=ETA, sigma=SIGMA,
-                       seed=int(random_state) % (2**32))
+    seed = int(random_state) % (2**32)
+    if cov.degrees:
+        mdl = tp.GDMRModel(k=k, degrees=cov.degrees, alpha=ALPHA, eta=ETA, sigma=SIGMA, seed=seed)
+    else:  # g-DMR without a numeric variable fails to train in 0.14; DMR is the same model then
+        mdl = tp.DMRModel(k=k, alpha=ALPHA, eta=ETA, sigma=SIGMA, seed=seed)
     fitted = np.flatnonzero(fit_rows)
     for r in fitted:
-        mdl.add_doc(_words(X, r, vocabulary), numeric_metadata=numbers[r].tolist(), metadata="",
-                    multi_metadata=flags[r])
+        mdl.add_doc(_words(X, r, vocabulary), metadata="", multi_metadata=flags[r],
+                    **_numeric(mdl, numbers[r]))
     n_iter, converged, previous = 0, False, None
     while n_iter < max_iter:
         step = min(CHECK_EVERY, max_iter - n_iter)
@@ -160,7 +167,7 @@ def fit_dmr(X: sp.csr_matrix, docvars: pd.DataFrame, vocabulary: np.ndarray, k: 
     order, prior_total = state.pop("order"), state.pop("prior_total")
     return {**state, "n_iter": n_iter, "converged": converged,
             "backend": {"tomotopy": bytes(mdl.saves()), "covariates": cov, "order": order,
-                        "tomotopy_version": tp.__version__, "model": "tomotopy.GDMRModel",
+                        "tomotopy_version": tp.__version__, "model": type(mdl).__name__,
                         "degrees": cov.degrees, "prior_total": prior_total}}
 
 
@@ -205,8 +212,8 @@ def infer(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], vo
     for i in range(n):
         words = [w for w in _words(X, i, vocabulary) if w in known]
         has_words[i] = bool(words)
-        docs.append(mdl.make_doc(words or [any_word], numeric_metadata=numbers[i].tolist(), metadata="",
-                                 multi_metadata=flags[i]))
+        docs.append(mdl.make_doc(words or [any_word], metadata="", multi_metadata=flags[i],
+                                 **_numeric(mdl, numbers[i])))
     alpha, counts = np.zeros((n, k)), np.zeros((n, k))
     if docs:
         mdl.infer(docs, iterations=INFER_ITER, workers=1)
@@ -219,7 +226,7 @@ def infer(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], vo
 def transform(backend: dict, X: sp.csr_matrix, docvars: pd.DataFrame, vocabulary: np.ndarray) -> np.ndarray:
     """Posterior mean shares of new units (their covariates from ``docvars``)."""
     tp = import_tomotopy()
-    mdl = tp.GDMRModel.loads(backend["tomotopy"])
+    mdl = getattr(tp, backend["model"]).loads(backend["tomotopy"])
     cov: Covariates = backend["covariates"]
     numbers, flags = cov.rows(docvars.reset_index(drop=True))
     X = sp.csr_matrix(X)
