@@ -123,6 +123,7 @@ def completion_perplexity(m: TopicModel, held: DTM, rng: np.random.Generator) ->
     first.data = rng.binomial(X.data.astype(np.int64), 0.5).astype(np.float64)
     second = (X - first).tocsr()
     second.eliminate_zeros()
+    first.eliminate_zeros()  # explicit zeros would give log(0) in the sublinear tf-idf
     theta = m.transform(replace(held, matrix=first))
     rows = np.repeat(np.arange(second.shape[0]), np.diff(second.indptr))
     probs = np.einsum("ij,ji->i", theta[rows], m.topic_term_[:, second.indices])
@@ -190,6 +191,7 @@ def main() -> None:
         print(f"\n(c) national reports as paragraphs, K={args.k}, s(year)")
         c = real(args.data, args.k, args.draws)
         c = c.set_index("method")
+        c["converged"] = c["converged"].astype(str)
         c.loc["dmr/nmf"] = np.nan
         for col in ("fit_s", "effects_s", "heldout_perplexity", "npmi", "median_ci_width"):
             c.loc["dmr/nmf", col] = c.loc["dmr", col] / c.loc["nmf", col]
