@@ -5,7 +5,8 @@
 
 Both arms estimate effects with :func:`zhili.topic_effects` (fractional logit per topic, method of
 composition over the units' Dirichlet posteriors, document-clustered covariance); they differ in
-the topic model: NMF fitted without the covariates, or DMR fitted with them in every unit's prior.
+the topic model: NMF fitted without the covariates, or DMR fitted with them in every unit's prior
+(its shares are the unit's topic counts + one shared prior, see :mod:`zhili.dmr`).
 
 (a) planted trend: a synthetic corpus (120 documents x 2 paragraphs of 50 tokens, 2010-2019, 6
     provinces, K = 5 topics with distinct vocabularies) in which topic 0's expected share rises by

@@ -63,9 +63,13 @@ def test_fitted_attributes_match_the_other_methods(fitted):
     np.testing.assert_allclose(m.doc_topic_, m.doc_topic_concentration_ / m.doc_topic_concentration_.sum(1, keepdims=True))
     lengths = np.asarray(d.matrix.sum(axis=1)).ravel()
     prior = m.doc_topic_concentration_.sum(axis=1) - lengths
-    assert (prior > 0).all()  # counts + the unit's DMR prior
-    units = pd.Series(prior.round(2)).groupby(d.docvars["year"].astype(str) + d.docvars["province"]).nunique()
-    assert (units == 1).all()  # the prior depends on the covariates only
+    np.testing.assert_allclose(prior, 0.1 * 4)  # counts + one shared prior, not the unit's DMR prior
+    assert m._backend["prior_total"] == pytest.approx(0.4)
+    dmr_prior = m._backend["dmr_prior"]
+    assert dmr_prior.shape == (d.shape[0], 4) and (dmr_prior > 0).all()
+    units = pd.Series(dmr_prior.sum(axis=1).round(2)).groupby(d.docvars["year"].astype(str) + d.docvars["province"]).nunique()
+    assert (units == 1).all()  # the DMR prior depends on the covariates only
+    assert np.abs(m.transform(d) - m.doc_topic_).mean() < 0.05  # folded in again: a new Gibbs sample, same prior
     assert (np.diff(m.topic_sizes_) <= 1e-12).all()  # largest first, as NMF
     assert m.topics_table().shape[0] == 4 and m.transform(d).shape == (d.shape[0], 4)
 
@@ -95,6 +99,26 @@ def test_effects_table_and_planted_trend_sign(fitted):
     year = fx.table.query("covariate == 'year'").set_index("topic")
     assert year.loc[first, "estimate"] > 0.005 and year.loc[first, "p"] < 0.01
     assert (year.drop(index=first)["estimate"] < 0.005).all()
+
+
+def test_coin_flip_in_the_model_is_significant_for_about_five_percent_of_topics():
+    """The coin is a covariate of the fit (one refit per flip). With the unit's own DMR prior in
+    the shares, 12 of these 64 p-values were below 0.05 (0.19); with the counts + one shared
+    prior, 5 (0.08)."""
+    d, _ = corpus(trend=0.0, seed=5)
+    docs = d.docvars["doc_id"].unique()
+    rng = np.random.default_rng(11)
+    p_values = []
+    for rep in range(16):
+        coin = dict(zip(docs, rng.choice(["正", "反"], size=len(docs))))
+        dc = replace(d, docvars=d.docvars.assign(coin=d.docvars["doc_id"].map(coin)))
+        m = TopicModel(4, method="dmr", covariates="coin", random_state=rep, max_iter=100).fit(dc)
+        fx = topic_effects(m, "coin", n_draws=40, random_state=rep)
+        for table in (fx.table, fx.expected):
+            assert ((table["ci_low"] <= table["estimate"]) & (table["estimate"] <= table["ci_high"])).all()
+        p_values.append(fx.table["p"])
+    share = float((pd.concat(p_values) < 0.05).mean())
+    assert 0.0 < share <= 0.12, share
 
 
 def test_bad_inputs_are_coded_errors(fitted):

@@ -15,11 +15,18 @@ tomotopy is an optional extra (``pip install "zhili[dmr]"``), imported only here
 one worker (``workers=1``) and ``seed=random_state``: the same seed gives the same tables.
 
 Fitted state, as the other methods set it: ``doc_topic_concentration_`` = the unit's topic
-counts (the last Gibbs sample) + its DMR prior ``alpha_d`` — the Dirichlet posterior of its
-shares given that sample; ``doc_topic_`` its mean; ``topic_term_`` tomotopy's p(w|t)
-mapped onto the DTM's vocabulary. Two tomotopy 0.14 defects are worked around:
-``metadata_range=`` crashes the interpreter (ranges come from the data instead) and a
-document with no known word aborts it (such units get the prior alone).
+counts (the last Gibbs sample) + one covariate-free prior shared by every unit (tomotopy's
+base ``alpha``, 0.1 per topic) — the data's evidence on its shares; ``doc_topic_`` its mean
+(``transform`` the same for new units); ``topic_term_`` tomotopy's p(w|t) mapped onto the
+DTM's vocabulary. The unit's own DMR prior ``alpha_d`` shapes the fit (topics and counts) but
+is not in these shares: added to them it pulls every unit towards the fitted mean for its
+covariate values, and :func:`zhili.topic_effects` on such shares finds effects of noise (a
+coin-flip covariate was significant for 32 % of topics instead of 5 %;
+``benchmarks/bench_effects_models.py``). It is kept as ``_backend["dmr_prior"]`` (units x K,
+in the topics' order): ``counts + dmr_prior`` is DMR's own posterior. Two tomotopy 0.14
+defects are worked around: ``metadata_range=`` crashes the interpreter (ranges come from the
+data instead) and a document with no known word aborts it (such units get the shared prior
+alone, shares 1/K).
 """
 
 from __future__ import annotations
@@ -164,11 +171,11 @@ def fit_dmr(X: sp.csr_matrix, docvars: pd.DataFrame, vocabulary: np.ndarray, k: 
             break
         previous = ll
     state = _state(mdl, X, numbers, flags, vocabulary, k, fitted)
-    order, prior_total = state.pop("order"), state.pop("prior_total")
+    order, dmr_prior = state.pop("order"), state.pop("dmr_prior")
     return {**state, "n_iter": n_iter, "converged": converged,
             "backend": {"tomotopy": bytes(mdl.saves()), "covariates": cov, "order": order,
                         "tomotopy_version": tp.__version__, "model": type(mdl).__name__,
-                        "degrees": cov.degrees, "prior_total": prior_total}}
+                        "degrees": cov.degrees, "prior_total": ALPHA * k, "dmr_prior": dmr_prior}}
 
 
 def _state(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], vocabulary: np.ndarray, k: int,
@@ -193,18 +200,24 @@ def _state(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], v
     from .topics import _topic_order
 
     order = _topic_order(sizes, 0)
-    concentration = (counts + alpha)[:, order]
+    concentration = evidence(counts)[:, order]
     total = max(float(lengths.sum()), 1e-300)
     return {"topic_term": topic_term[order], "doc_topic": concentration / concentration.sum(axis=1, keepdims=True),
             "concentration": concentration, "sizes": sizes[order],
             "term_frequency": np.asarray(X.sum(axis=0)).ravel() / total, "order": order,
-            "prior_total": alpha.sum(axis=1)}
+            "dmr_prior": alpha[:, order]}
+
+
+def evidence(counts: np.ndarray) -> np.ndarray:
+    """Dirichlet parameters of the units' shares from their topic counts and one prior shared by
+    all units (tomotopy's base ``alpha``), not the unit's covariate-dependent ``alpha_d``."""
+    return counts + ALPHA
 
 
 def infer(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], vocabulary: np.ndarray,
           k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's prior alpha_d and topic counts after folding it in (topics fixed); a unit
-    with no word of the model gets its prior alone."""
+    with no word of the model gets no counts."""
     known = set(mdl.used_vocabs)
     any_word = mdl.used_vocabs[0]
     n = X.shape[0]
@@ -224,13 +237,14 @@ def infer(mdl, X: sp.csr_matrix, numbers: np.ndarray, flags: list[list[str]], vo
 
 
 def transform(backend: dict, X: sp.csr_matrix, docvars: pd.DataFrame, vocabulary: np.ndarray) -> np.ndarray:
-    """Posterior mean shares of new units (their covariates from ``docvars``)."""
+    """Mean shares of new units as ``doc_topic_`` has them: counts folded in (the unit's
+    covariates, from ``docvars``, set its DMR prior in the sampler) + the shared prior."""
     tp = import_tomotopy()
     mdl = getattr(tp, backend["model"]).loads(backend["tomotopy"])
     cov: Covariates = backend["covariates"]
     numbers, flags = cov.rows(docvars.reset_index(drop=True))
     X = sp.csr_matrix(X)
     X.data = np.rint(X.data)
-    alpha, counts = infer(mdl, X, numbers, flags, np.asarray(vocabulary, dtype=object), mdl.k)
-    concentration = (alpha + counts)[:, backend["order"]]
+    _, counts = infer(mdl, X, numbers, flags, np.asarray(vocabulary, dtype=object), mdl.k)
+    concentration = evidence(counts)[:, backend["order"]]
     return concentration / concentration.sum(axis=1, keepdims=True)
