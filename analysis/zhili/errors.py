@@ -102,6 +102,9 @@ class E:
     E143 = ("Effects formula '{formula}' names '{var}', which is not a document variable; available: {available}. "
             "Add it (a sidecar table, --name-pattern or a table column) or change the formula.")
     E144 = "--effects needs a topic model: add --topics K (or --topics auto)."
+    E145 = ("The 'dmr' topic method (covariates in the model) needs tomotopy, which is not installed ({detail}). "
+            "Install it with: pip install \"zhili[dmr]\" (or use --topic-method nmf and post-hoc effects).")
+    E146 = "Topic covariates: {detail}."
     # run: settings, results folders, batch names (run helper, E120-E139)
     E120 = "Setting '{key}' must be {expected}; got {value!r}."
     E121 = ("Analysis name '{name}' in '{path}' must be a plain folder name inside the results folder "
@@ -204,6 +207,7 @@ class ZhiliImportError(ZhiliError, ImportError):
 ERROR_CLASSES: dict[str, type[ZhiliError]] = {
     "E001": ZhiliFileNotFoundError, "E006": ZhiliOSError, "E063": ZhiliOSError, "E065": ZhiliImportError,
     "E123": ZhiliOSError, "E124": ZhiliOSError, "E125": ZhiliIsADirectoryError,
+    "E145": ZhiliImportError,  # tomotopy for method='dmr'
     "E180": ZhiliImportError, "E181": ZhiliOSError,  # the Dask engine
 }
 

@@ -274,8 +274,10 @@ def fit_topics(d: DTM, settings: RunSettings) -> TopicModel:
             raise ZhiliError(E.E040, k=k)
         if n_units < 2 * k:  # before trimming, which would fail less helpfully
             raise ZhiliError(E.E041, n_docs=n_units, k=k)
+    covariates = settings.effects if settings.topic_method == "dmr" else None  # the formula's variables shape the fit
     return TopicModel(n_topics=k, method=settings.topic_method, themes=settings.themes or None,
-                      random_state=settings.random_state, n_jobs=settings.n_jobs).fit(analysis_dtm(d, settings))
+                      random_state=settings.random_state, n_jobs=settings.n_jobs,
+                      covariates=covariates).fit(analysis_dtm(d, settings))
 
 
 def topic_tables(model: TopicModel, units: Corpus) -> dict[str, pd.DataFrame]:
@@ -534,6 +536,13 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
         if s.topics is None:
             raise ZhiliError(E.E144)
         parse_formula(s.effects)
+    if s.topic_method == "dmr" and s.topics is not None:
+        from .dmr import import_tomotopy
+
+        if s.effects is None:
+            raise ZhiliError(E.E146, detail="--topic-method dmr needs --effects FORMULA (its variables are the "
+                                            "model's covariates)")
+        import_tomotopy()
     target = Path(s.out)
     check_target(target, s.sources)
     check_engine(s.engine, s.scheduler)

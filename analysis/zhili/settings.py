@@ -108,8 +108,9 @@ class RunSettings:
                                              "(default: 20000)")
     topics: int | str | None = _setting(None, kind="topics", flags=("--topics",), metavar="K|auto",
                                         help="fit a topic model with K topics, or choose K ('auto')")
-    topic_method: str = _setting("auto", kind="str", flags=("--topic-method",), choices=("auto", "nmf", "lda"),
-                                 help="topic model (default: auto = NMF under KL divergence)")
+    topic_method: str = _setting("auto", kind="str", flags=("--topic-method",), choices=("auto", "nmf", "lda", "dmr"),
+                                 help="topic model (default: auto = NMF under KL divergence); dmr = prevalence "
+                                      "depends on the --effects variables (needs zhili[dmr])")
     themes: dict[str, list[str]] = _setting(kind="themes", factory=dict, flags=("--theme",), metavar="NAME=WORD,WORD",
                                             help="a guided topic anchored on seed words, e.g. "
                                                  "脱贫攻坚=脱贫,扶贫,贫困人口 (repeatable)")

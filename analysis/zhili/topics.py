@@ -13,6 +13,9 @@ Methods
            news and court texts, the best at recovering known categories.
 ``'lda'``  scikit-learn's ``LatentDirichletAllocation`` (online variational Bayes); the
            only method with held-out perplexity and ``partial_fit``.
+``'dmr'``  tomotopy's g-DMR (optional extra ``zhili[dmr]``): topic prevalence depends on the
+           document variables of ``covariates`` (an effects formula) inside the fit
+           (:mod:`zhili.dmr`); a K search for it fits ``'lda'``.
 ``'auto'`` = ``DEFAULT_METHOD`` = ``'nmf'``, chosen from the measurements in
            ``benchmarks/bench_topics.py`` (topic recovery NMI 0.86 vs 0.68 for LDA on
            THUCNews, 0.27 vs 0.16 on short court texts; 4-8x faster; NPMI not worse).
@@ -60,11 +63,11 @@ from .errors import E, ZhiliError, ZhiliWarning
 from .parallel import n_workers
 
 DEFAULT_METHOD = "nmf"
-METHODS = ("auto", "nmf", "lda")
+METHODS = ("auto", "nmf", "lda", "dmr")
 TERM_RANKINGS = ("prob", "frex", "lift", "relevance")
 FORMAT = "zhili-topic-model"
 FORMAT_VERSION = 1
-MAX_ITER = {"nmf": 60, "lda": 10}
+MAX_ITER = {"nmf": 60, "lda": 10, "dmr": 300}
 MIN_TOKENS = 5  # shorter units (headings, list stubs) do not shape the topics; they are only transformed
 SEED_PRIOR_SHARE = 0.2  # pseudo-counts on a theme's seed words, as a share of the topic's mass per iteration
 MIN_PASSAGE_TOKENS = 20  # representative passages are substantive units, not headings
@@ -91,7 +94,9 @@ class TopicModel(TransformerMixin, BaseEstimator):
     method's default (NMF 60 EM iterations, LDA 10 passes). Units with fewer than
     ``min_tokens`` tokens (headings, list stubs) are left out of fitting — on paragraph
     units they otherwise form incoherent topics — and get their shares as new documents do.
-    ``n_jobs``: the K search's parallel fits (-1 = all cores, 1 = serial).
+    ``n_jobs``: the K search's parallel fits (-1 = all cores, 1 = serial). ``covariates``:
+    with ``method='dmr'`` only, an effects formula (``"s(year) + province"``) whose document
+    variables set each unit's Dirichlet prior over topics (see :mod:`zhili.dmr`).
 
     Tables, passages and saving are functions of a fitted model (:func:`topics_table`,
     :func:`doc_topics_table`, :func:`topic_terms_table`, :func:`representative_passages`,
@@ -111,7 +116,8 @@ class TopicModel(TransformerMixin, BaseEstimator):
     def __init__(self, n_topics: int | str = 10, method: str = "auto", *,
                  themes: Mapping[str, Sequence[str]] | None = None, max_iter: int | None = None,
                  min_tokens: int = MIN_TOKENS, random_state: int = 42, search_ks: Iterable[int] = tuple(range(5, 41, 5)),
-                 n_jobs: int = -1, seed_topics: Mapping[str, Sequence[str]] | None = None) -> None:
+                 n_jobs: int = -1, seed_topics: Mapping[str, Sequence[str]] | None = None,
+                 covariates: str | None = None) -> None:
         self.n_topics = n_topics
         self.method = method
         self.themes = themes
@@ -121,6 +127,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         self.search_ks = search_ks
         self.n_jobs = n_jobs
         self.seed_topics = seed_topics
+        self.covariates = covariates
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         if self.__sklearn_is_fitted__():
@@ -163,13 +170,21 @@ class TopicModel(TransformerMixin, BaseEstimator):
         if self.max_iter is not None:
             _check_int(self.max_iter, "max_iter", 1)
         X = _check_dtm(dtm)
+        if self.covariates is not None and method != "dmr":
+            raise ZhiliError(E.E146, detail=f"covariates= is for method='dmr' (a model of prevalence); "
+                                            f"method '{method}' estimates effects after the fit (zhili.topic_effects)")
+        if method == "dmr":
+            from .dmr import Covariates, import_tomotopy
+
+            import_tomotopy()
+            covariates = Covariates(self.covariates, dtm.docvars.reset_index(drop=True))  # checked before any fit
         k = self.n_topics
         if k == "auto":
             limit = max(2, min(_n_nonempty(X) // 3, X.shape[1]))  # several units per topic, a term per topic
             ks = [x for x in self.search_ks if x <= limit]
             if len(ks) < 2:  # a small corpus: try every K it can carry
                 ks = list(range(2, min(limit, 10) + 1))
-            self.k_search_ = search_k(dtm, ks=ks, method=method, random_state=self.random_state, n_jobs=self.n_jobs,
+            self.k_search_ = search_k(dtm, ks=ks, method="lda" if method == "dmr" else method, random_state=self.random_state, n_jobs=self.n_jobs,
                                       min_tokens=self.min_tokens, max_k=limit)
             k = self.k_search_.recommended_k
         _check_k(k, X)
@@ -179,6 +194,12 @@ class TopicModel(TransformerMixin, BaseEstimator):
         fit_rows = _fit_rows(X, k, self.min_tokens)
         if method == "nmf":
             state = _fit_nmf(X, k, self.random_state, max_iter, seeds, fit_rows)
+        elif method == "dmr":
+            if seeds:
+                raise ZhiliError(E.E146, detail="themes= (guided topics) are not available with method='dmr'")
+            from .dmr import fit_dmr
+
+            state = fit_dmr(X, dtm.docvars, dtm.vocabulary, k, covariates, self.random_state, max_iter, fit_rows)
         else:
             state = _fit_lda(X, k, self.random_state, max_iter, seeds, fit_rows)
             self._stream = _stream_totals(state, X)
@@ -257,6 +278,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
                           "n_iter": self.n_iter_, "converged": self.converged_,
                           "min_tokens": self.min_tokens,
                           "random_state": self.random_state,
+                          "covariates": self._backend["covariates"].describe() if method == "dmr" else None,
                           "themes": {t: list(w) for t, w in (themes or {}).items()},
                           "dtm_meta": _jsonable_meta(dtm.meta)}
 
@@ -265,12 +287,17 @@ class TopicModel(TransformerMixin, BaseEstimator):
     def transform(self, X: DTM | sp.spmatrix | np.ndarray | pd.DataFrame) -> np.ndarray:
         """Topic shares (rows sum to 1) of new units. A DTM is aligned to ``vocabulary_`` by
         term; a plain matrix must have the fitted number of columns, in the same order."""
-        X = self._align(_as_dtm(X, self.vocabulary_ if self.__sklearn_is_fitted__() else None))
+        dtm = _as_dtm(X, self.vocabulary_ if self.__sklearn_is_fitted__() else None)
+        X = self._align(dtm)
         if self.method_ == "nmf":
             H = self._backend["HT"]
             T = _tfidf(X, self._backend["idf"])
             W = _em(T, _start_w(T, H), H, self._backend["max_iter"], update_h=False)[0]
             return _normalise_rows(W)
+        if self.method_ == "dmr":
+            from .dmr import transform
+
+            return transform(self._backend, X, dtm.docvars, self.vocabulary_)
         return np.asarray(self._backend["lda"].transform(X), dtype=np.float64)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -444,7 +471,8 @@ def representative_passages(model: TopicModel, corpus, n: int = 3, max_chars: in
     from .normalize import to_simplified
 
     terms = model.top_terms(5, by="frex")
-    n_tokens = model.doc_topic_concentration_.sum(axis=1) - (1.0 if model.method_ == "nmf" else 0.0)
+    prior = model._backend.get("prior_total", 1.0 if model.method_ == "nmf" else 0.0)
+    n_tokens = model.doc_topic_concentration_.sum(axis=1) - prior
     substantive = n_tokens >= MIN_PASSAGE_TOKENS
     eligible = substantive if substantive.sum() >= n * model.n_topics_ else np.ones(len(n_tokens), bool)
     doc_ids = docs["doc_id"].astype(str).to_numpy()
