@@ -43,6 +43,7 @@ Arabic digits before a Han character becomes Chinese (3个100% → 三个100%; t
 from __future__ import annotations
 
 import hashlib
+from array import array
 import json
 import re
 import warnings
@@ -567,7 +568,9 @@ def formulation_table(
 
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     kinds: dict[str, Counter[str]] = defaultdict(Counter)
-    docs: dict[str, dict[int, Formulation]] = defaultdict(dict)  # canonical -> doc index -> first use
+    docs: dict[str, array] = defaultdict(lambda: array("q"))  # canonical -> indices of the documents using it
+    first_use: dict[str, tuple[float, int, Formulation]] = {}  # canonical -> (year, doc, use): earliest document
+    order_year = np.where(np.isnan(years), np.inf, years)
     spelled: dict[str, Counter[str]] = defaultdict(Counter)
     linked = _linked_forms()
     for i, found in enumerate(extract_all(texts, segmenter, cache, n_jobs)):
@@ -577,13 +580,15 @@ def formulation_table(
             if f.kind == "spelled_out":  # named by a numbered form when there is one
                 spelled[canonical][f.text] += 1
             kinds[canonical][f.kind] += 1
-            docs[canonical].setdefault(i, f)
+            if not docs[canonical] or docs[canonical][-1] != i:
+                docs[canonical].append(i)
+                if canonical not in first_use or order_year[i] < first_use[canonical][0]:  # earliest year, then input order
+                    first_use[canonical] = (order_year[i], i, f)
 
-    order_year = np.where(np.isnan(years), np.inf, years)
     rows = []
     for canonical, uses in docs.items():
-        used = np.fromiter(uses, dtype=np.int64, count=len(uses))
-        first = int(used[np.lexsort((used, order_year[used]))[0]])
+        used = np.frombuffer(uses, dtype=np.int64)
+        _, first, first_found = first_use[canonical]
         known = years[used][~np.isnan(years[used])]
         row = {
             "formulation": ((surfaces[canonical] - spelled[canonical]) or surfaces[canonical]).most_common(1)[0][0],
@@ -594,7 +599,7 @@ def formulation_table(
             "n_docs": len(uses),
             "first_year": int(known.min()) if len(known) else None,
             "first_doc": doc_ids[first],
-            "example": kwic_formulation(texts[first], uses[first]),
+            "example": kwic_formulation(texts[first], first_found),
         }
         for var in by:
             values = sorted({v for v in groups[var][used] if v is not None})
