@@ -109,3 +109,48 @@ def test_unknown_or_constant_covariates(null_model):
     data = null_model.docvars_.assign(one="甲")
     with pytest.raises(ZhiliError, match="E142.*one value"):
         topic_effects(null_model, "one", data=data, n_draws=5)
+
+
+def _units(n_docs=60, seed=0, **columns):
+    rng = np.random.default_rng(seed)
+    share = rng.uniform(0.2, 0.8, n_docs)
+    alpha = np.column_stack([share, 1 - share]) * 50
+    docvars = pd.DataFrame({"doc_id": [f"d{i}" for i in range(n_docs)], **columns})
+    return types.SimpleNamespace(n_topics_=2, doc_topic_=alpha / 50, doc_topic_concentration_=alpha,
+                                 docvars_=docvars, labels_=["a", "b"], topic_names_=None)
+
+
+@pytest.mark.parametrize("formula, columns", [
+    ("year + year2", lambda y: {"year": y, "year2": y}),
+    ("gdp + score", lambda y: {"gdp": y * 1.5, "score": 3 * y + 7}),
+    ("city + region", lambda y: {"city": [f"c{v % 6}" for v in y], "region": [f"r{v % 6 // 3}" for v in y]}),
+])
+def test_collinear_covariates_are_E142_not_halved_effects_regression(formula, columns):
+    years = np.repeat(np.arange(2010, 2020), 6)
+    m = _units(**columns(years))
+    with pytest.raises(ZhiliError, match=r"E142.*collinear"):
+        topic_effects(m, formula, n_draws=10)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, 1e308])
+def test_non_finite_or_extreme_covariate_is_left_out_or_E142_not_a_linalg_traceback_regression(bad):
+    gdp = np.linspace(1, 100, 60)
+    gdp[3] = bad
+    m = _units(gdp=gdp)
+    try:
+        fx = topic_effects(m, "gdp", n_draws=10)
+    except ZhiliError as exc:
+        assert "E142" in str(exc)
+    else:
+        assert fx.settings["units_left_out"] == 1 and np.isfinite(fx.table["estimate"]).all()
+
+
+def test_smooth_term_on_a_numeric_variable_that_is_not_a_year_regression():
+    m = _units(gdp=np.linspace(1, 100, 60))
+    fx = topic_effects(m, "s(gdp, df=3)", n_draws=10)
+    assert set(fx.table["covariate"]) == {"gdp"}
+    m = _units(gdp=[str(v) for v in np.linspace(1, 100, 60)])  # numbers written as text
+    assert len(topic_effects(m, "s(gdp)", n_draws=10).table)
+    m = _units(gdp=["十"] + [str(v) for v in range(59)])
+    with pytest.raises(ZhiliError, match=r"E142.*s\(gdp\) needs numbers"):
+        topic_effects(m, "s(gdp)", n_draws=10)

@@ -239,12 +239,22 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
     frame = frame.copy()
     ids = doc_ids(docvars)
     for t in terms:
-        if t.kind == "smooth" or (t.kind == "auto" and "year" in t.var.lower()
-                                  and not pd.api.types.is_numeric_dtype(frame[t.var].dtype)):
-            frame[t.var] = numeric_years(frame, t.var).astype("Float64").astype(float)
+        column = frame[t.var]
+        numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+        if not numeric and (t.kind == "smooth" or t.kind == "auto") and "year" in t.var.lower():
+            frame[t.var] = numeric_years(frame, t.var).astype("Float64").astype(float)  # 2019年, 二〇一九
+        elif not numeric and t.kind == "smooth":
+            values = pd.to_numeric(column, errors="coerce")
+            unreadable = values.isna() & ~is_empty(column)
+            if unreadable.any():
+                raise ZhiliError(E.E142, formula=formula, detail=f"s({t.var}) needs numbers; "
+                                 f"'{t.var}' has {plain(column[unreadable].iloc[0])!r}")
+            frame[t.var] = values.astype(float)
     missing = np.zeros(len(frame), dtype=bool)
     for t in terms:
         missing |= is_empty(frame[t.var])
+        if pd.api.types.is_numeric_dtype(frame[t.var].dtype) and not pd.api.types.is_bool_dtype(frame[t.var].dtype):
+            missing |= ~np.isfinite(frame[t.var].to_numpy(dtype=float, na_value=np.nan))  # inf: not a value
     if missing.all():
         raise ZhiliError(E.E050, var=" or ".join(t.var for t in terms), n_missing=len(set(ids)), n=len(set(ids)))
     if missing.any():
@@ -259,7 +269,16 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
     if clusters.max() + 1 <= x.shape[1]:
         raise ZhiliError(E.E142, formula=formula,
                          detail=f"{x.shape[1]} coefficients need more than the {clusters.max() + 1} documents")
-    beta, bread = _fit(x, theta[rows])
+    _check_rank(x, design.names, formula)
+    try:
+        with np.errstate(all="ignore"):
+            beta, bread = _fit(x, theta[rows])
+        fitted = bool(np.isfinite(beta).all() and np.isfinite(bread).all())
+    except np.linalg.LinAlgError:
+        fitted = False
+    if not fitted:
+        raise ZhiliError(E.E142, formula=formula, detail="the model cannot be fitted (a numeric covariate with "
+                                                         "extreme values? rescale it, e.g. to thousands)")
     cov = _sandwich(x, theta[rows], beta, bread, clusters, alpha[rows])
     rng = np.random.default_rng(None if random_state is None else [int(random_state), 2])
     draws = posterior_draws(model, n_draws, random_state)
@@ -279,6 +298,22 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
                 "cluster-robust (document) covariance"}
     table.attrs.update(settings)
     return TopicEffects(table, expected, settings)
+
+
+def _check_rank(x: np.ndarray, names: list[str], formula: str) -> None:
+    """E142 when columns of the design are collinear (a covariate that another one determines,
+    such as a region that follows from the city, or a copy of year): their effects are not
+    identified, and splitting one effect between them would be reported as two."""
+    from scipy.linalg import qr
+
+    scale = np.abs(x).max(axis=0)
+    _, r, pivots = qr(x / np.where(scale > 0, scale, 1), mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(r))
+    rank = int((diagonal > diagonal.max() * max(x.shape) * np.finfo(float).eps * 1e3).sum())
+    if rank < x.shape[1]:
+        redundant = ", ".join(names[i] for i in sorted(pivots[rank:]))
+        raise ZhiliError(E.E142, formula=formula, detail=f"collinear covariates: {redundant} follow(s) from the "
+                                                         "other terms; leave one of them out")
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
