@@ -386,3 +386,33 @@ def test_partly_missing_years_are_left_out_of_trends_with_a_count(model):
     with pytest.warns(ZhiliWarning, match="2 of 75 documents have no year; left out of topic trends"):
         table = topic_trends(fake_model(dv, model.doc_topic_concentration_), n_draws=10)
     assert "nan" not in set(map(str, table["group"])) and table["group"].map(type).eq(int).all()
+
+
+def test_units_without_terms_are_left_out_of_comparisons_regression():
+    """Headings and stopword-only units got 1/K shares and pulled every group's mean toward 1/K."""
+    from zhili.topics import TopicModel
+
+    rng = np.random.default_rng(0)
+    vocab = np.array([f"w{i}" for i in range(40)])
+    rows = []
+    for i in range(60):
+        topic = i % 2
+        counts = np.zeros(40)
+        if i % 5 != 4:  # every fifth unit is empty (a heading)
+            counts[rng.choice(np.arange(20) + 20 * topic, 15)] += 1
+        rows.append(counts)
+    docvars = pd.DataFrame({"doc_id": [f"d{i // 3}" for i in range(60)], "group": ["G0"] * 30 + ["G1"] * 30,
+                            "year": np.repeat(np.arange(2010, 2020), 6)})
+    d = DTM(sp.csr_matrix(np.array(rows)), vocab, docvars)
+    m = TopicModel(n_topics=2, min_tokens=1).fit(d)
+    assert (m.doc_lengths_ == 0).sum() == 12
+    with pytest.warns(ZhiliWarning, match=r"W141\] 12 of 60 units have no term"):
+        table = compare_topics(m, by="group")
+    full = m.doc_topic_[m.doc_lengths_ > 0]
+    groups = docvars["group"].to_numpy()[m.doc_lengths_ > 0]
+    expected = [full[groups == g].mean(axis=0) for g in ("G0", "G1")]
+    assert np.allclose(table["mean"].to_numpy(), np.concatenate(expected))
+    assert table["n_units"].tolist() == [24] * 4
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    with pytest.warns(ZhiliWarning, match="W141"):
+        assert topic_trends(m, by="year")["n_units"].sum() == 48 * 2

@@ -23,7 +23,8 @@ def reports(tmp_path_factory):
     path = tmp_path_factory.mktemp("effects") / "reports.csv"
     pd.DataFrame({"id": [f"p{i}" for i in range(len(paragraphs))], "text": paragraphs,
                   "year": [2015 + i % 6 for i in range(len(paragraphs))],
-                  "city": [CITIES[i % 3] for i in range(len(paragraphs))]}).to_csv(path, index=False)
+                  # each city in every year: a city that followed from the year would be collinear (E142)
+                  "city": [CITIES[(i // 6) % 3] for i in range(len(paragraphs))]}).to_csv(path, index=False)
     return path
 
 

@@ -39,7 +39,7 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from .dtm import DTM
-from .errors import E, ZhiliError, ZhiliWarning
+from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .grouping import (COMBINE, JOIN, Grouping, group_labels, indicator, make_grouping, numeric_years,  # noqa: F401
                        renamed_by, require_docvars, sorted_values)
 from .grouping import doc_ids as unit_doc_ids
@@ -59,6 +59,24 @@ def _check_model(model: object) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         raise ValueError(f"model arrays do not align: doc_topic_ {theta.shape}, "
                          f"doc_topic_concentration_ {alpha.shape}, docvars_ {len(docvars)} rows")
     return theta, np.maximum(alpha, 1e-12), docvars
+
+
+def units_with_terms(model: object, what: str = "this comparison") -> np.ndarray | None:
+    """Which units had at least one term of the model (``doc_lengths_ > 0``), or None when all
+    did (or the model does not say). The others — headings, lines of stopwords — carry only the
+    prior (1/K each), which would pull every group's mean toward 1/K; they are counted in a
+    warning (W141) naming ``what`` they are left out of.
+
+    >>> import types
+    >>> units_with_terms(types.SimpleNamespace(doc_lengths_=np.array([3, 1]))) is None
+    True
+    """
+    lengths = getattr(model, "doc_lengths_", None)
+    if lengths is None or (np.asarray(lengths) > 0).all():
+        return None
+    keep = np.asarray(lengths) > 0
+    warnings.warn(warning_text(W.W141, n_out=int((~keep).sum()), n=len(keep), what=what), ZhiliWarning, stacklevel=3)
+    return keep
 
 
 def _topic_labels(model: object) -> list[str]:
@@ -207,7 +225,7 @@ def compare_topics(model: object, by: str | Sequence[str], n_draws: int = 200, r
     Columns: ``by, group, topic, label, mean, ci_low, ci_high, n_docs, n_units, note``.
     """
     theta, _, docvars = _check_model(model)
-    grouping = make_grouping(docvars, by, what="topic prevalence")
+    grouping = make_grouping(docvars, by, what="topic prevalence", keep=units_with_terms(model, "topic prevalence"))
     return _prevalence_table(model, theta, grouping, n_draws, random_state, level)
 
 
@@ -247,7 +265,7 @@ def topic_trends(model: object, by: str | None = None, n_draws: int = 200, rando
     by = renamed_by(by, time, "time", default="year")
     theta, _, docvars = _check_model(model)
     docvars = docvars.assign(**{by: numeric_years(docvars, by)})
-    grouping = make_grouping(docvars, by, what="topic trends")
+    grouping = make_grouping(docvars, by, what="topic trends", keep=units_with_terms(model, "topic trends"))
     return _prevalence_table(model, theta, grouping, n_draws, random_state, level)
 
 
@@ -265,7 +283,8 @@ def before_after(model: object, by: str | None = None, cut: int = 2012, n_draws:
     docvars = docvars.assign(**{by: years})
     group_labels(docvars, by, what=f"before/after {cut}")  # E050 when empty, a warning when partly
     side = [None if pd.isna(y) else ("after" if y >= cut else "before") for y in years]
-    grouping = make_grouping(docvars, by, labels=pd.Series(side, dtype=object), values=["before", "after"])
+    grouping = make_grouping(docvars, by, labels=pd.Series(side, dtype=object), values=["before", "after"],
+                             keep=units_with_terms(model, f"before/after {cut}"))
     if (grouping.n_docs == 0).any():
         raise ZhiliError(E.E054, var=by, cut=cut, first=years.min(), last=years.max())
     mean = (indicator(grouping) @ theta) / grouping.n_units[:, None]
@@ -319,7 +338,8 @@ def topic_regression(model: object, year: str | None = "year", spline_df: int | 
     if year is None and contrasts is None:
         raise ValueError("topic_regression needs year=..., by=... or both")
     theta, alpha, docvars = _check_model(model)
-    keep = np.ones(len(docvars), dtype=bool)
+    with_terms = units_with_terms(model, "the regression")
+    keep = np.ones(len(docvars), dtype=bool) if with_terms is None else with_terms.copy()
     years = None
     if year is not None:
         years = numeric_years(docvars, year)

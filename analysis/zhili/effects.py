@@ -53,7 +53,7 @@ from scipy.interpolate import BSpline
 from scipy.special import expit
 from scipy.stats import norm
 
-from .compare import _check_model, _topic_labels, posterior_draws
+from .compare import _check_model, _topic_labels, posterior_draws, units_with_terms
 from .errors import E, ZhiliError
 from .grouping import doc_ids, is_empty, numeric_years, plain, sorted_values, warn_left_out
 
@@ -261,6 +261,9 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
         n_out = len(set(ids[missing]) - set(ids[~missing]))
         if n_out:
             warn_left_out(n_out, len(set(ids)), " or ".join(t.var for t in terms), "topic effects", stacklevel=2)
+    with_terms = units_with_terms(model, "topic effects")
+    if with_terms is not None:
+        missing |= ~with_terms
     rows = np.flatnonzero(~missing)
     frame = frame.iloc[rows].reset_index(drop=True)
     design = _Design(terms, frame)

@@ -129,6 +129,7 @@ class W:
     W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
     W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
     W140 = "{n_out} of {n} documents have no {var}; left out of {what}."
+    W141 = "{n_out} of {n} units have no term of the model (headings, or only stopwords); their topic shares are the prior alone, so they are left out of {what}."
 
 
 def warning_text(template: str, /, **fields: object) -> str:

@@ -167,16 +167,19 @@ def group_labels(docvars: pd.DataFrame, by: str | Sequence[str],
 
 
 def make_grouping(docvars: pd.DataFrame, by: str | Sequence[str], labels: pd.Series | None = None,
-                  values: list | None = None, what: str = "this comparison") -> Grouping:
+                  values: list | None = None, what: str = "this comparison",
+                  keep: np.ndarray | None = None) -> Grouping:
     """Group codes per unit and cluster (document) codes for the bootstrap.
 
     ``labels`` (one per unit, ``None`` = no group) and ``values`` (their order) replace the
-    values of ``by`` when given.
+    values of ``by`` when given. Units where ``keep`` is False are in no group.
     """
     if labels is None:
         name, labels = group_labels(docvars, by, what=what)
     else:
         name = COMBINE.join(require_docvars(docvars, by))
+    if keep is not None:
+        labels = pd.Series([v if k else None for v, k in zip(labels, keep)], dtype=object)
     values = sorted_values(labels) if values is None else list(values)
     code = {v: i for i, v in enumerate(values)}
     unit_group = np.array([-1 if v is None else code[v] for v in labels], dtype=np.int64)

@@ -249,6 +249,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         self._reset()
         self._stream = totals
         self._set_fitted(state, dtm, "lda", n_topics, [], None, vocabulary=vocabulary)
+        self.doc_lengths_ = np.asarray(X.sum(axis=1)).ravel()  # in the fitted vocabulary
         self.n_units_seen_ = totals[2]
         if names is not None:
             self.topic_names_ = names
@@ -264,6 +265,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         self.components_ = self.topic_term_  # scikit-learn's name for the same K x V matrix
         self.doc_topic_ = state["doc_topic"]
         self.doc_topic_concentration_ = state["concentration"]
+        self.doc_lengths_ = np.asarray(sp.csr_matrix(dtm.matrix).sum(axis=1)).ravel()  # 0: a unit without terms
         self.topic_sizes_ = state["sizes"]
         self.term_frequency_ = state["term_frequency"]
         self.n_iter_ = int(state["n_iter"])
