@@ -135,3 +135,26 @@ def _had_literal(rows: list[dict], col: str) -> bool:
     """The user wrote the string 'nan' or 'None' themselves (kept as written)."""
     base = col.removesuffix("_original")
     return any(str(r.get(base, r.get(col))) in ("nan", "None") for r in rows)
+
+
+def test_web_cleaning_columns_are_reserved_regression(tmp_path):
+    """A user column removed_pinyin or year_from was overwritten by zhili's counts and sources."""
+    import json
+    import warnings
+
+    import zhili
+    from zhili.docvars import is_reserved, safe_name
+    from zhili.webtext import COUNT_COLUMNS
+
+    assert all(is_reserved(c) and not is_reserved(safe_name(c, ())) for c in (*COUNT_COLUMNS, "year_from"))
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"id": "a", "text": "社會(shè huì)治理，推进网格化管理。", "removed_pinyin": "7", "year_from": "yf"},
+        {"id": "b", "text": "加强矛盾纠纷多元化解。", "removed_pinyin": "9", "year_from": "yf2"}]), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = zhili.corpus(path).document_table()
+    assert any("W100" in str(w.message) and "removed_pinyin_original" in str(w.message) for w in caught)
+    assert table["removed_pinyin_original"].tolist() == ["7", "9"]
+    assert table["year_from_original"].tolist() == ["yf", "yf2"]
+    assert table["removed_pinyin"].tolist()[0] > 0

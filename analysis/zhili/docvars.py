@@ -47,9 +47,10 @@ from zhili.errors import W, warning_text
 # same name is renamed with RENAME_SUFFIX so both keep their meaning.
 RESERVED = frozenset({
     "doc_id", "position", "text", "source", "script", "status", "reason", "n_chars", "n_tokens",
-    "footer_removed", "sheet", "_row", "_error",
+    "footer_removed", "sheet", "_row", "_error", "year_from",
 })
-_TOPIC_COLUMN = re.compile(r"topic_\d+")
+# topic shares; characters each web-cleaning step removed (zhili.webtext.COUNT_COLUMNS)
+_TOPIC_COLUMN = re.compile(r"topic_\d+|removed_(?:markup|pinyin|meta|page|boilerplate)")
 RENAME_SUFFIX = "_original"
 RAW_SUFFIX = "_raw"
 YEAR_COLS = ("year",)
@@ -305,8 +306,8 @@ def _as_text(value: object) -> str:
 def is_reserved(name: str, year_cols: Iterable[str] = YEAR_COLS) -> bool:
     """Is ``name`` a column zhili writes itself?
 
-    >>> [is_reserved(n) for n in ("status", "topic_3", "year_raw", "city", "topic_x")]
-    [True, True, True, False, False]
+    >>> [is_reserved(n) for n in ("status", "topic_3", "year_raw", "removed_pinyin", "city", "topic_x")]
+    [True, True, True, True, False, False]
     """
     return name in RESERVED or bool(_TOPIC_COLUMN.fullmatch(name)) or name in {y + RAW_SUFFIX for y in year_cols}
 
