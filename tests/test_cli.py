@@ -136,3 +136,46 @@ def test_report_refuses_a_folder_that_does_not_match_its_manifest(tmp_path):
     (tmp_path / "tables" / "terms.csv").write_text("term\n", encoding="utf-8")
     out = zhili("report", str(tmp_path))
     assert out.returncode == 1 and "[E126]" in out.stderr and "terms.csv" in out.stderr
+
+
+def test_kwic_empty_pattern_and_empty_source_are_coded_errors_regression(tmp_path):
+    """`zhili kwic ""` printed every character; `zhili kwic 网格 ""` read the current folder."""
+    src = tmp_path / "k.jsonl"
+    src.write_text('{"id": "a", "text": "推进网格化管理。"}\n', encoding="utf-8")
+    for args, code in ((["kwic", "", str(src)], "[E130]"), (["kwic", "网格", ""], "[E131]"),
+                       (["ingest", "", "--out", str(tmp_path / "o")], "[E131]"),
+                       (["run", "", "--out", str(tmp_path / "o")], "[E131]")):
+        out = zhili(*args)
+        assert out.returncode == 1 and code in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
+        assert out.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["kwic", "phrases-out", "phrases-user-dict-out", "ingest"])
+def test_out_under_a_file_is_a_coded_error_regression(tmp_path, command):
+    """`kwic --out FILE/x.csv` raised FileExistsError, `ingest --out FILE/x` NotADirectoryError."""
+    src = tmp_path / "k.jsonl"
+    src.write_text('{"id": "a", "text": "推进网格化管理。"}\n', encoding="utf-8")
+    args = {"kwic": ["kwic", "网格", str(src), "--out", str(src / "x.csv")],
+            "phrases-out": ["phrases", str(src), "--out", str(src / "x.csv")],
+            "phrases-user-dict-out": ["phrases", str(src), "--user-dict-out", str(src / "u.txt")],
+            "ingest": ["ingest", str(src), "--out", str(src / "x")]}[command]
+    out = zhili(*args)
+    code = "[E123]" if command == "ingest" else "[E128]"
+    assert out.returncode == 1 and code in out.stderr and "is a file, not a folder" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_kwic_out_that_is_a_folder_or_has_a_bad_suffix_is_refused_before_reading(tmp_path):
+    (tmp_path / "d.csv").mkdir()
+    out = zhili("kwic", "网格", str(tmp_path / "missing"), "--out", str(tmp_path / "d.csv"))
+    assert out.returncode == 1 and "[E128]" in out.stderr  # before the missing source is read (E001)
+    out = zhili("kwic", "网格", str(tmp_path / "missing"), "--out", str(tmp_path / "k.txt"))
+    assert out.returncode == 1 and "[E032]" in out.stderr
+
+
+def test_n_jobs_zero_and_extra_stopwords_folder_are_coded_errors_regression(tmp_path):
+    out = zhili("run", "--n-jobs", "0", "--out", str(tmp_path / "o"))
+    assert out.returncode == 1 and "[E120]" in out.stderr and "n_jobs" in out.stderr and "-1" in out.stderr
+    out = zhili("run", "--extra-stopwords", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert out.returncode == 1 and "[E129]" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists()

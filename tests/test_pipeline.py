@@ -338,3 +338,26 @@ def test_manifest_sums_web_cleaning_and_years_from_meta_lines(tmp_path):
     assert web["on"] and web["years_from_meta_line"] == 1
     assert web["removed_characters"]["pinyin"] == len("(shè huì)")
     assert web["removed_characters"]["meta"] > 0
+
+
+@pytest.mark.parametrize("out", ["../../etc/x", "/tmp/zhili-abs", "x"])
+def test_config_out_inside_an_analysis_is_refused_regression(tmp_path, out):
+    """`out` inside [[analysis]] bypassed the name check (E121): '../../etc/x' or an absolute path left
+    the results folder."""
+    from zhili.pipeline import load_config
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[[analysis]]\nname = "a"\nout = "{out}"\n', encoding="utf-8")
+    with pytest.raises(ZhiliError, match=r"\[E132\].*'a'.*name = ") as exc:
+        load_config(cfg)
+    assert isinstance(exc.value, ValueError)
+
+
+def test_config_top_level_out_is_the_folder_of_the_analyses(tmp_path):
+    from zhili.pipeline import load_config
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('out = "res"\n[[analysis]]\nname = "a"\n[[analysis]]\nname = "b"\n', encoding="utf-8")
+    assert [r.out for r in load_config(cfg)] == [str(tmp_path / "res" / "a"), str(tmp_path / "res" / "b")]
+    cfg.write_text('out = "res"\n', encoding="utf-8")  # one analysis, no table: out is its folder
+    assert [r.out for r in load_config(cfg)] == [str(tmp_path / "res")]

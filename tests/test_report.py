@@ -356,3 +356,52 @@ def test_k_search_section_shows_the_frontier_the_chosen_k_and_the_reason(results
     section = re.search(r'<section id="k-search">(.*?)</section>', html, re.S).group(1)
     assert "Chosen K = 3." in section and "mean &lt;b&gt;of&lt;/b&gt; standardised" in section
     assert 'alt="一致性–排他性前沿 Coherence–exclusivity frontier"' in section
+
+
+@pytest.mark.parametrize("texts, options", [
+    (["的了和是在", "我们的他们了"], {}),                       # only stopwords
+    (["，。！？", "……——"], {}),                                 # only punctuation
+    (["推进市域社会治理现代化。", "加强网格化管理。"], {"min_chars": 50}),
+    (["推进市域社会治理现代化。", "加强网格化管理。"], {"pos": ["zz"]}),
+], ids=["stopwords", "punctuation", "min-chars-50", "pos-zz"])
+def test_run_where_filtering_leaves_no_terms_regression(tmp_path, texts, options):
+    """TypeError: Column 'count' has dtype object, cannot use method 'nlargest' (report._terms_section ->
+    plotting.plot_top_terms) when the token filters left no term: the run completes, every document is in
+    documents.csv, the terms section says why, run.log has W130."""
+    import json as json_
+
+    from zhili.pipeline import RunSettings, run
+
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(json_.dumps({"id": f"d{i}", "text": t}, ensure_ascii=False) + "\n"
+                           for i, t in enumerate(texts)), encoding="utf-8")
+    res = run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), cache=False, n_jobs=1, **options))
+    import pandas as pd
+
+    docs = pd.read_csv(res.out / "tables" / "documents.csv", encoding="utf-8-sig")
+    assert docs["doc_id"].tolist() == [f"d{i}" for i in range(len(texts))]
+    html = (res.out / "report.html").read_text(encoding="utf-8")
+    assert "No terms:" in html and "Loosen --stopwords" in html
+    assert "[W130]" in (res.out / "run.log").read_text(encoding="utf-8")
+    terms = pd.read_parquet(res.out / "tables" / "terms.parquet")
+    assert terms.empty and str(terms["count"].dtype) == "int64" and str(terms["share"].dtype) == "float64"
+
+
+def test_empty_terms_and_coword_tables_read_back_typed_regression(results):
+    """An empty CSV reads back as text columns; the plots sort on 'count' and must not fail."""
+    _edit(results, "terms.csv", lambda t: t.iloc[0:0])
+    _edit(results, "coword_nodes.csv", lambda t: t.iloc[0:0])
+    _edit(results, "coword_edges.csv", lambda t: t.iloc[0:0])
+    html = report.write_report(results).read_text(encoding="utf-8")
+    assert "No terms:" in html
+
+
+def test_empty_grouped_term_table_keeps_typed_columns_regression():
+    from zhili.corpus import corpus_from_texts
+    from zhili.dtm import dtm, term_frequencies
+    from zhili.tokens import tokens
+
+    d = dtm(tokens(corpus_from_texts(["的了和是在"], docvars={"g": ["a"]}), cache=False))
+    for table in (term_frequencies(d), term_frequencies(d, by="g")):
+        assert table.empty and str(table["count"].dtype) == "int64" and str(table["doc_count"].dtype) == "int64"
+        assert str(table["share"].dtype) == "float64"

@@ -153,3 +153,25 @@ def test_out_with_a_batch_is_the_folder_of_its_analyses(tmp_path):
     cfg.write_text('[[analysis]]\nname = "a"\n[[analysis]]\nname = "b"\n', encoding="utf-8")
     batch = run_settings(build_parser().parse_args(["run", "--config", str(cfg), "--out", str(tmp_path / "r")]))
     assert [s.out for s in batch] == [str(tmp_path / "r" / "a"), str(tmp_path / "r" / "b")]
+
+
+def test_n_jobs_zero_is_refused_and_negative_counts_are_kept_regression():
+    """--n-jobs 0 was accepted silently (n_workers made it 1)."""
+    with pytest.raises(ZhiliError, match=r"\[E120\] Setting 'n_jobs'"):
+        RunSettings(n_jobs=0)
+    assert [RunSettings(n_jobs=n).n_jobs for n in (1, 4, -1, -2)] == [1, 4, -1, -2]
+
+
+def test_extra_stopwords_folder_is_a_coded_error_regression(tmp_path):
+    """--extra-stopwords FOLDER was taken as a stopword 'word' silently."""
+    with pytest.raises(ZhiliError, match=r"\[E129\]") as exc:
+        RunSettings(extra_stopwords=["的", str(tmp_path)])
+    assert isinstance(exc.value, IsADirectoryError)
+    assert RunSettings(extra_stopwords=["的"]).extra_stopwords == ["的"]
+
+
+@pytest.mark.parametrize("key, value", [("sources", [""]), ("user_dicts", [" "]), ("sidecar", ""),
+                                        ("dictionary", "")])
+def test_empty_path_is_a_coded_error_regression(key, value):
+    with pytest.raises(ZhiliError, match=r"\[E131\]"):
+        RunSettings(**{key: value})

@@ -278,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             try:
                 _check_user_dicts(args)
+                _check_paths(args)
                 return args.func(args)
             except ZhiliError as exc:
                 sys.stderr.write(f"zhili: error: {exc}\n")
@@ -288,6 +289,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         log.handlers[:], level, log.propagate = saved
         log.setLevel(level)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Before any work: no empty source path (E131), and every output of kwic, phrases and ingest
+    writable where it is asked for (E128 a file, E123 a folder; zhili run checks its own, E123)."""
+    from .errors import E
+    from .files import check_output_file, check_output_folder
+
+    if args.command in ("run", "topics", "compare"):
+        return  # RunSettings and pipeline.run check these (E131, E123)
+    for src in getattr(args, "sources", None) or []:
+        if not str(src).strip():
+            raise ZhiliError(E.E131, what="a source")
+    if getattr(args, "sidecar", None) is not None and not str(args.sidecar).strip():
+        raise ZhiliError(E.E131, what="--sidecar")
+    if args.command == "ingest":
+        check_output_folder(args.out)
+    for key in ("out", "user_dict_out"):
+        path = getattr(args, key, None) if args.command in ("kwic", "phrases") else None
+        if path is None:
+            continue
+        if key == "out" and Path(path).suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+            raise ZhiliError(E.E032, fmt=Path(path).suffix or "(none)", path=path)
+        check_output_file(path)
 
 
 def _check_user_dicts(args: argparse.Namespace) -> None:

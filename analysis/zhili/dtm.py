@@ -171,7 +171,12 @@ def term_frequencies(d: DTM, by: str | Sequence[str] | None = None, n: int | Non
         for var, val in zip(by, key):
             t.insert(0, var, val)
         parts.append(t)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*by, "term", "count", "doc_count", "share"])
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    empty = _freq_table(d.matrix[:0], d.vocabulary, n)
+    for var in reversed(by):
+        empty.insert(0, var, pd.Series(dtype=d.docvars[var].dtype))
+    return empty
 
 
 def _freq_table(m: sp.csr_matrix, vocabulary: np.ndarray, n: int | None) -> pd.DataFrame:

@@ -117,6 +117,16 @@ class E:
     E126 = "Results folder '{path}' does not match its manifest: {detail}. Run the analysis again to rewrite it."
     E127 = ("'{path}' is not empty and not a zhili results folder (it holds {example}); a run replaces its results "
             "folder as a whole. Choose a new or empty --out.")
+    E128 = "Cannot write the file '{path}': {detail}. Choose another --out."
+    E129 = ("Stopword file '{path}' is a folder, not a file. Pass the file itself (--extra-stopwords FILE, one word "
+            "per line) or a word.")
+    E130 = ("The search pattern is empty{detail}; it would match between every two characters. Give a term, e.g. "
+            "zhili kwic 网格化 reports/.")
+    E131 = ("An empty path was given as {what}; it would mean the current folder. Give the folder or file to read "
+            "(write . for the current folder).")
+    E132 = ("[[analysis]] '{name}' in '{path}' sets out = {out!r}; an analysis writes into the folder of its name, "
+            "inside the results folder. Remove its 'out' and use name = \"...\" (the results folder is a top-level "
+            "out = \"...\" or --out; default zhili-results).")
 
 
 class W:
@@ -128,6 +138,9 @@ class W:
     W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
     W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
     W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
+    W130 = ("The {n} analysed documents left no term after the token filters (stopwords={stopwords}, "
+            "min_chars={min_chars}, pos={pos}): the terms table and its plots are empty. Loosen --stopwords, "
+            "--min-chars or --pos if the texts hold words.")
     W140 = "{n_out} of {n} documents have no {var}; left out of {what}."
     W141 = "{n_out} of {n} units have no term of the model (headings, or only stopwords); their topic shares are the prior alone, so they are left out of {what}."
 
@@ -207,7 +220,7 @@ class ZhiliImportError(ZhiliError, ImportError):
 #: Codes that are not bad values; every other code raises :class:`ZhiliValueError`.
 ERROR_CLASSES: dict[str, type[ZhiliError]] = {
     "E001": ZhiliFileNotFoundError, "E006": ZhiliOSError, "E063": ZhiliOSError, "E065": ZhiliImportError,
-    "E123": ZhiliOSError, "E124": ZhiliOSError, "E125": ZhiliIsADirectoryError,
+    "E123": ZhiliOSError, "E124": ZhiliOSError, "E128": ZhiliOSError, "E125": ZhiliIsADirectoryError, "E129": ZhiliIsADirectoryError,
     "E145": ZhiliImportError,  # tomotopy for method='dmr'
     "E180": ZhiliImportError, "E181": ZhiliOSError,  # the Dask engine
 }

@@ -106,17 +106,46 @@ def check_target(target: str | Path, sources: Iterable[str | Path] = ()) -> None
         foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULTS_ENTRIES)
         if foreign and not (target / "manifest.json").is_file():
             raise ZhiliError(E.E127, path=target, example=", ".join(foreign[:3]))
-    parent = target.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ZhiliError(E.E123, path=target, detail=f"'{parent}' is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or (target.is_dir() and not os.access(target, os.W_OK | os.X_OK)):
+    parent = _check_parent(target, E.E123)
+    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
         raise ZhiliError(E.E123, path=target, detail=f"'{parent}' is read-only")
     need = MIN_FREE_BYTES + 3 * _size_of(sources)
     free = shutil.disk_usage(parent).free
     if free < need:
         raise ZhiliError(E.E124, path=target, free_mb=free // 2**20, need_mb=-(-need // 2**20))
+
+
+def _check_parent(target: Path, code: str) -> Path:
+    """The nearest existing ancestor of ``target``: a writable folder, else error ``code``
+    (E123 for a results folder, E128 for one output file)."""
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ZhiliError(code, path=target, detail=f"'{parent}' is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ZhiliError(code, path=target, detail=f"'{parent}' is read-only")
+    return parent
+
+
+def check_output_folder(target: str | Path) -> None:
+    """Refuse, before any work, a folder that files are written into (``zhili ingest --out``) when
+    it is a file or cannot be created or written (E123), as :func:`check_target` does for ``zhili run``."""
+    target = _results_target(target)
+    if target.exists() and not target.is_dir():
+        raise ZhiliError(E.E123, path=target, detail="it is a file, not a folder")
+    _check_parent(target, E.E123)
+    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
+        raise ZhiliError(E.E123, path=target, detail=f"'{target}' is read-only")
+
+
+def check_output_file(path: str | Path) -> None:
+    """Refuse, before any work, an output file (``--out`` of kwic and phrases, ``--user-dict-out``)
+    that is a folder, whose folder is a file, or that cannot be written (E128)."""
+    path = Path(os.path.abspath(path))
+    if path.is_dir():
+        raise ZhiliError(E.E128, path=path, detail="it is a folder, not a file")
+    _check_parent(path, E.E128)  # the file itself is replaced through a temporary file beside it
 
 
 def _size_of(sources: Iterable[str | Path]) -> int:

@@ -36,7 +36,7 @@ import pandas as pd
 from .corpus import LOG_COLUMNS, Corpus, corpus
 from .dask_engine import check_engine
 from .dtm import DTM, dtm, dtm_trim, term_frequencies
-from .errors import E, ZhiliError, ZhiliWarning
+from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import building, check_target, file_digests, replacing
 from .io import EXCEL_MAX_ROWS, write_tables, write_workbook
 from .manifest import command_line, new_manifest, write_json
@@ -431,6 +431,11 @@ def _count(r: RunResult, folder: Path, progress: bool | None) -> None:
                             "skipped": int((c.log["status"] == "skipped").sum()), "units": len(r.units),
                             "unit": r.settings.unit, "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
     r.manifest["web_cleaning"] = web_cleaning_summary(tables["documents"], r.settings)
+    if tables["terms"].empty and r.manifest["counts"]["analysed"]:
+        s = r.settings
+        warnings.warn(warning_text(W.W130, n=r.manifest["counts"]["analysed"], stopwords=s.stopwords,
+                                   min_chars=s.min_chars, pos=",".join(s.pos) if s.pos else "all"),
+                      ZhiliWarning, stacklevel=2)
 
 
 def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
@@ -648,7 +653,8 @@ def load_config(path: str | Path) -> list[RunSettings]:
     """Analyses from a TOML file: top-level keys are defaults, each ``[[analysis]]`` table
     one run (``name`` names its output folder inside ``zhili-results/``). Paths are relative to
     the file. Keys and types are those of :class:`RunSettings` (E061 unknown key, E120 wrong
-    type, E121 a name that leaves the results folder, E122 a name used twice).
+    type, E121 a name that leaves the results folder, E122 a name used twice, E132 an ``out`` inside an
+    ``[[analysis]]``: its folder is ``name``, inside the top-level ``out`` or ``--out``).
 
     >>> import tempfile, pathlib
     >>> cfg = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
@@ -670,6 +676,7 @@ def load_config(path: str | Path) -> list[RunSettings]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ZhiliError(E.E062, path=path, detail=exc) from None
     known = set(FIELDS) | set(TOML_ALIASES)
+    batch = "analysis" in config
     analyses = config.pop("analysis", [{}])
     if not isinstance(analyses, list) or not all(isinstance(a, dict) for a in analyses):
         raise ZhiliError(E.E062, path=path, detail="'analysis' must be an array of tables: [[analysis]]")
@@ -682,8 +689,12 @@ def load_config(path: str | Path) -> list[RunSettings]:
     for i, spec in enumerate(analyses, start=1):
         spec = dict(spec)
         name = _analysis_name(spec.pop("name", f"analysis{i}"), path)
+        if "out" in spec:  # a folder of its own would bypass the name check (E121): '../../etc', '/tmp/x'
+            raise ZhiliError(E.E132, name=name, path=path, out=spec["out"])
         merged = {**defaults, **from_toml_table(spec, str(path))}
-        merged.setdefault("out", str(Path("zhili-results") / name))
+        # with [[analysis]] tables a top-level out is the results folder their folders go in (like --out)
+        merged["out"] = str(Path(defaults.get("out", "zhili-results")) / name) if batch \
+            else merged.get("out", str(Path("zhili-results") / name))
         for key in ("out", "sidecar", "dictionary"):
             if merged.get(key):
                 merged[key] = str(base / merged[key])

@@ -135,7 +135,7 @@ def topic_title(topic: object, labels: Mapping | None = None) -> str:
 @_styled
 def plot_top_terms(terms: pd.DataFrame, n: int = 30) -> Figure:
     """Horizontal bars of the ``n`` most frequent terms (table ``terms.csv``: term, count)."""
-    top = terms.nlargest(n, "count").iloc[::-1]
+    top = _numeric_counts(terms).nlargest(n, "count").iloc[::-1]
     fig = _figure(7, max(2.5, 0.25 * len(top) + 1))
     ax = fig.add_subplot()
     if top.empty:
@@ -147,6 +147,13 @@ def plot_top_terms(terms: pd.DataFrame, n: int = 30) -> Figure:
     return fig
 
 
+def _numeric_counts(terms: pd.DataFrame) -> pd.DataFrame:
+    """``terms`` with a numeric ``count`` (an empty table read back from CSV has it as text)."""
+    if pd.api.types.is_numeric_dtype(terms["count"]):
+        return terms
+    return terms.assign(count=pd.to_numeric(terms["count"], errors="coerce").fillna(0))
+
+
 @_styled
 def plot_wordcloud(terms: pd.DataFrame, n: int = 200, seed: int = 0) -> Figure:
     """Word cloud of the ``n`` most frequent terms, sized by count (``terms.csv``)."""
@@ -155,7 +162,7 @@ def plot_wordcloud(terms: pd.DataFrame, n: int = 200, seed: int = 0) -> Figure:
     fig = _figure(8, 4)
     ax = fig.add_subplot()
     ax.set_axis_off()
-    top = terms.nlargest(n, "count")
+    top = _numeric_counts(terms).nlargest(n, "count")
     frequencies = {str(t): float(c) for t, c in zip(top["term"], top["count"]) if c > 0}
     if not frequencies:
         return _empty(fig, "没有词语 No terms")

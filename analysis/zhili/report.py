@@ -77,7 +77,7 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         explorer = topic_explorer_data(tables["topic_terms.csv"], tables["topics.csv"])
     sections = [
         _overview(manifest, documents),
-        _terms_section(tables["terms.csv"]),
+        _terms_section(tables["terms.csv"], manifest),
         _topics_section(tables["topics.csv"], tables["topic_passages.csv"], explorer, labels),
         _k_search_section(tables["k_search.csv"], manifest.get("k_search")),
         *_effects_sections(tables["topic_effects.csv"], tables["topic_effects_expected.csv"], labels,
@@ -273,9 +273,26 @@ def _read_table(results_dir: Path, name: str, required: bool = False) -> pd.Data
             raise ZhiliError(E.E060, path=results_dir, detail=f"tables/{name} is missing")
         return None
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+        table = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ZhiliError(E.E060, path=results_dir, detail=f"tables/{name} cannot be read: {exc}") from exc
+    return _typed_if_empty(table, path.with_suffix(".parquet"))
+
+
+def _typed_if_empty(table: pd.DataFrame, parquet: Path) -> pd.DataFrame:
+    """An empty table read from CSV has only text columns; give it the types of its Parquet twin
+    (else numbers for the count-like columns the plots sort on), so that no plot fails on it."""
+    if not table.empty:
+        return table
+    try:
+        dtypes = pd.read_parquet(parquet).dtypes.to_dict() if parquet.is_file() else {}
+    except Exception:  # a broken twin: fall back to the names below
+        dtypes = {}
+    dtypes = {c: t for c, t in dtypes.items() if c in table.columns}
+    for col in ("count", "doc_count", "share", "weight", "degree", "g2", "p_adj"):
+        if col in table.columns and col not in dtypes:
+            dtypes[col] = "float64"
+    return table.astype(dtypes) if dtypes else table
 
 
 def _missing(*names: str) -> str:
@@ -358,12 +375,26 @@ def _known_groups(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["group"].notna() & (rows["group"].astype(str).str.strip() != "")]
 
 
-def _terms_section(terms: pd.DataFrame | None) -> dict:
+def _terms_section(terms: pd.DataFrame | None, manifest: Mapping | None = None) -> dict:
     section = {"id": "terms", "title": "高频词 Top terms and word cloud"}
     if terms is None:
         return {**section, "note": _missing("terms.csv")}
+    if terms.empty:
+        return {**section, "note": no_terms_note(manifest or {})}
     return {**section, "note": "", "top_terms": _png(plotting.plot_top_terms(terms)),
             "cloud": _png(plotting.plot_wordcloud(terms))}
+
+
+def no_terms_note(manifest: Mapping) -> str:
+    """Why the terms table is empty: the token filters of the run (from the manifest's settings)
+    removed every token, or the analysed texts hold no words."""
+    settings = manifest.get("settings") if isinstance(manifest.get("settings"), Mapping) else {}
+    counts = manifest.get("counts") if isinstance(manifest.get("counts"), Mapping) else {}
+    filters = [f"{key.replace('_', '-')}={settings[key]}" for key in ("stopwords", "extra_stopwords", "min_chars", "pos")
+               if key in settings and settings[key] not in (None, [], ())]
+    return (f"没有词语：过滤后不剩任何词。 No terms: {counts.get('analysed', '?')} analysed documents left no term "
+            f"after the token filters ({', '.join(filters) or 'none'}); the texts may hold only stopwords, "
+            "punctuation or words shorter than --min-chars. Loosen --stopwords, --min-chars or --pos.")
 
 
 def _topics_section(topics: pd.DataFrame | None, passages: pd.DataFrame | None, explorer: dict | None,

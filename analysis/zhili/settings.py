@@ -127,7 +127,7 @@ class RunSettings:
                                     help="keep place names in keyness tables")
     keyness_terms: int = _setting(200, kind="int", flags=("--keyness-terms",),
                                   help="strongest over-used terms kept per group in keyness.csv (default: 200)")
-    n_jobs: int = _setting(1, kind="int", flags=("--n-jobs",), help="processes (-1: all cores; default: 1)")
+    n_jobs: int = _setting(1, kind="int", flags=("--n-jobs",), help="processes: 1 serial, N processes, -1 all cores, -2 all but one (default: 1; 0 is refused)")
     cache: bool = _setting(True, kind="bool", flags=("--no-cache",), const=False,
                            help="segment again instead of using the on-disk cache")
     report: bool = _setting(True, kind="bool", flags=("--no-report",), const=False, help="do not write report.html")
@@ -144,6 +144,9 @@ class RunSettings:
         for path in self.user_dicts:
             if Path(path).is_dir():
                 raise ZhiliError(E.E125, path=path)
+        for item in self.extra_stopwords:
+            if Path(item).is_dir():
+                raise ZhiliError(E.E129, path=item)
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -230,6 +233,8 @@ def check_value(key: str, value: Any) -> Any:
             value = str(value)
         if not isinstance(value, str):
             raise _fail(key, "a string", value)
+        if kind == "optpath" and not value.strip():
+            raise ZhiliError(E.E131, what=f"'{key}'")
         if choices and value not in choices:
             raise _fail(key, "one of " + ", ".join(choices), value)
         return value
@@ -242,11 +247,17 @@ def check_value(key: str, value: Any) -> Any:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(key, "an integer" + (" (or none)" if kind == "optint" else ""), value)
+        if key == "n_jobs" and value == 0:
+            raise _fail(key, "a whole number other than 0 (1: serial, N: N processes, -1: all cores, "
+                             "-2: all but one)", value)
         if kind == "optint" and value < 1:
             raise _fail(key, "an integer >= 1 (or none)", value)
         return value
     if kind in ("list", "paths"):
-        return _str_list(key, value, "paths" if kind == "paths" else "strings")
+        values = _str_list(key, value, "paths" if kind == "paths" else "strings")
+        if kind == "paths" and any(not v.strip() for v in values):
+            raise ZhiliError(E.E131, what=f"'{key}'")
+        return values
     if kind == "optlist":
         return None if value is None else _str_list(key, value, "strings")
     if kind == "min_df":
