@@ -89,3 +89,16 @@ def test_web_articles_scripts_agree_with_their_labels(shared_data):
         truth = {r["id"]: r["script"] for r in map(json.loads, fh)}
     wrong = {i: (truth[i], labels[i]) for i in truth if labels[i] != truth[i]}
     assert wrong == {}
+
+
+# --- 昇 and other name characters of the Simplified standard (helper/web2) ---
+
+@pytest.mark.parametrize("text", ["王昇同志", "王昇同志深入社区，推进网格化服务管理。", "毕昇", "张陞", "氾姓"])
+def test_name_characters_of_the_simplified_standard_are_not_traditional(text):
+    assert detect_script(text) == "simplified"
+    assert to_simplified(text) == text == normalize(text)
+
+
+def test_shen_of_shenyang_stays_traditional_only():
+    """瀋 has no Simplified use (沈阳), so it still marks a Traditional run."""
+    assert to_simplified("瀋陽") == "沈阳"

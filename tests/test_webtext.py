@@ -208,3 +208,73 @@ def test_page_residue_leaves_real_pages(web_corpus):
     for doc_id, residue in [("web-036", "分享"), ("web-019", "无障碍浏览工具"), ("web-088", "已阅读"),
                             ("web-035", "设为首页"), ("web-072", "新闻中心 >"), ("web-064", "365bet")]:
         assert residue not in texts[doc_id], doc_id
+
+
+# --- tester's defects (helper/web2): meta-line false positives, gloss styles ---
+
+@pytest.mark.parametrize("line", [
+    "美股评论：SUN的苦涩曙光",                          # a title: 评论 inside a word, value no count
+    "时间：2019年5月1日至5月3日，地点：市民中心",          # prose after the date
+    "时间：2019年5月1日至5月3日",
+    "记者：网格员工作辛苦",                              # a Q&A turn, not a byline
+    "记者：您好，请问网格员每天做什么？",
+    "经费来源：中央财政 | 省级财政",                      # 来源 not at the start of a field
+    "来源：中央财政 | 省级财政",                          # an unlabelled second part
+    "评论：这项改革很成功",
+    "作者：",                                           # an empty form field alone
+])
+def test_meta_false_positives_are_content(line):
+    assert parse_meta_line(line) is None
+    text = line + "\n网格员入户走访。"
+    assert extract_meta(text) == (text, {}, None)
+
+
+def test_meta_false_positive_title_document_is_not_skipped(tmp_path):
+    (tmp_path / "title.txt").write_text("美股评论：SUN的苦涩曙光", encoding="utf-8")
+    (tmp_path / "event.txt").write_text("时间：2019年5月1日至5月3日，地点：市民中心\n网格员培训。", encoding="utf-8")
+    c = zhili.corpus(tmp_path)
+    docs = c.docs.set_index("doc_id")
+    assert sorted(docs.index) == ["event", "title"]
+    assert docs.loc["title", "text"] == "美股评论：SUN的苦涩曙光"
+    assert docs.loc["event", "text"].startswith("时间：2019年5月1日")
+    assert "published" not in docs.columns or docs["published"].isna().all()
+    assert "year" not in docs.columns or docs["year"].isna().all()
+
+
+@pytest.mark.parametrize("line, fields, year", [
+    ("发布时间：未知 | 来源：人民网", {"source_outlet": "人民网"}, None),
+    ("[来源：人民网][作者：张三]", {"source_outlet": "人民网", "author": "张三"}, None),
+    ("【来源：新华网】【责任编辑：李四】", {"source_outlet": "新华网", "editor": "李四"}, None),
+    ("【编辑:王五】", {"editor": "王五"}, None),
+    ("来源：人民网 2021-03-05", {"source_outlet": "人民网", "published": "2021-03-05"}, 2021),
+    ("发布时间：2021-03-05 人民网", {"published": "2021-03-05", "source_outlet": "人民网"}, 2021),
+    ("记者：王五、赵六", {"author": "王五、赵六"}, None),
+    ("作者：某市委党校课题组", {"author": "某市委党校课题组"}, None),
+    ("时间：2022-08-05浏览次数：35", {"published": "2022-08-05", "views": "35"}, 2022),
+    ("评论：12", {"comments": "12"}, None),
+])
+def test_meta_bracketed_and_unknown_fields(line, fields, year):
+    meta = parse_meta_line(line)
+    assert meta is not None and meta.fields == fields and meta.year == year
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("國 (guó)家", "國家"),                                             # a space before the bracket
+    ("社會（ㄕㄜˋ ㄏㄨㄟˋ）治理", "社會治理"),                               # multi-syllable zhuyin
+    ("社(she4)會(hui4)治理", "社會治理"),                                 # tone numbers
+    ("经济(jing ji)发展", "经济发展"),                                    # toneless, several syllables
+    ("社會(SHÈ HUÌ)治理", "社會治理"),                                    # upper case with tones
+    ("綠(lǜ)色，綠(lv4)色", "綠色，綠色"),
+    ("楓橋經(jīng)驗", "楓橋經驗"),                                         # tone-marked single syllable still goes
+])
+def test_pinyin_gloss_styles_are_removed(raw, expected):
+    assert strip_pinyin_glosses(raw) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "国内生产总值(GDP)增长", "政府和社会资本合作(PPP)模式", "智慧城市(smart city)建设", "政务服务(APP)上线",
+    "人工智能(AI)赋能", "智慧城市 (smart city)", "经济(jing ji ji)",   # more syllables than Han characters
+    "城市大脑(City Brain)", "北京(Beijing)",
+])
+def test_pinyin_gloss_rule_keeps_acronyms_and_english(text):
+    assert strip_pinyin_glosses(text) == text

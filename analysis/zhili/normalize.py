@@ -61,12 +61,18 @@ def _in_gb2312(char: str) -> bool:
     return True
 
 
+#: Characters outside GB 2312 that OpenCC's t2s rewrites but that the Simplified standard of 2013
+#: (通用规范汉字表, annex 1 notes) admits for surnames, given names and place names: 毕昇, 王昇, 陞, 脩, 氾 (a
+#: surname), 逕. A Simplified text holding one is Simplified. 瀋 is not among them: Simplified writes 沈阳.
+SIMPLIFIED_NAME_CHARS = "昇陞脩氾逕"
+
+
 @lru_cache(maxsize=1)
 def _traditional_chars() -> re.Pattern[str]:
     """A character class of the Traditional-only characters: those OpenCC's t2s changes on their
-    own and that the Simplified standard (GB 2312) does not hold. 乾, 薹, 於, 後, 麽 … are in both
-    standards (乾县, 菜薹), so they neither make a text Traditional nor get converted in a
-    Simplified one."""
+    own and that the Simplified standard does not hold (GB 2312, and the name characters of
+    :data:`SIMPLIFIED_NAME_CHARS`). 乾, 薹, 於, 後, 麽, 昇 … are in both standards (乾县, 菜薹, 王昇),
+    so they neither make a text Traditional nor get converted in a Simplified one."""
     return re.compile("[" + re.escape(_traditional_only()) + "]")
 
 
@@ -75,7 +81,8 @@ def _traditional_only() -> str:
     """The Traditional-only characters of :func:`_traditional_chars`, as one string."""
     chars = [chr(c) for c in range(0x3400, 0xA000)]
     converted = _opencc("t2s").convert("\n".join(chars)).split("\n")
-    return "".join(c for c, s in zip(chars, converted) if s != c and len(s) == 1 and not _in_gb2312(c))
+    return "".join(c for c, s in zip(chars, converted)
+                   if s != c and len(s) == 1 and not _in_gb2312(c) and c not in SIMPLIFIED_NAME_CHARS)
 
 
 @lru_cache(maxsize=1)
@@ -116,8 +123,8 @@ def detect_script(text: str) -> str:
     Traditional prose has 15-40% Traditional-only characters; a Simplified text quoting a
     Traditional passage lands in between. Characters of both standards (乾, 薹) do not count.
 
-    >>> detect_script("社会治理现代化"), detect_script("abc"), detect_script("乾县菜薹种植")
-    ('simplified', 'none', 'simplified')
+    >>> detect_script("社会治理现代化"), detect_script("abc"), detect_script("乾县菜薹种植"), detect_script("王昇同志")
+    ('simplified', 'none', 'simplified', 'simplified')
     """
     if not _HAN.search(text):
         return "none"

@@ -38,47 +38,108 @@ _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 # --------------------------------------------------------------------------- pinyin / zhuyin glosses
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
-_INITIAL = "(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
-_FINAL = ("(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu|ua|uo|ui"
-          "|ve|ue|er|a|o|e|i|u|v)")
-_SYLLABLE = f"(?:{_INITIAL}{_FINAL}r?|ng|hng|hm|m|n)"
-_ONE_SYLLABLE = re.compile(_SYLLABLE)
-_SYLLABLES = re.compile(f"(?:{_SYLLABLE})+")
-# a bracketed run of Latin letters (tone marks allowed) or bopomofo right after a Han character
-_GLOSS = re.compile(
-    rf"(?<=[{_HAN}])[(（]\s*(?:(?P<latin>[a-zü{_TONED}]+(?:[ '’-][a-zü{_TONED}]+){{0,7}})"
-    r"|(?P<zhuyin>[\u3105-\u312f\u31a0-\u31bfˉˊˇˋ˙]+))\s*[)）](?P<space> (?=[^A-Za-z0-9]))?"
-)
-_NO_TONE = str.maketrans({"ü": "v"})
+#: every syllable of Standard Mandarin in Hanyu Pinyin, toneless, ü written v (lve, nve; lue, nue as often typed)
+PINYIN_SYLLABLES = frozenset("""
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce cen ceng
+cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui chun chuo ci cong cou cu
+cuan cui cun cuo da dai dan dang dao de dei den deng di dia dian diao die ding diu dong dou du duan dui dun duo
+e ei en eng er fa fan fang fei fen feng fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan
+guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai huan huang hui hun huo ji jia jian
+jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku kua kuai kuan
+kuang kui kun kuo la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu lo long lou lu luan
+lun luo lv lve lue ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na nai nan nang
+nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan nuo nv nve nue o ou pa pai pan pang
+pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que
+qun ran rang rao re ren reng ri rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan
+shang shao she shei shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun
+suo ta tai tan tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen
+weng wo wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong
+you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong
+zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo ng hm hng m n ê
+""".split())
+_BOPOMOFO = "\u3105-\u312f\u31a0-\u31bf"
+_ZHUYIN_TONES = "ˉˊˇˋ˙"
+_ZHUYIN_SYLLABLE = re.compile(f"[˙]?[{_BOPOMOFO}]{{1,4}}[{_ZHUYIN_TONES}]?")
+# a bracket right after a Han character (one space allowed between), holding no bracket or line break
+_GLOSS = re.compile(rf"(?<=[{_HAN}])(?P<pre> ?)[(（](?P<body>[^()（）\n]{{1,80}}?)[)）](?P<space> (?=[^A-Za-z0-9]))?")
+_HAN_RUN = re.compile(rf"[{_HAN}]+$")
+_NO_TONE = str.maketrans({"ü": "v", "ê": "e"})
+_MAX_SYLLABLE = max(map(len, PINYIN_SYLLABLES)) + 1  # erhua: huar
 
 
-def _is_pinyin(gloss: str) -> bool:
-    """Toned pinyin of any length, or one toneless syllable (``wei``, ``zhong``)."""
-    toned = any(c in _TONED for c in gloss)
-    plain = "".join(c for c in unicodedata.normalize("NFD", gloss) if not unicodedata.combining(c))
-    words = re.split(r"[ '’-]", plain.translate(_NO_TONE))
-    if not toned:
-        return len(words) == 1 and bool(_ONE_SYLLABLE.fullmatch(words[0]))
-    return all(_SYLLABLES.fullmatch(w) for w in words)
+def _syllable_count(word: str) -> int | None:
+    """How few syllables (each optionally with erhua ``r`` and a tone number 1-5) spell ``word``
+    (toneless, lower case), or None when it is no pinyin."""
+    best: list[int | None] = [0] + [None] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - _MAX_SYLLABLE - 1), end):
+            if best[start] is None:
+                continue
+            piece = word[start:end]
+            if piece[-1:] in "12345" and len(piece) > 1:
+                piece = piece[:-1]
+            if piece in PINYIN_SYLLABLES or (piece.endswith("r") and piece[:-1] in PINYIN_SYLLABLES and len(piece) > 2):
+                n = best[start] + 1
+                if best[end] is None or n < best[end]:
+                    best[end] = n
+    return best[-1]
+
+
+def gloss_syllables(body: str) -> int | None:
+    """The number of syllables of a bracket's content when it is a pinyin or zhuyin gloss, else None.
+
+    Every space-separated token must be pinyin: one syllable when it carries no tone, any number
+    of syllables when it carries tone marks or tone numbers (``hónglàizhèn``, ``she4hui4``); ü or v;
+    upper case only with tones (``SHÈ HUÌ``; ``AI``, ``GDP`` are acronyms). Or zhuyin syllables.
+
+    >>> [gloss_syllables(b) for b in ("jīng", "jing ji", "she4", "SHÈ HUÌ", "ㄕㄜˋ ㄏㄨㄟˋ", "hónglàizhèn")]
+    [1, 2, 1, 2, 2, 3]
+    >>> [gloss_syllables(b) for b in ("GDP", "PPP", "smart city", "APP", "AI", "20", "街道", "City Brain")]
+    [None, None, None, None, None, None, None, None]
+    """
+    tokens = re.split(r"[\s'’\-]+", body.strip())
+    if not tokens or not tokens[0]:
+        return None
+    if all(_ZHUYIN_SYLLABLE.fullmatch(t) for t in tokens):
+        return len(tokens)
+    total = 0
+    for token in tokens:
+        if not re.fullmatch(f"[A-Za-züÜêÊ{_TONED}{_TONED.upper()}]+[1-5]?(?:[A-Za-züÜ{_TONED}]+[1-5]?)*", token):
+            return None
+        plain = "".join(c for c in unicodedata.normalize("NFD", token) if not unicodedata.combining(c))
+        toned = plain != token.replace("ü", "u").replace("Ü", "U") or any(c.isdigit() for c in token)
+        if not toned and (token.isupper() or (token[:1].isupper() and len(tokens) == 1)):
+            return None  # AI, GDP, (Sun): acronyms and names, not romanisation
+        n = _syllable_count(plain.lower().translate(_NO_TONE))
+        if n is None or (n > 1 and not toned):
+            return None
+        total += n
+    return total
 
 
 def strip_pinyin_glosses(text: str) -> str:
     """Remove romanisation inserted after Han characters, so the characters rejoin.
 
-    Toned pinyin in either bracket width (``網(wǎng)格``, ``洪濑镇（hónglàizhèn）``), one toneless
-    syllable with its trailing space (``為(wei) 眾``) and zhuyin (``國(ㄍㄨㄛˊ)``). Acronyms and
-    English stay: ``(GDP)``, ``(APP)``, ``(smart city)``.
+    A bracket (either width, right after a Han character or one space after it) is a gloss when
+    :func:`gloss_syllables` reads it as pinyin or zhuyin with no more syllables than the Han
+    characters right before it: ``網(wǎng)格``, ``洪濑镇（hónglàizhèn）``, ``為(wei) 眾``, ``經濟(jing ji)``,
+    ``社(she4)``, ``國 (guó)``, ``社會（ㄕㄜˋ ㄏㄨㄟˋ）``. Acronyms and English stay: ``(GDP)``, ``(APP)``,
+    ``(smart city)``.
 
     >>> strip_pinyin_glosses("楓橋經(jīng)驗，為(wei) 眾(zhong) 人熟知，國(ㄍㄨㄛˊ)家，城市大脑(City Brain)")
     '楓橋經驗，為眾人熟知，國家，城市大脑(City Brain)'
+    >>> strip_pinyin_glosses("經濟(jing ji)發展，社會（ㄕㄜˋ ㄏㄨㄟˋ）治理，國 (guó)家，生产总值(GDP)")
+    '經濟發展，社會治理，國家，生产总值(GDP)'
     """
     if "(" not in text and "（" not in text:
         return text
 
     def drop(m: re.Match[str]) -> str:
-        if m.group("zhuyin") or _is_pinyin(m.group("latin")):
-            return ""
-        return m.group()
+        n = gloss_syllables(m.group("body"))
+        if n is None:
+            return m.group()
+        han = _HAN_RUN.search(text, max(0, m.start() - 24), m.start())  # the Han characters glossed
+        return "" if han and n <= len(han.group()) else m.group()
 
     return _GLOSS.sub(drop, text)
 
@@ -221,8 +282,23 @@ META_KEYS: dict[str, str] = {
     # page buttons that share a meta line; dropped with it
     "字体大小": "_", "字體大小": "_", "字号": "_", "字號": "_",
 }
+@dataclass
+class MetaLine:
+    """The fields found in one meta line."""
+
+    fields: dict[str, str]
+    year: int | None
+
+
+#: labels that also open ordinary sentences or Q&A turns (记者：…, 时间：…, 评论：…); a line with one of them
+#: alone is meta only when its value is plausible (a name, an outlet, a date, a number)
+_AMBIGUOUS_KEYS = frozenset({
+    "来源", "來源", "作者", "撰文", "记者", "記者", "用户", "编辑", "編輯", "校对", "审核", "審核", "时间", "時間",
+    "日期", "date", "浏览", "瀏覽", "点击", "點擊", "评论", "評論", "DOI", "doi"})
 _KEY_RX = "|".join(map(re.escape, sorted(META_KEYS, key=len, reverse=True)))
 _META_FIELD = re.compile(rf"(?:[\[【]\s*(?P<bkey>{_KEY_RX})\s*[\]】]\s*[:：]?|(?P<key>{_KEY_RX})\s*[:：|丨]|(?P<pkey>文)\s*[|丨])\s*")
+# what may stand right before a label that opens a field: separators, brackets, quotes
+_FIELD_OPENER = set(" \t\u3000|丨｜[]【】《》\"“”'()（）▍-—·•")
 _DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*(?:[-/.年]\s*(?P<m>\d{1,2})\s*(?:[-/.月]\s*(?P<d>\d{1,2})\s*日?)?)?"
                    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
 _DMY = re.compile(r"\d{2}\.\d{2}\.(?P<y>(?:19|20)\d{2})(?:\s+\d{1,2}:\d{2})?")
@@ -234,74 +310,174 @@ _DATELINE = re.compile(r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*(?:[-/.月]\s*
                        r"(?:(?:\s*\d{1,2}:\d{2}(?::\d{2})?)(?:\s*[^\s。，,；;！？!?]{2,20})?|\s+[^\s。，,；;！？!?]{2,12})?")
 _BULLET = re.compile(r"^\s*[-•·●◎□■▍]\s*")
 _VALUE_NOISE = re.compile(r"\s*[(（](?:如有侵权|如有侵權|转载|轉載)[^)）]*[)）]|[\"“” ]+$")
+_TRAILING_DATE = re.compile(r"\s(?:19|20)\d{2}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
+_UNKNOWN = re.compile(r"未知|不详|不詳|暂无|暫無|佚名|无|無|-+|—+|null|none", re.I)
+_COUNT = re.compile(r"\d[\d,.]*\s*(?:万|萬)?\s*(?:次|人次|人|条|條)?")
+_SENTENCE = re.compile(r"[。！？!?；;：:，,“”]")
+_NAME_PART = re.compile(rf"[{_HAN}]{{1,4}}|[{_HAN}]{{1,6}}[·•][{_HAN}]{{1,8}}|[A-Za-z][A-Za-z.'\-]{{0,20}}")
+_ORG_SUFFIX = re.compile(r"(?:课题组|課題組|实验室|實驗室|研究院|研究所|研究会|研究會|中心|委员会|委員會|办公室|辦公室|编辑部|編輯部"
+                         r"|报社|報社|日报|日報|晚报|晚報|杂志|雜誌|学报|學報|网|網|社|局|厅|廳|部|处|處|院|站|台|组|組|室|所|会|會"
+                         r"|大学|大學|学院|學院|政府|委|办|辦)$")
 MAX_META_LINE_CHARS = 160
+MAX_META_VALUE_CHARS = 60
 
 
-@dataclass
-class MetaLine:
-    """The fields found in one meta line."""
+def _is_names(value: str, strict: bool) -> bool:
+    """A byline: names (``吴燕霞、李晓婷``, ``朱 力,袁迎春``), a name and an affiliation (``陈兵 南开大学法学院教授``),
+    or an organisation (``某某课题组``). Not strict: any short value without sentence punctuation."""
+    if len(value) > MAX_META_VALUE_CHARS or re.search("[。！？!?；;：:“”]", value):
+        return False
+    parts = [p for p in re.split(r"[、,，/\s]+", value) if p]
+    if not strict:
+        return all(len(p) <= 30 for p in parts)
+    if not parts or re.search("[，,]", value) and not all(_NAME_PART.fullmatch(p) for p in parts):
+        return False
+    if all(_NAME_PART.fullmatch(p) for p in parts):
+        return True
+    if len(parts) > 1 and _NAME_PART.fullmatch(parts[0]) and sum(map(len, parts[1:])) <= 24:
+        return True  # name, then affiliation or title
+    return len(parts) == 1 and len(value) <= 20 and bool(_ORG_SUFFIX.search(value))
 
-    fields: dict[str, str]
-    year: int | None
+
+def _is_outlet(value: str, strict: bool) -> bool:
+    """An outlet: short, without sentence punctuation (``人民網-人民日報海外版``, ``《某某学报》2019年第02期``)."""
+    return len(value) <= (20 if strict else 40) and not _SENTENCE.search(value)
+
+
+def _field_opens(s: str, m: re.Match[str], first: bool) -> bool:
+    """Whether a label found at ``m`` opens a field: at the start of the line, after a separator or bracket,
+    after a date or number (``2022-08-05浏览次数``), or a label of 3+ characters glued to the previous value
+    (``区公建中心字体大小``). 经费来源, 美股评论 hold a label that opens nothing."""
+    p = m.start()
+    if p == 0 or s[p - 1] in _FIELD_OPENER or s[p - 1].isspace():
+        return True
+    if s[p - 1].isascii() and s[p - 1].isalnum():
+        return True
+    key = m.group("key") or m.group("bkey") or m.group("pkey")
+    return not first and len(key) >= 3 and not m.group("pkey")
 
 
 def parse_meta_line(line: str) -> MetaLine | None:
     """Fields of a meta line, or None when the line is not one.
 
-    A meta line has ``key: value`` fields (来源, 作者, 责任编辑, 发布时间, 浏览次数, 中图分类号 …,
-    either script, separated by ``|``, ``丨``, spaces or nothing) and no sentence of its own.
+    A meta line is made of ``label: value`` fields (来源, 作者, 责任编辑, 发布时间, 浏览次数, 中图分类号 …,
+    either script, separated by ``|``, ``丨``, spaces, brackets or nothing), each label opening its field
+    (``经费来源：…`` and ``美股评论：…`` hold none), each value looking like metadata: a date for a time
+    field, a number for a view count, a short name or outlet without sentence punctuation otherwise
+    (``未知`` too). A line with one field needs a plausible value (``记者：网格员工作辛苦`` is a Q&A
+    turn); a line with prose after a value is content.
 
     >>> m = parse_meta_line("来源：人民网 丨 作者：李四 | 发布时间：2020-09-27 浏览次数：1024")
     >>> m.fields, m.year
     ({'source_outlet': '人民网', 'author': '李四', 'published': '2020-09-27', 'views': '1024'}, 2020)
-    >>> parse_meta_line("作者认为，网格化管理提升了治理效能。") is None
-    True
+    >>> parse_meta_line("[来源：人民网][作者：张三]").fields
+    {'source_outlet': '人民网', 'author': '张三'}
+    >>> [parse_meta_line(s) for s in ("作者认为，网格化管理提升了治理效能。", "时间：2019年5月1日至5月3日，地点：市民中心")]
+    [None, None]
     """
     s = _BULLET.sub("", line.strip())
     if not s or len(s) > MAX_META_LINE_CHARS:
         return None
-    matches = list(_META_FIELD.finditer(s))
+    matches = []
+    for m in _META_FIELD.finditer(s):
+        if _field_opens(s, m, first=not matches):
+            matches.append(m)
     fields: dict[str, str] = {}
-    if matches:
-        lead = s[: matches[0].start()].strip(" |丨｜")
-        for i, m in enumerate(matches):
-            end = matches[i + 1].start() if i + 1 < len(matches) else len(s)
-            value = _SEPARATOR.split(s[m.end():end].strip(" |丨｜"))[0].strip(" |丨｜")
-            value = _VALUE_NOISE.sub("", value)
-            name = META_KEYS[m.group("key") or m.group("bkey")] if not m.group("pkey") else "author"
-            if name == "published" and value:
-                d = _DATE.match(value) or _DMY.match(value)
-                if not d:
-                    return None  # 阅读时间:25分钟 is no date
-                value = d.group().strip()
-            if re.search(rf"[{_HAN}A-Za-z0-9]", value) and name not in fields and name != "_":
-                fields[name] = value
-        # the rest must be furniture: a leading outlet/date, separators, empty fields
-        if lead:
-            d = _DATE.fullmatch(lead) or _DMY.fullmatch(lead)
-            if d:
-                fields.setdefault("published", lead)
-            elif len(lead) <= 20 and not re.search("[。！？!?，,；;]", lead):
-                fields.setdefault("source_outlet", lead)
-            else:
-                return None
-        if any(re.search("[。！？!?]", v) or len(v) > 60 for v in fields.values()):
+    if not matches:
+        return _parse_unlabelled(s)
+    strip = " |丨｜[]【】\t\u3000"
+    lead = s[: matches[0].start()]
+    n_fields = len(matches)
+    if lead.strip(strip):
+        # a leading outlet or date, set off from the first label: "中国长安网 | 责任编辑:…", "2018-10-17 作者:…"
+        lead_value = lead.strip(strip)
+        if not (lead[-1:].isspace() or lead[-1:] in "|丨｜[【" or lead_value[-1:].isdigit()):
             return None
-        if not fields and not all(META_KEYS.get(m.group("key") or m.group("bkey"), "author") in ("views", "comments", "editor", "source_outlet")
-                                  for m in matches):
-            return None
-    else:
-        j = _JOURNAL.fullmatch(s)
-        if j:
-            fields["journal"] = j.group("journal")
-        elif _DATELINE.fullmatch(s):
-            d = _DATE.match(s) or _DMY.match(s)
-            fields["published"] = d.group().strip()
-            rest = s[d.end():]
-            if rest.strip():  # "10:42  海曙新闻网" names the outlet; "18:32段佳硕佟志伟" glues the authors
-                fields["source_outlet" if rest[:1].isspace() else "author"] = rest.strip()
+        d = _DATE.fullmatch(lead_value) or _DMY.fullmatch(lead_value)
+        if d:
+            fields["published"] = lead_value
+        elif _is_outlet(lead_value, strict=True):
+            fields["source_outlet"] = lead_value
         else:
             return None
+        n_fields += 1
+    ambiguous_only = True
+    names = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(s)
+        key = m.group("key") or m.group("bkey")
+        name = META_KEYS[key] if not m.group("pkey") else "author"
+        ambiguous = bool(key) and key in _AMBIGUOUS_KEYS
+        ambiguous_only &= ambiguous
+        names.append(name)
+        strict = ambiguous and n_fields == 1
+        parts = [p for p in _SEPARATOR.split(s[m.end():end].strip(strip)) if p.strip(strip)]
+        value = _VALUE_NOISE.sub("", parts[0].strip(strip)).strip(strip) if parts else ""
+        extra = [p.strip(strip) for p in parts[1:]]
+        if name == "published" and extra and _DATE.fullmatch(extra[0]) is None and re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", extra[0]):
+            value, extra = f"{value} {extra[0]}", extra[1:]
+        for x in extra:  # an unlabelled part after a value: a date or an outlet, else the line is prose
+            if (_DATE.fullmatch(x) or _DMY.fullmatch(x)) and "published" not in fields and name != "published":
+                fields["published"] = x
+            elif name == "published" and _is_outlet(x, strict=True):
+                fields.setdefault("source_outlet", x)
+            else:
+                return None
+        if not value:
+            if strict:
+                return None  # "时间：" alone may be a form to fill in
+            continue
+        if _UNKNOWN.fullmatch(value):
+            continue
+        if name == "published":
+            d = _DATE.match(value) or _DMY.match(value)
+            if not d:
+                return None  # 阅读时间:25分钟 is no date
+            rest = value[len(d.group().rstrip()):]
+            if rest.strip():
+                if not (rest[:1].isspace() and _is_outlet(rest.strip(), strict=True)):
+                    return None  # 时间：2019年5月1日至5月3日，地点：…
+                fields.setdefault("source_outlet", rest.strip())
+            value = d.group().strip()
+        elif name in ("views", "comments"):
+            if not _COUNT.fullmatch(value):
+                return None  # 美股评论：SUN的苦涩曙光
+        elif name in ("author", "editor"):
+            if not _is_names(value, strict=strict and not m.group("pkey")):
+                return None
+        elif name == "source_outlet":
+            dated = _TRAILING_DATE.search(value)
+            if dated and "published" not in fields:  # "来源：人民网 2021-03-05"
+                fields["published"], value = dated.group().strip(), value[: dated.start()].strip()
+            if not _is_outlet(value, strict):
+                return None
+        elif _SENTENCE.search(value.replace(",", "")) and name not in ("_",) or len(value) > MAX_META_VALUE_CHARS:
+            return None
+        if name not in fields and name != "_":
+            fields[name] = value
+    if not fields and (ambiguous_only and n_fields == 1 or all(n == "_" for n in names)):
+        return None  # "作者：" alone, "字号：TT" (a page button, for strip_page_lines)
+    return _meta(fields)
+
+
+def _parse_unlabelled(s: str) -> MetaLine | None:
+    """A line without labels: a journal issue (``领导科学论坛 2022年10期``) or a dateline."""
+    fields: dict[str, str] = {}
+    j = _JOURNAL.fullmatch(s)
+    if j:
+        fields["journal"] = j.group("journal")
+    elif _DATELINE.fullmatch(s):
+        d = _DATE.match(s) or _DMY.match(s)
+        fields["published"] = d.group().strip()
+        rest = s[d.end():]
+        if rest.strip():  # "10:42  海曙新闻网" names the outlet; "18:32段佳硕佟志伟" glues the authors
+            fields["source_outlet" if rest[:1].isspace() else "author"] = rest.strip()
+    else:
+        return None
+    return _meta(fields)
+
+
+def _meta(fields: dict[str, str]) -> MetaLine:
     year = None
     if "published" in fields:
         d = _DATE.search(fields["published"]) or _DMY.search(fields["published"])
