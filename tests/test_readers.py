@@ -532,3 +532,22 @@ def test_csv_with_bytes_of_another_encoding_after_the_sample_is_a_decoding_error
     path.write_bytes(("text\n" + "治理\n" * 40).encode() + "市域\n".encode("gbk"))
     with pytest.raises(ZhiliError, match=r"\[E002\].*not valid utf-8"):
         read_table(path)
+
+
+def test_truncated_jsonl_gz_keeps_its_readable_lines_regression(tmp_path):
+    """A .jsonl.gz cut short (an interrupted download) lost every line: the whole file was E006."""
+    import zhili
+
+    rng = random.Random(0)
+    han = "治理网格化服务管理矛盾纠纷多元化解平安建设基层社会现代化"
+    lines = [json.dumps({"id": f"d{i}", "text": "".join(rng.choice(han) for _ in range(300))}, ensure_ascii=False)
+             for i in range(200)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    c = zhili.corpus(path)
+    log = c.log
+    analysed = log[log["status"] == "analysed"]
+    assert 10 < len(analysed) < 200 and analysed["doc_id"].tolist() == [f"d{i}" for i in range(len(analysed))]
+    skipped = log[log["status"] == "skipped"]
+    assert len(skipped) >= 1 and skipped["reason"].str.contains("the file ends here").any()

@@ -483,10 +483,8 @@ def _open_text(path: Path, encoding: str | None, json_lines: bool = False) -> tu
     sample that is no encoding as a whole is read as UTF-8 (JSON's encoding); its lines that
     are not valid UTF-8 are then reported one by one."""
     raw = _open_binary(path)
-    try:
-        sample = raw.read(SAMPLE_BYTES)
-        more = raw.read(1)
-    except (OSError, EOFError) as err:
+    sample, more, err = _read_sample(raw)
+    if err is not None and not (json_lines and sample):  # a truncated .jsonl.gz: its whole lines are read
         raw.close()
         raise ZhiliError(E.E006, path=path, detail=f"not a readable .gz file ({err})") from None
     if not sample.strip():
@@ -508,6 +506,22 @@ def _open_text(path: Path, encoding: str | None, json_lines: bool = False) -> tu
     raw = _open_binary(path)
     # JSON lines: a line with bytes invalid in this encoding is reported alone, not the file
     return io.TextIOWrapper(raw, encoding=name, errors="surrogateescape" if json_lines else "strict"), name
+
+
+def _read_sample(raw) -> tuple[bytes, bytes, Exception | None]:
+    """The first ``SAMPLE_BYTES`` (read in blocks, so a truncated .gz still gives what comes before
+    the damage), one more byte (empty at the end), and the error that stopped reading, if any."""
+    blocks, size = [], 0
+    try:
+        while size < SAMPLE_BYTES:
+            block = raw.read(min(1 << 16, SAMPLE_BYTES - size))
+            if not block:
+                return b"".join(blocks), b"", None
+            blocks.append(block)
+            size += len(block)
+        return b"".join(blocks), raw.read(1), None
+    except (OSError, EOFError) as err:
+        return b"".join(blocks), b"", err
 
 
 def _open_binary(path: Path):
@@ -623,8 +637,14 @@ def _read_jsonl(path: Path, encoding: str | None, keep_as_text: set[str | None],
                         record = fixed
                         repaired.append(line_number)
                 records.append(record)
-        except (OSError, EOFError) as err:
-            raise ZhiliError(E.E006, path=path, detail=f"cannot read it to the end ({err})") from None
+        except (OSError, EOFError) as err:  # a truncated or damaged file: the lines before stay read
+            if not rows and not n_batches:
+                raise ZhiliError(E.E006, path=path, detail=f"cannot read it to the end ({err})") from None
+            line_number = (rows[-1] if rows else line_number) + 1
+            rows.append(line_number)
+            errors[line_number] = (f"the file ends here ({type(err).__name__}: {err}); the lines before were read, "
+                                   "any after are lost: fetch or unpack the file again")
+            records.append({})
     if rows or not n_batches:
         yield _jsonl_part(records, rows, errors, repaired, path)
 
