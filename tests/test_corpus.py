@@ -319,3 +319,17 @@ def test_installed_wheel_runs_the_default_job_outside_the_repo(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     documents = pd.read_csv(outside / "out" / "tables" / "documents.csv")
     assert documents["status"].tolist() == ["analysed"] and documents["city"].tolist() == ["南通市"]
+
+
+def test_skipped_duplicate_id_does_not_show_the_first_documents_variables_regression(tmp_path):
+    import json
+
+    from zhili.corpus import corpus
+
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "d0", "text": "推进网格化管理。", "city": "AAA"},
+                                                 ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "d0", "text": "加强矛盾纠纷化解。", "city": "BBB"},
+                                                 ensure_ascii=False), encoding="utf-8")
+    table = corpus(tmp_path / "a.jsonl", tmp_path / "b.jsonl").document_table()
+    assert table["status"].tolist() == ["analysed", "skipped"] and "E009" in table["reason"].iloc[1]
+    assert table["city"].iloc[0] == "AAA" and pd.isna(table["city"].iloc[1])

@@ -90,7 +90,12 @@ class Corpus:
         ['doc_id', 'source', 'status', 'reason', 'n_chars', 'script', 'year']
         """
         docvars = self.docs.drop(columns=["text", "position", "source"], errors="ignore").drop_duplicates("doc_id")
-        return self.log.merge(docvars, on="doc_id", how="left")
+        table = self.log.merge(docvars, on="doc_id", how="left")
+        skipped = (table["status"] != "analysed").to_numpy()
+        if skipped.any():  # a skipped duplicate of an analysed id must not show that document's variables
+            for column in docvars.columns.drop("doc_id"):
+                table[column] = table[column].mask(skipped)
+        return table
 
     def reshape(self, unit: str) -> Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
