@@ -32,7 +32,7 @@ UNITS = ("document", "paragraph", "sentence")
 AUTO_SIDECAR = "metadata.csv"  # a folder's own sidecar, used when none is given
 LOG_COLUMNS = ["doc_id", "source", "status", "reason", "n_chars"]
 
-_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*[”’」』\"')）]*")
+_SENTENCE = re.compile(r"[^。！？!?\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+[。！？!?]*[”’」』\"')）]*")
 
 
 @dataclass
@@ -145,13 +145,16 @@ class Corpus:
 
 
 def split_units(text: str, unit: str) -> list[str]:
-    """Paragraphs are non-empty lines; sentences end at 。！？!? or a line break.
+    """Paragraphs are non-empty lines (ended by any line or paragraph separator: ``\\n``, ``\\r``,
+    U+2029 …, as :meth:`str.splitlines`); sentences end at 。！？!? or a line break.
 
     >>> split_units("一、总体要求。坚持党建引领！\\n\\n二、主要任务", "sentence")
     ['一、总体要求。', '坚持党建引领！', '二、主要任务']
+    >>> split_units("甲\\r乙\\u2029丙", "paragraph")
+    ['甲', '乙', '丙']
     """
     if unit == "paragraph":
-        return [p.strip() for p in text.split("\n") if p.strip()]
+        return [p.strip() for p in text.splitlines() if p.strip()]
     if unit == "sentence":
         return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
     return [text]
