@@ -333,3 +333,16 @@ def test_skipped_duplicate_id_does_not_show_the_first_documents_variables_regres
     table = corpus(tmp_path / "a.jsonl", tmp_path / "b.jsonl").document_table()
     assert table["status"].tolist() == ["analysed", "skipped"] and "E009" in table["reason"].iloc[1]
     assert table["city"].iloc[0] == "AAA" and pd.isna(table["city"].iloc[1])
+
+
+def test_hidden_files_and_folders_are_accounted_not_silently_left_out_regression(tmp_path):
+    from zhili.corpus import corpus
+
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "h.txt").write_text("平安建设", encoding="utf-8")
+    (tmp_path / ".note.txt").write_text("网格", encoding="utf-8")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")  # system files stay out without a word
+    (tmp_path / "a.txt").write_text("推进网格化管理。", encoding="utf-8")
+    log = corpus(tmp_path).log.set_index("doc_id")
+    assert log.loc["a", "status"] == "analysed" and len(log) == 3
+    assert log.loc[[".hidden", ".note"], "reason"].str.startswith("[E019]").all()

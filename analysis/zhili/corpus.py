@@ -333,7 +333,9 @@ def iter_records(paths: Sequence[Path], *, text_col: str, id_col: str | None, pa
             doc_id = _strip_suffixes(rel.as_posix())
             source = str(path)
             if problem is not None:
-                yield _Record(doc_id, source, status="skipped", reason=str(ZhiliError(E.E006, path=path, detail=problem)))
+                error = (ZhiliError(E.E019, path=path) if problem == readers.HIDDEN
+                         else ZhiliError(E.E006, path=path, detail=problem))
+                yield _Record(doc_id, source, status="skipped", reason=str(error))
                 continue
             try:
                 digest = _sha256(path)

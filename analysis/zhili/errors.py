@@ -21,6 +21,7 @@ class E:
     E004 = "'{path}' looks binary, not text ({detail}). Convert it to .txt/.docx/.pdf or remove it."
     E005 = "Unsupported file type '{suffix}' for '{path}'. Supported: {supported}."
     E006 = "Cannot read '{path}': {detail}."
+    E019 = "'{path}' is hidden (its name starts with '.'), so it is not read. Rename it without the '.' to include it."
     E007 = "Table '{path}' has no text column '{column}'; columns: {available}. Pass --text-col NAME."
     E008 = "Table '{path}' has no id column '{column}'; columns: {available}. Pass --id-col NAME, or omit it to number rows."
     E009 = "Duplicate document id '{doc_id}' ({first} and {second}). Make ids unique, e.g. prefix them with the source."

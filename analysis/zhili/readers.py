@@ -44,6 +44,10 @@ CJK_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「�
 CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\v\f\r\x1a\x1b")
 MAX_CONTROL_SHARE = 0.01
 JUNK_NAMES = frozenset({"Thumbs.db", "desktop.ini", "__MACOSX"})
+# hidden names left out without a word: what systems, editors and version control leave in folders
+SYSTEM_HIDDEN = frozenset({".DS_Store", ".git", ".svn", ".hg", ".ipynb_checkpoints", ".localized", ".directory",
+                           ".Trashes", ".Spotlight-V100", ".fseventsd", ".AppleDouble", ".gitignore", ".gitattributes"})
+HIDDEN = "hidden"  # the problem walk_files gives for a hidden file or folder (E019)
 # <meta charset> labels that browsers decode with a wider codec (WHATWG Encoding Standard).
 HTML_CHARSET_ALIASES = {
     "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
@@ -774,7 +778,9 @@ def iter_files(path: str | Path) -> Iterator[Path]:
 
 def walk_files(path: str | Path) -> Iterator[tuple[Path, str | None]]:
     """Like :func:`iter_files`, but also ``(path, problem)`` for what cannot be read: a folder
-    that cannot be listed, a dangling symbolic link, a special file (pipe, socket).
+    that cannot be listed, a dangling symbolic link, a special file (pipe, socket), and hidden
+    files and folders (not read, but accounted; the ``.DS_Store``, ``.git`` … of ``SYSTEM_HIDDEN``
+    are left out without a word).
 
     Linked folders are followed once (a link loop is reported, not followed again).
 
@@ -806,6 +812,8 @@ def _walk(path: Path) -> Iterator[tuple[Path, str | None]]:
         kept = []
         for d in dirs:
             if _is_junk(d):
+                if _is_hidden(d):
+                    found.append((here / d, HIDDEN))
                 continue
             real = os.path.realpath(here / d)
             if real in seen:
@@ -818,6 +826,8 @@ def _walk(path: Path) -> Iterator[tuple[Path, str | None]]:
         dirs[:] = sorted(kept)
         for name in files:
             if _is_junk(name):
+                if _is_hidden(name):
+                    found.append((here / name, HIDDEN))
                 continue
             file = here / name
             if file.is_file():
@@ -831,3 +841,8 @@ def _walk(path: Path) -> Iterator[tuple[Path, str | None]]:
 
 def _is_junk(name: str) -> bool:
     return name.startswith((".", "~$")) or name in JUNK_NAMES
+
+
+def _is_hidden(name: str) -> bool:
+    """Hidden by its name, and not one of the files that systems and editors leave everywhere."""
+    return name.startswith(".") and name not in SYSTEM_HIDDEN
