@@ -33,9 +33,31 @@ _LAZY = {
     "formulation_table": "formulations", "extract_formulations": "formulations",
     "find_phrases": "phrases", "write_report": "report",
 }
-# Verbs named like the module that defines them: `zhili.tokens` is always the function, even after
-# `import zhili.tokens` put the module on the package (the module stays in sys.modules["zhili.tokens"]).
+# Verbs named like the module that defines them (zhili.tokens, zhili.corpus …): the package attribute
+# is the module itself, made callable, so `zhili.tokens(corpus)` calls the verb and
+# `import zhili.tokens as m; m.Tokens` gets the module — neither shadows the other.
 _VERBS = {name for name, module in _LAZY.items() if name == module}
+
+
+class _VerbModule(ModuleType):
+    """A zhili module that defines a verb of its own name: calling the module calls the verb
+    (``zhili.dtm(tokens)`` is ``zhili.dtm.dtm(tokens)``), with the verb's signature."""
+
+    def _verb(self):
+        return super().__getattribute__(self.__name__.rpartition(".")[2])
+
+    def __call__(self, *args, **kwargs):
+        return self._verb()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        name = self.__name__.rpartition(".")[2]
+        return f"<module {self.__name__!r}, callable: {name}(...) calls {self.__name__}.{name}>"
+
+    @property
+    def __signature__(self):
+        from inspect import signature
+
+        return signature(self._verb())
 
 
 def _version() -> str:
@@ -47,11 +69,20 @@ def _version() -> str:
 class _Package(ModuleType):
     def __getattribute__(self, name: str):
         if name in _VERBS:
-            return getattr(import_module(f"{__name__}.{name}"), name)
+            return _verb_module(name)
         return super().__getattribute__(name)
 
 
+def _verb_module(name: str) -> ModuleType:
+    module = import_module(f"{__name__}.{name}")
+    if not isinstance(module, _VerbModule):
+        module.__class__ = _VerbModule
+    return module
+
+
 def __getattr__(name: str):
+    if name in _VERBS:
+        return _verb_module(name)
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     if name == "__version__":
