@@ -21,26 +21,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench_run_scale import run_zhili
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run_once(args: list[str], cache: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, this process and its children) of one ``zhili`` command."""
-    cmd = [sys.executable, "-c",
-           "import resource, sys; from zhili.cli import main; rc = main(sys.argv[1:]);"
-           "r = resource.getrusage; print('PEAK', max(r(resource.RUSAGE_SELF).ru_maxrss,"
-           " r(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr); sys.exit(rc)", "-q", *args]
-    env = {**os.environ, "ZHILI_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - t
-    if proc.returncode:
-        raise SystemExit(f"zhili {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
-    peak_kib = max(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK"))
-    return wall, peak_kib / 1024
 
 
 def rerun_after_kill(args: list[str], cache: Path, after: float) -> float:
@@ -55,7 +40,7 @@ def rerun_after_kill(args: list[str], cache: Path, after: float) -> float:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    return run_once(args, cache)[0]
+    return run_zhili(args, cache)[0]
 
 
 def main() -> None:
@@ -71,7 +56,7 @@ def main() -> None:
         rows = []
         for k in a.k:
             out = tmp / f"k{k}"
-            wall, peak = run_once(["run", str(src), "--unit", "paragraph", "--by", a.by, "--topics", str(k),
+            wall, peak = run_zhili(["run", str(src), "--unit", "paragraph", "--by", a.by, "--topics", str(k),
                                    "--out", str(out)], tmp / "cache")
             manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
             rows.append((k, wall, peak, manifest["timings"], manifest.get("reused", [])))

@@ -37,20 +37,26 @@ def scaled_copy(src: Path, factor: int, folder: Path) -> tuple[Path, int]:
     return out, chars
 
 
-def run_once(source: Path, unit: str, out: Path, cache: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one ``zhili run`` in a fresh child process."""
+def run_zhili(args: list[str], cache: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB; this process or its largest child) of one ``zhili`` command
+    in a fresh child process with ``cache`` as its cache folder."""
     cmd = [sys.executable, "-c",
            "import resource, sys; from zhili.cli import main; rc = main(sys.argv[1:]);"
-           "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)",
-           "-q", "run", str(source), "--unit", unit, "--out", str(out)]
+           "r = resource.getrusage; print('PEAK', max(r(resource.RUSAGE_SELF).ru_maxrss,"
+           " r(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr); sys.exit(rc)", "-q", *args]
     env = {**os.environ, "ZHILI_CACHE_DIR": str(cache), "MPLBACKEND": "Agg"}
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
     if proc.returncode:
-        raise SystemExit(f"zhili run failed on {source}:\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"zhili {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
     peak_kib = max(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK"))
     return wall, peak_kib / 1024
+
+
+def run_once(source: Path, unit: str, out: Path, cache: Path) -> tuple[float, float]:
+    """``zhili run`` on ``source`` as a user would (see :func:`run_zhili`)."""
+    return run_zhili(["run", str(source), "--unit", unit, "--out", str(out)], cache)
 
 
 def main() -> None:

@@ -36,3 +36,22 @@ def seed_path() -> Path:
 @pytest.fixture(scope="session")
 def seed_text(seed_path: Path) -> str:
     return seed_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def thread_running_and_no_fork(monkeypatch):
+    """Another thread runs (as in a Jupyter kernel), and forking this process fails the test."""
+    import sys
+    import threading
+
+    def no_fork(*args):
+        raise AssertionError("forked a process with threads")
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    monkeypatch.setattr(sys.modules["zhili.parallel"], "_fork", no_fork)
+    yield
+    monkeypatch.undo()
+    stop.set()
+    other.join()

@@ -2,7 +2,6 @@
 
 import os
 import sys
-import threading
 
 import pytest
 
@@ -29,17 +28,6 @@ def test_spawned_workers_give_the_same_results(monkeypatch):
     assert start_workers(divmod, []) == []
 
 
-def test_a_process_with_threads_is_not_forked(monkeypatch):
-    def no_fork(*args):
-        raise AssertionError("forked a process with threads")
-
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait, daemon=True)
-    other.start()
-    try:
-        assert not single_threaded()
-        monkeypatch.setattr(sys.modules["zhili.parallel"], "_fork", no_fork)
-        assert [f() for f in start_workers(divmod, [(7, 2)])] == [(3, 1)]
-    finally:
-        stop.set()
-        other.join()
+def test_a_process_with_threads_is_not_forked(thread_running_and_no_fork):
+    assert not single_threaded()
+    assert [f() for f in start_workers(divmod, [(7, 2)])] == [(3, 1)]
