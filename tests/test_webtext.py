@@ -278,3 +278,9 @@ def test_pinyin_gloss_styles_are_removed(raw, expected):
 ])
 def test_pinyin_gloss_rule_keeps_acronyms_and_english(text):
     assert strip_pinyin_glosses(text) == text
+
+
+@pytest.mark.parametrize("text", ["推动建设一批跨境商品展示（O2O）体验店", "发展企业间电商(B2B)平台", "整治网络借贷（P2P）风险"])
+def test_acronyms_with_a_digit_are_not_read_as_tone_numbered_pinyin_regression(text):
+    """A city report's 展示（O2O）体验店 lost its (O2O): O2O was read as pinyin with tone numbers."""
+    assert strip_pinyin_glosses(text) == text

@@ -94,8 +94,8 @@ def gloss_syllables(body: str) -> int | None:
 
     >>> [gloss_syllables(b) for b in ("jīng", "jing ji", "she4", "SHÈ HUÌ", "ㄕㄜˋ ㄏㄨㄟˋ", "hónglàizhèn")]
     [1, 2, 1, 2, 2, 3]
-    >>> [gloss_syllables(b) for b in ("GDP", "PPP", "smart city", "APP", "AI", "20", "街道", "City Brain")]
-    [None, None, None, None, None, None, None, None]
+    >>> [gloss_syllables(b) for b in ("GDP", "PPP", "smart city", "APP", "AI", "20", "街道", "City Brain", "O2O", "B2B")]
+    [None, None, None, None, None, None, None, None, None, None]
     """
     tokens = re.split(r"[\s'’\-]+", body.strip())
     if not tokens or not tokens[0]:
@@ -107,9 +107,12 @@ def gloss_syllables(body: str) -> int | None:
         if not re.fullmatch(f"[A-Za-züÜêÊ{_TONED}{_TONED.upper()}]+[1-5]?(?:[A-Za-züÜ{_TONED}]+[1-5]?)*", token):
             return None
         plain = "".join(c for c in unicodedata.normalize("NFD", token) if not unicodedata.combining(c))
-        toned = plain != token.replace("ü", "u").replace("Ü", "U") or any(c.isdigit() for c in token)
+        numbered = any(c.isdigit() for c in token)
+        toned = plain != token.replace("ü", "u").replace("Ü", "U") or numbered
         if not toned and (token.isupper() or (token[:1].isupper() and len(tokens) == 1)):
             return None  # AI, GDP, (Sun): acronyms and names, not romanisation
+        if numbered and token.isupper():
+            return None  # O2O, B2B, P2P: acronyms with a digit, not tone numbers (those are written in lower case)
         n = _syllable_count(plain.lower().translate(_NO_TONE))
         if n is None or (n > 1 and not toned):
             return None
