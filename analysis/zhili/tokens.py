@@ -19,6 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,9 +259,18 @@ def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if len(arrays) else np.empty(0, np.int32)
 
 
-def _filter_packed(packed: dict, filter: TokenFilter) -> dict:
-    """:func:`tokens_filter` on packed tokens; returns them compact."""
-    m = filter.keep_mask(packed["vocab"])[packed["ids"]]
+def _filter_packed(packed: dict, filter: TokenFilter, decided: dict[str, bool] | None = None) -> dict:
+    """:func:`tokens_filter` on packed tokens; returns them compact. ``decided`` keeps each word's
+    verdict across calls (shards filtered one by one share most of their words)."""
+    if decided is None:
+        keep = filter.keep_mask(packed["vocab"])
+    else:
+        vocab = packed["vocab"]
+        new = list(set(vocab).difference(decided))
+        if new:
+            decided.update(zip(new, filter.keep_mask(new).tolist()))
+        keep = np.fromiter(map(decided.__getitem__, vocab), dtype=bool, count=len(vocab))
+    m = keep[packed["ids"]]
     if filter.pos is not None:
         if packed["pos_ids"] is None:
             raise ZhiliError(E.E022, name="pos (these tokens were not tagged; pass the filter to tokens())",
@@ -479,6 +489,7 @@ def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | 
     # move the word in that order, so tagged shards are merged whole and filtered after.
     merger, n_cached = _Merger(tagged), 0
     each = filter if filter is not None and not tagged else None
+    decided: dict[str, bool] = {}  # each word's filter verdict, decided once for the group
     for shard, path in zip(shards, paths):
         res = _read_cache(path) if path is not None else None
         n_cached += res is not None
@@ -486,7 +497,7 @@ def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | 
             res = segment_shard(config, shard, tagged)
             if path is not None:
                 _write_cache(path, res)
-        merger.add(_filter_packed(res, each) if each is not None else res)
+        merger.add(_filter_packed(res, each, decided) if each is not None else res)
         if done is not None:
             done(1)
     packed = merger.packed()
@@ -547,5 +558,10 @@ class _Merger:
 
 
 def _remap(local: list[str], index: dict[str, int]) -> np.ndarray:
-    """Global ids of a shard's vocabulary (new terms get the next id)."""
-    return np.fromiter((index.setdefault(term, len(index)) for term in local), dtype=np.int32, count=len(local))
+    """Global ids of a shard's vocabulary (its words are distinct; new ones get the next ids, in order)."""
+    ids = np.fromiter(map(index.get, local, repeat(-1)), dtype=np.int32, count=len(local))
+    new = np.flatnonzero(ids < 0)
+    if len(new):
+        ids[new] = np.arange(len(index), len(index) + len(new), dtype=np.int32)
+        index.update(zip(map(local.__getitem__, new.tolist()), ids[new].tolist()))
+    return ids
