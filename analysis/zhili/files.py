@@ -100,15 +100,11 @@ def check_target(target: str | Path, sources: Iterable[str | Path] = ()) -> None
     that is not ours (E127), a parent that is read-only (E123) or a disk with less free space than
     the run will need (E124: 16 MB plus three times the size of the sources)."""
     target = _results_target(target)
-    if target.exists() and not target.is_dir():
-        raise ZhiliError(E.E123, path=target, detail="it is a file, not a folder")
     if target.is_dir():
         foreign = sorted(p.name for p in target.iterdir() if p.name not in RESULTS_ENTRIES)
         if foreign and not (target / "manifest.json").is_file():
             raise ZhiliError(E.E127, path=target, example=", ".join(foreign[:3]))
-    parent = _check_parent(target, E.E123)
-    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
-        raise ZhiliError(E.E123, path=target, detail=f"'{parent}' is read-only")
+    parent = check_output_folder(target)
     need = MIN_FREE_BYTES + 3 * _size_of(sources)
     free = shutil.disk_usage(parent).free
     if free < need:
@@ -128,15 +124,17 @@ def _check_parent(target: Path, code: str) -> Path:
     return parent
 
 
-def check_output_folder(target: str | Path) -> None:
-    """Refuse, before any work, a folder that files are written into (``zhili ingest --out``) when
-    it is a file or cannot be created or written (E123), as :func:`check_target` does for ``zhili run``."""
+def check_output_folder(target: str | Path) -> Path:
+    """Refuse, before any work, a folder that files are written into (``zhili ingest --out``, and
+    :func:`check_target` for ``zhili run``) when it is a file or cannot be created or written (E123);
+    returns its nearest existing ancestor."""
     target = _results_target(target)
     if target.exists() and not target.is_dir():
         raise ZhiliError(E.E123, path=target, detail="it is a file, not a folder")
-    _check_parent(target, E.E123)
+    parent = _check_parent(target, E.E123)
     if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
         raise ZhiliError(E.E123, path=target, detail=f"'{target}' is read-only")
+    return parent
 
 
 def check_output_file(path: str | Path) -> None:

@@ -285,6 +285,8 @@ META_KEYS: dict[str, str] = {
     # page buttons that share a meta line; dropped with it
     "字体大小": "_", "字體大小": "_", "字号": "_", "字號": "_",
 }
+
+
 @dataclass
 class MetaLine:
     """The fields found in one meta line."""
