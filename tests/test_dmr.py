@@ -160,3 +160,12 @@ def test_units_without_words_or_covariate_values(fitted):
     with pytest.warns(UserWarning, match="1 without year"):
         m = TopicModel(4, method="dmr", covariates="year", max_iter=30).fit(replace(d, matrix=X.tocsr(), docvars=dv))
     assert np.isfinite(m.doc_topic_).all() and m.doc_topic_concentration_[0].sum() > 0
+
+
+def test_numeric_covariate_that_is_not_a_year_regression():
+    """DMR read every numeric covariate as a year: gdp = 1.0 was E017 (the twin of the s(gdp) fix in effects)."""
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix(rng.poisson(1.0, (60, 30)).astype(float))
+    docvars = pd.DataFrame({"doc_id": [f"d{i}" for i in range(60)], "gdp": np.linspace(1, 50, 60)})
+    m = TopicModel(n_topics=3, method="dmr", covariates="gdp").fit(DTM(X, np.array([f"w{i}" for i in range(30)]), docvars))
+    assert m.doc_topic_.shape == (60, 3) and np.allclose(m.doc_topic_.sum(axis=1), 1)

@@ -60,8 +60,8 @@ class Covariates:
     smooth term, with its polynomial degree) and categorical flags (``var=value``)."""
 
     def __init__(self, formula: str, docvars: pd.DataFrame) -> None:
-        from .effects import check_variables, parse_formula
-        from .grouping import is_empty, numeric_years, plain
+        from .effects import check_variables, covariate_numbers, parse_formula
+        from .grouping import is_empty, plain
 
         if formula is None or (isinstance(formula, str) and not formula.strip()):
             raise ZhiliError(E.E146, detail="method='dmr' needs covariates, e.g. covariates=\"s(year) + province\" "
@@ -85,7 +85,7 @@ class Covariates:
                     raise ZhiliError(E.E142, formula=formula, detail=f"'{t.var}' has one value only")
                 self.categorical.append(t.var)
             else:
-                x = numeric_years(docvars, t.var).astype("Float64").astype(float).to_numpy()
+                x = covariate_numbers(docvars, t.var, formula, f"s({t.var})" if kind == "smooth" else t.var).astype("Float64").astype(float).to_numpy()
                 ok = ~np.isnan(x)
                 if np.unique(x[ok]).size < 2:
                     raise ZhiliError(E.E142, formula=formula, detail=f"'{t.var}' does not vary")
@@ -105,13 +105,13 @@ class Covariates:
 
     def rows(self, docvars: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
         """Numeric metadata (n x numeric terms) and each unit's flags."""
-        from .effects import check_variables
-        from .grouping import is_empty, numeric_years, plain
+        from .effects import check_variables, covariate_numbers
+        from .grouping import is_empty, plain
 
         check_variables(self.formula, docvars)
         numbers = np.empty((len(docvars), len(self.numeric)))
         for j, (var, _) in enumerate(self.numeric):
-            x = numeric_years(docvars, var).astype("Float64").astype(float).to_numpy()
+            x = covariate_numbers(docvars, var, self.formula).astype("Float64").astype(float).to_numpy()
             numbers[:, j] = np.where(np.isnan(x), self.fill[var], x)
         flags: list[list[str]] = [[] for _ in range(len(docvars))]
         for var in self.categorical:

@@ -133,6 +133,27 @@ def check_variables(formula: str, docvars: pd.DataFrame, terms: list[Term] | Non
     return terms
 
 
+def covariate_numbers(frame: pd.DataFrame, var: str, formula: str, term: str | None = None) -> pd.Series:
+    """A covariate read as numbers: a numeric column as it is, year-like text as years (``2019年``,
+    ``二〇一九``) when the variable is named like a year, other text as numbers (E142 naming ``term``,
+    e.g. ``s(gdp)``, when it is not).
+
+    >>> covariate_numbers(pd.DataFrame({"year": ["2019年", None], "gdp": ["1.5", "2"]}), "year", "year").tolist()
+    [2019.0, nan]
+    """
+    column = frame[var]
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column
+    if "year" in var.lower():
+        return numeric_years(frame, var).astype("Float64").astype(float)
+    values = pd.to_numeric(column, errors="coerce")
+    unreadable = values.isna() & ~is_empty(column)
+    if unreadable.any():
+        raise ZhiliError(E.E142, formula=formula, detail=f"{term or var} needs numbers; "
+                                                         f"'{var}' has {plain(column[unreadable].iloc[0])!r}")
+    return values.astype(float)
+
+
 class _Design:
     """Columns of the design matrix for each term, and how to rebuild them at other values."""
 
@@ -239,17 +260,8 @@ def topic_effects(model: object, formula: str, data: pd.DataFrame | None = None,
     frame = frame.copy()
     ids = doc_ids(docvars)
     for t in terms:
-        column = frame[t.var]
-        numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
-        if not numeric and (t.kind == "smooth" or t.kind == "auto") and "year" in t.var.lower():
-            frame[t.var] = numeric_years(frame, t.var).astype("Float64").astype(float)  # 2019年, 二〇一九
-        elif not numeric and t.kind == "smooth":
-            values = pd.to_numeric(column, errors="coerce")
-            unreadable = values.isna() & ~is_empty(column)
-            if unreadable.any():
-                raise ZhiliError(E.E142, formula=formula, detail=f"s({t.var}) needs numbers; "
-                                 f"'{t.var}' has {plain(column[unreadable].iloc[0])!r}")
-            frame[t.var] = values.astype(float)
+        if t.kind == "smooth" or (t.kind == "auto" and "year" in t.var.lower()):
+            frame[t.var] = covariate_numbers(frame, t.var, formula, f"s({t.var})" if t.kind == "smooth" else t.var)
     missing = np.zeros(len(frame), dtype=bool)
     for t in terms:
         missing |= is_empty(frame[t.var])
