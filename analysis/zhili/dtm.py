@@ -72,14 +72,24 @@ class DTM:
 
 def dtm(toks: Tokens) -> DTM:
     """Count tokens into a sparse matrix (one row per unit of ``toks``)."""
-    lengths = np.array([len(a) for a in toks.ids], dtype=np.int64)
-    cols = np.concatenate(toks.ids).astype(np.int32, copy=False) if len(toks.ids) else np.empty(0, np.int32)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    # one entry per token, row by row, then summed in place: no row-index array, int32 ones
-    m = sp.csr_matrix((np.ones(len(cols), dtype=np.int32), cols, indptr), shape=(len(toks.ids), len(toks.vocab)))
-    m.sum_duplicates()
-    m = m.astype(np.int64)
+    n_terms = len(toks.vocab)
+    parts = [_count_rows(toks.ids[a:a + COUNT_ROWS], n_terms) for a in range(0, len(toks.ids), COUNT_ROWS)]
+    m = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_terms), dtype=np.int64)
     return DTM(m, np.array(toks.vocab, dtype=object), toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
+
+
+#: Units counted together by :func:`dtm`: only their tokens are copied at once, not the corpus'.
+COUNT_ROWS = 2_000
+
+
+def _count_rows(ids: list[np.ndarray], n_terms: int) -> sp.csr_matrix:
+    """Counts of a block of units (one entry per token, row by row, summed in place)."""
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    cols = np.concatenate(ids).astype(np.int32, copy=False) if len(ids) else np.empty(0, np.int32)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.int32), cols, indptr), shape=(len(ids), n_terms))
+    m.sum_duplicates()
+    return m.astype(np.int64)
 
 
 def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | float = 1.0,

@@ -183,10 +183,15 @@ def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> 
     segmenter fingerprint and the code of :mod:`zhili.formulations`."""
     from . import formulations
 
-    texts, ids, docvars = whole_documents(units)
-    parts = [*texts, *map(str, ids), docvars.to_csv(), repr(list(settings.by)), fingerprint,
-             Path(formulations.__file__).read_text(encoding="utf-8")]
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    h = hashlib.sha256()  # unit by unit: the texts are never joined or encoded whole
+    for doc_id, position, text in zip(units.docs["doc_id"], units.docs["position"], units.docs["text"]):
+        h.update(f"{doc_id}\0{position}\0".encode("utf-8", "surrogatepass"))
+        h.update(hashlib.sha256(text.encode("utf-16-le", "surrogatepass")).digest())
+    docvars = units.docs.drop(columns=["text", "position"]).drop_duplicates("doc_id")
+    for part in (docvars.to_csv(), repr(list(settings.by)), fingerprint,
+                 Path(formulations.__file__).read_text(encoding="utf-8")):
+        h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFrame]]

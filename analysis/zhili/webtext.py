@@ -641,17 +641,24 @@ def clean_texts(texts: Sequence[str], groups: Sequence[str] | None = None) -> li
     ['甲。', '乙。', '丙。']
     """
     groups = [""] * len(texts) if groups is None else list(groups)
-    first = [clean(t) for t in texts]
-    repeated = boilerplate_lines([c.text for c in first], groups)
-    out = []
-    for c, g in zip(first, groups):
+    return strip_boilerplate([clean(t) for t in texts], groups)
+
+
+def strip_boilerplate(cleaned: list[Cleaned], groups: Sequence[str]) -> list[Cleaned]:
+    """Remove, in place, the lines repeated across each group's documents (never a whole document).
+
+    >>> pages = [clean(f"本站声明\\n{t}。") for t in "甲乙丙"]
+    >>> [c.text for c in strip_boilerplate(pages, ["", "", ""])]
+    ['甲。', '乙。', '丙。']
+    """
+    repeated = boilerplate_lines([c.text for c in cleaned], groups)
+    for c, g in zip(cleaned, groups):
         lines = repeated.get(g)
         stripped = strip_lines(lines)(c.text) if lines else c.text
         if stripped.strip():  # never the whole document: what repeats everywhere there is the text itself
             c.removed["removed_boilerplate"] = len(c.text) - len(stripped)
             c.text = stripped
-        out.append(c)
-    return out
+    return cleaned
 
 
 @lru_cache(maxsize=1)
@@ -693,7 +700,12 @@ def clean_records(records: Sequence, warnings: list[str]) -> None:
     from zhili.errors import E, ZhiliError
 
     live = [r for r in records if r.status == "analysed"]
-    results = clean_texts([r.text for r in live], [site_of(r.source, r.docvars.get("url")) for r in live])
+    results = []
+    for rec in live:  # each original goes as soon as its cleaned copy exists: never two copies of the corpus
+        results.append(clean(rec.text))
+        if results[-1].text.strip():  # an emptied document keeps its text for the log's n_chars
+            rec.text = ""
+    results = strip_boilerplate(results, [site_of(r.source, r.docvars.get("url")) for r in live])
     used = {k for res in results for k, v in res.removed.items() if v}
     n_years = 0
     for rec, res in zip(live, results):
