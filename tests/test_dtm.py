@@ -62,3 +62,14 @@ def test_write_formats(d, tmp_path, suffix):
 def test_unknown_table_format(tmp_path):
     with pytest.raises(ZhiliError, match="E032"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "x.txt")
+
+
+def test_dtm_counted_in_blocks_equals_counting_at_once(monkeypatch):
+    import zhili.dtm as dtm_module
+
+    toks = tokens(corpus_from_texts(["网格化 平安建设 网格化", "", "矛盾纠纷 网格化", "平安建设"]), cache=False)
+    whole = dtm(toks).matrix
+    monkeypatch.setattr(dtm_module, "COUNT_ROWS", 1)
+    blocks = dtm(toks).matrix
+    assert blocks.dtype == whole.dtype and blocks.shape == whole.shape and (blocks != whole).nnz == 0
+    assert (blocks.indptr == whole.indptr).all() and (blocks.indices == whole.indices).all()

@@ -361,3 +361,20 @@ def test_config_top_level_out_is_the_folder_of_the_analyses(tmp_path):
     assert [r.out for r in load_config(cfg)] == [str(tmp_path / "res" / "a"), str(tmp_path / "res" / "b")]
     cfg.write_text('out = "res"\n', encoding="utf-8")  # one analysis, no table: out is its folder
     assert [r.out for r in load_config(cfg)] == [str(tmp_path / "res")]
+
+
+def test_formulations_cache_key_follows_texts_docvars_and_units():
+    from zhili.corpus import corpus_from_texts
+    from zhili.pipeline import formulations_key
+
+    s = RunSettings(by=["city"])
+
+    def key(texts, cities, unit="document"):
+        return formulations_key(corpus_from_texts(texts, docvars={"city": cities}).reshape(unit), s, "fp")
+
+    base = key(["坚持五大导向。\n推进三降三升。"], ["南通"])
+    assert base == key(["坚持五大导向。\n推进三降三升。"], ["南通"])
+    assert base != key(["坚持五大导向。\n推进三降三升！"], ["南通"])
+    assert base != key(["坚持五大导向。\n推进三降三升。"], ["苏州"])
+    assert base != key(["坚持五大导向。\n推进三降三升。"], ["南通"], unit="paragraph")
+    assert key(["甲\n乙"], ["南通"], "paragraph") != key(["甲乙"], ["南通"], "paragraph")

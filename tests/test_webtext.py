@@ -284,3 +284,10 @@ def test_pinyin_gloss_rule_keeps_acronyms_and_english(text):
 def test_acronyms_with_a_digit_are_not_read_as_tone_numbered_pinyin_regression(text):
     """A city report's 展示（O2O）体验店 lost its (O2O): O2O was read as pinyin with tone numbers."""
     assert strip_pinyin_glosses(text) == text
+
+
+def test_document_left_empty_keeps_its_length_in_the_log(tmp_path):
+    (tmp_path / "nav.txt").write_text("首页 > 新闻 > 正文\n分享到：", encoding="utf-8")
+    (tmp_path / "ok.txt").write_text("推进平安建设。", encoding="utf-8")
+    log = zhili.corpus(tmp_path).log.set_index("doc_id")
+    assert log.loc["nav", "n_chars"] == len("首页 > 新闻 > 正文\n分享到：") and log.loc["ok", "n_chars"] == 7
