@@ -185,3 +185,19 @@ def test_corrupt_or_planted_cache_is_ignored_and_recomputed(tmp_path, damage, mo
     assert again.to_lists() == expected
     assert not (tmp_path / "planted-by-cache").exists()
     assert tokens(c, cache=cache).meta["cache"] == "hit"  # rewritten with good entries
+
+
+def test_merging_remaps_in_place_but_never_writes_to_a_read_only_shard(monkeypatch):
+    import zhili.tokens as tokens_module
+
+    monkeypatch.setattr(tokens_module, "REMAP_BLOCK", 2)  # several blocks per shard
+    frozen = np.array([1, 0, 1, 1, 0], dtype=np.int32)
+    frozen.flags.writeable = False
+    own = np.array([0, 1, 0], dtype=np.int32)
+    merger = tokens_module._Merger(tagged=False)
+    merger.add({"vocab": ["网格", "治理"], "ids": frozen, "lengths": np.array([5])})
+    merger.add({"vocab": ["治理", "法治"], "ids": own, "lengths": np.array([3])})
+    packed = merger.packed()
+    assert packed["vocab"] == ["网格", "治理", "法治"]
+    assert [packed["vocab"][i] for i in packed["ids"]] == ["治理", "网格", "治理", "治理", "网格", "治理", "法治", "治理"]
+    assert frozen.tolist() == [1, 0, 1, 1, 0] and merger.ids == []

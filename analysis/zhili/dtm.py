@@ -74,8 +74,8 @@ def dtm(toks: Tokens) -> DTM:
     """Count tokens into a sparse matrix (one row per unit of ``toks``)."""
     n_terms = len(toks.vocab)
     parts = [_count_rows(toks.ids[a:a + COUNT_ROWS], n_terms) for a in range(0, len(toks.ids), COUNT_ROWS)]
-    m = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_terms), dtype=np.int64)
-    return DTM(m, np.array(toks.vocab, dtype=object), toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
+    return DTM(_stack_consuming(parts, n_terms), np.array(toks.vocab, dtype=object),
+               toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
 
 
 #: Units counted together by :func:`dtm`: only their tokens are copied at once, not the corpus'.
@@ -89,7 +89,24 @@ def _count_rows(ids: list[np.ndarray], n_terms: int) -> sp.csr_matrix:
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     m = sp.csr_matrix((np.ones(len(cols), dtype=np.int32), cols, indptr), shape=(len(ids), n_terms))
     m.sum_duplicates()
-    return m.astype(np.int64)
+    return m
+
+
+def _stack_consuming(parts: list[sp.csr_matrix], n_terms: int) -> sp.csr_matrix:
+    """Row blocks stacked into one int64 matrix, each block freed once copied (scipy's ``vstack``
+    holds every block and the result at once)."""
+    nnz, n_rows = sum(p.nnz for p in parts), sum(p.shape[0] for p in parts)
+    data, indices = np.empty(nnz, dtype=np.int64), np.empty(nnz, dtype=np.int32)
+    indptr, at, row = np.zeros(n_rows + 1, dtype=np.int64), 0, 0
+    while parts:
+        p = parts.pop(0)
+        data[at:at + p.nnz], indices[at:at + p.nnz] = p.data, p.indices
+        indptr[row + 1:row + 1 + p.shape[0]] = p.indptr[1:] + at
+        at, row = at + p.nnz, row + p.shape[0]
+        del p
+    m = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_terms))
+    m.has_sorted_indices = True  # each block's indices were sorted by sum_duplicates
+    return m
 
 
 def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | float = 1.0,

@@ -543,18 +543,43 @@ class _Merger:
         self.lengths: list[np.ndarray] = []
 
     def add(self, res: dict) -> None:
-        self.ids.append(_remap(res["vocab"], self.index)[np.asarray(res["ids"], dtype=np.int64)]
-                        if len(res["ids"]) else np.empty(0, np.int32))
+        """Take ``res`` over: its id arrays are remapped in place (copied only when read-only)."""
+        self.ids.append(_remapped(_remap(res["vocab"], self.index), res["ids"]))
         if self.tagged:
-            self.pos_ids.append(_remap(res["pos_vocab"], self.pos_index)[np.asarray(res["pos_ids"], dtype=np.int64)]
-                                if len(res["pos_ids"]) else np.empty(0, np.int32))
+            self.pos_ids.append(_remapped(_remap(res["pos_vocab"], self.pos_index), res["pos_ids"]))
         self.lengths.append(np.asarray(res["lengths"], dtype=np.int64))
 
     def packed(self) -> dict:
-        return {"vocab": list(self.index), "ids": _concat(self.ids),
+        return {"vocab": list(self.index), "ids": _concat_consuming(self.ids),
                 "lengths": np.concatenate(self.lengths) if self.lengths else np.empty(0, np.int64),
                 "pos_vocab": list(self.pos_index) if self.tagged else None,
-                "pos_ids": _concat(self.pos_ids) if self.tagged else None}
+                "pos_ids": _concat_consuming(self.pos_ids) if self.tagged else None}
+
+
+#: Ids remapped at a time: bounds the index temporaries numpy makes (int64, twice the ids' size).
+REMAP_BLOCK = 1 << 20
+
+
+def _remapped(mapping: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``mapping[ids]`` written over ``ids`` block by block (a copy only when ``ids`` is read-only)."""
+    ids = np.asarray(ids, dtype=np.int32)
+    if not ids.flags.writeable:
+        ids = ids.copy()
+    for a in range(0, len(ids), REMAP_BLOCK):
+        np.take(mapping, ids[a:a + REMAP_BLOCK], out=ids[a:a + REMAP_BLOCK])
+    return ids
+
+
+def _concat_consuming(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays end to end, each freed (removed from ``arrays``) once copied: about one copy's memory."""
+    out = np.empty(sum(len(a) for a in arrays), dtype=np.int32)
+    at = 0
+    while arrays:
+        a = arrays.pop(0)
+        out[at:at + len(a)] = a
+        at += len(a)
+        del a
+    return out
 
 
 def _remap(local: list[str], index: dict[str, int]) -> np.ndarray:
