@@ -21,12 +21,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import docvars as docvars_model
 from . import metadata, readers
 from .errors import E, ZhiliError, ZhiliWarning
 from .normalize import detect_script
+from .textstore import LazyTexts, TextStore
 
 UNITS = ("document", "paragraph", "sentence")
 AUTO_SIDECAR = "metadata.csv"  # a folder's own sidecar, used when none is given
@@ -42,6 +44,9 @@ class Corpus:
     ``docs`` has one row per unit: ``doc_id``, ``position`` (1-based, 0 for whole documents),
     ``text`` (original script, bylines removed), then document variables (``source``,
     ``script``, ``year``, ``city`` …). ``log`` has one row per input document.
+    A spilled corpus (:meth:`spill`) keeps its texts on disk in ``store`` instead (``refs``: each
+    unit's position there) and ``docs`` has no ``text``; read texts with :meth:`iter_texts`,
+    :meth:`text_at` or :attr:`texts`, which work for both.
     """
 
     docs: pd.DataFrame
@@ -49,8 +54,14 @@ class Corpus:
     unit: str = "document"
     inputs: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    store: TextStore | None = None
+    refs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.store is not None:
+            if self.refs is None:
+                self.refs = np.arange(len(self.docs), dtype=np.int64)
+            return
         # every consumer (normalise, segment, KWIC) wants Python strings: convert once here,
         # not on each pass over an Arrow-backed column
         if "text" in self.docs and self.docs["text"].dtype != object:
@@ -65,12 +76,38 @@ class Corpus:
 
     @property
     def texts(self) -> list[str]:
-        return self.docs["text"].tolist()
+        """Every unit's text, in memory (for a spilled corpus prefer :meth:`iter_texts`)."""
+        return list(self.iter_texts())
+
+    def iter_texts(self) -> Iterator[str]:
+        """The units' texts in order, read from the store block by block when spilled."""
+        if self.store is None:
+            return iter(self.docs["text"].tolist())
+        return self.store.take(self.refs)
+
+    def text_at(self, row: int) -> str:
+        """The text of the unit in row ``row`` of ``docs``."""
+        if self.store is None:
+            return self.docs["text"].iat[row]
+        return self.store[int(self.refs[row])]
+
+    def spill(self, folder: str | Path | None = None) -> Corpus:
+        """This corpus with its texts moved to a :class:`~zhili.textstore.TextStore` in ``folder``.
+
+        >>> c = corpus_from_texts(["甲\\n乙"]).spill()
+        >>> "text" in c.docs, c.texts, c.reshape("paragraph").texts
+        (False, ['甲\\n乙'], ['甲', '乙'])
+        """
+        if self.store is not None:
+            return self
+        store = TextStore(folder)
+        store.extend(self.docs["text"])
+        return self._derived(docs=self.docs.drop(columns="text"), store=store, refs=None)
 
     @property
     def docvars(self) -> pd.DataFrame:
         """Everything but the text: ``doc_id``, ``position`` and the document variables."""
-        return self.docs.drop(columns="text")
+        return self.docs.drop(columns="text", errors="ignore")
 
     @property
     def unit_ids(self) -> list[str]:
@@ -100,7 +137,8 @@ class Corpus:
     def reshape(self, unit: str) -> Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
 
-        Each unit keeps its ``doc_id``, its 1-based ``position`` and every variable.
+        Each unit keeps its ``doc_id``, its 1-based ``position`` and every variable (with its type).
+        A spilled corpus gives a spilled corpus (its units in a new store beside the old one).
         """
         if unit not in UNITS:
             raise ZhiliError(E.E014, unit=unit)
@@ -108,12 +146,22 @@ class Corpus:
             return self
         if self.unit != "document":
             raise ZhiliError(E.E014, unit=f"{unit} (from {self.unit}; reshape the document corpus instead)")
-        rows = []
-        for rec in self.docs.to_dict("records"):
-            for pos, piece in enumerate(split_units(rec["text"], unit), start=1):
-                rows.append({**rec, "position": pos, "text": piece})
-        docs = pd.DataFrame(rows, columns=self.docs.columns)
-        return self._derived(docs=docs.reset_index(drop=True), unit=unit)
+        store = TextStore(self.store.path.parent) if self.store is not None else None
+        pieces: list[str] = []
+        counts = np.zeros(len(self.docs), dtype=np.int64)
+        for i, text in enumerate(self.iter_texts()):
+            units = split_units(text, unit)
+            counts[i] = len(units)
+            if store is not None:
+                store.extend(units)
+            else:
+                pieces.extend(units)
+        docs = self.docs.iloc[np.repeat(np.arange(len(self.docs)), counts)].reset_index(drop=True)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        docs["position"] = np.arange(len(docs), dtype=np.int64) - starts + 1
+        if store is None:
+            docs["text"] = pd.Series(pieces, dtype=object)
+        return self._derived(docs=docs, unit=unit, store=store, refs=None)
 
     def subset(self, mask: Sequence[bool] | pd.Series) -> Corpus:
         """Units where ``mask`` is true.
@@ -121,7 +169,32 @@ class Corpus:
         >>> corpus_from_texts(["甲", "乙"]).subset([True, False]).texts
         ['甲']
         """
-        return self._derived(docs=self.docs[list(mask)].reset_index(drop=True))
+        keep = np.asarray(list(mask), dtype=bool)
+        refs = self.refs[keep] if self.store is not None else None
+        return self._derived(docs=self.docs[keep].reset_index(drop=True), refs=refs)
+
+    def whole_documents(self) -> tuple[Sequence[str], list[str], pd.DataFrame]:
+        """Texts, ids and variables of whole documents (units joined by newlines, in document
+        order); a spilled corpus' texts are read when asked, not held.
+
+        >>> texts, ids, docvars = corpus_from_texts(["甲\\n乙"], doc_ids=["d"]).reshape("paragraph").whole_documents()
+        >>> list(texts), ids, list(docvars.columns[:1])
+        (['甲\\n乙'], ['d'], ['doc_id'])
+        """
+        codes, ids = pd.factorize(self.docs["doc_id"], sort=False)
+        first = np.unique(codes, return_index=True)[1] if len(codes) else np.empty(0, np.int64)
+        docvars = self.docs.iloc[first].drop(columns=["text", "position"], errors="ignore").reset_index(drop=True)
+        ids = [str(i) for i in ids]
+        if self.unit == "document" and (codes == np.arange(len(codes))).all():
+            texts: Sequence[str] = LazyTexts(self.store, self.refs) if self.store is not None \
+                else self.docs["text"].tolist()
+            return texts, ids, docvars
+        order = np.argsort(codes, kind="stable")
+        rows = np.split(order, np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]) if len(codes) else []
+        if self.store is not None:
+            return LazyTexts(self.store, [self.refs[r] for r in rows], joiner="\n"), ids, docvars
+        column = self.docs["text"].to_numpy()
+        return ["\n".join(column[r]) for r in rows], ids, docvars
 
     def _derived(self, **changes) -> Corpus:
         """A new corpus from this one with its own ``log``, ``inputs`` and ``warnings`` (appending a
@@ -134,7 +207,7 @@ class Corpus:
         work and of the segmentation cache (so boundaries depend on the corpus alone)."""
         shard: list[str] = []
         size = 0
-        for text in self.docs["text"]:
+        for text in self.iter_texts():
             shard.append(text)
             size += len(text)
             if size >= max_chars or len(shard) >= max_units:

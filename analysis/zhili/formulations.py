@@ -701,22 +701,14 @@ def _group_values(series: pd.Series, var: str) -> np.ndarray:
     return values
 
 
-def _documents(corpus, doc_ids, docvars, name: str) -> tuple[list[str], list[str], pd.DataFrame]:
+def _documents(corpus, doc_ids, docvars, name: str) -> tuple[Sequence[str], list[str], pd.DataFrame]:
     """(texts, doc_ids, docvars aligned to them) from a Corpus, or from the old list form."""
     from .corpus import Corpus
 
     if isinstance(corpus, Corpus):
         if doc_ids is not None or docvars is not None:
             raise TypeError(f"{name}(corpus, ...) takes the ids and docvars from the corpus; pass by= only")
-        docs = corpus.docs
-        if corpus.unit != "document":
-            whole = docs.groupby("doc_id", sort=False)["text"].agg("\n".join)
-            first = docs.drop_duplicates("doc_id").set_index("doc_id").loc[whole.index]
-        else:
-            whole = docs.set_index("doc_id")["text"]
-            first = docs.set_index("doc_id")
-        dv = first.drop(columns=["text", "position"], errors="ignore").reset_index()
-        return whole.tolist(), whole.index.tolist(), dv
+        return corpus.whole_documents()
     if isinstance(corpus, str) or doc_ids is None:
         raise TypeError(f"{name} takes a zhili Corpus (or, deprecated, texts and doc_ids)")
     warnings.warn(f"{name}(texts, doc_ids, docvars) is deprecated; pass a Corpus: {name}(corpus, by=[...])",

@@ -43,8 +43,7 @@ def kwic(corpus: Corpus, pattern: str, window: int = 20, regex: bool = False, ma
         docs = docs.rename(columns=renamed)
         extra = [renamed.get(c, c) for c in extra]
     rows = []
-    for rec in docs.to_dict("records"):
-        text = rec["text"]
+    for rec, text in zip(docs.to_dict("records"), corpus.iter_texts()):
         for m in rx.finditer(normalize(text)):
             s, e = m.span()
             rows.append({**{c: rec[c] for c in extra}, "doc_id": rec["doc_id"], "position": rec["position"],

@@ -25,7 +25,7 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -144,21 +144,15 @@ def web_cleaning_summary(documents: pd.DataFrame, settings: RunSettings) -> dict
     return {"on": settings.clean_web, "removed_characters": removed, "years_from_meta_line": from_meta}
 
 
-def whole_documents(units: Corpus) -> tuple[list[str], list[str], pd.DataFrame]:
-    """Texts, ids and docvars of whole documents, rebuilt from the units (paragraphs joined by newlines).
+def whole_documents(units: Corpus) -> tuple[Sequence[str], list[str], pd.DataFrame]:
+    """Texts, ids and docvars of whole documents, rebuilt from the units (paragraphs joined by
+    newlines): :meth:`zhili.corpus.Corpus.whole_documents`.
 
     >>> texts, ids, docvars = whole_documents(to_units(ingest(RunSettings()), RunSettings(unit="paragraph")))
     >>> len(texts), list(docvars.columns[:1])
     (1, ['doc_id'])
     """
-    if units.unit != "document":
-        docs = units.docs[units.docs["position"] <= 1]
-        whole = units.docs.groupby("doc_id", sort=False)["text"].agg("\n".join)
-    else:
-        docs = units.docs
-        whole = docs.set_index("doc_id")["text"]
-    docvars = docs.drop(columns=["text", "position"]).set_index("doc_id").loc[whole.index].reset_index()
-    return whole.tolist(), whole.index.tolist(), docvars
+    return units.whole_documents()
 
 
 def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.DataFrame]:
@@ -184,10 +178,10 @@ def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> 
     from . import formulations
 
     h = hashlib.sha256()  # unit by unit: the texts are never joined or encoded whole
-    for doc_id, position, text in zip(units.docs["doc_id"], units.docs["position"], units.docs["text"]):
+    for doc_id, position, text in zip(units.docs["doc_id"], units.docs["position"], units.iter_texts()):
         h.update(f"{doc_id}\0{position}\0".encode("utf-8", "surrogatepass"))
         h.update(hashlib.sha256(text.encode("utf-16-le", "surrogatepass")).digest())
-    docvars = units.docs.drop(columns=["text", "position"]).drop_duplicates("doc_id")
+    docvars = units.docs.drop(columns=["text", "position"], errors="ignore").drop_duplicates("doc_id")
     for part in (docvars.to_csv(), repr(list(settings.by)), fingerprint,
                  Path(formulations.__file__).read_text(encoding="utf-8")):
         h.update(b"\0" + part.encode("utf-8", "surrogatepass"))

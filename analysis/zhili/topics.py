@@ -497,7 +497,7 @@ def representative_passages(model: TopicModel, corpus, n: int = 3, max_chars: in
             distinct[first] = True
             picked = np.concatenate([order[distinct], order[~distinct]])[:n]  # other documents' units only to fill up
             for r in picked:
-                text = str(docs.at[r, "text"])
+                text = str(corpus.text_at(int(r)))
                 row = {"topic": t, "doc_id": docs.at[r, "doc_id"],
                        "position": int(docs.at[r, "position"]) if "position" in docs.columns else 0,
                        "weight": round(float(model.doc_topic_[r, t]), 6),

@@ -1,0 +1,168 @@
+"""Texts kept on disk and read back by position, so a corpus' memory does not grow with its text.
+
+A :class:`TextStore` is one append-only file of UTF-8 texts plus their end offsets; a
+:class:`~zhili.corpus.Corpus` whose texts were spilled (:meth:`zhili.corpus.Corpus.spill`, or
+``zhili.corpus(..., spill=True)``) holds only its variables and a store. Reads go through
+``os.pread`` (the page cache, not the process, holds what was read), in blocks for runs of
+consecutive texts. The file is deleted when the last store object using it is collected, or at exit.
+
+>>> store = TextStore()
+>>> store.extend(["网格化", "矛盾纠纷"])
+>>> len(store), store[1], store[0:2]
+(2, '矛盾纠纷', ['网格化', '矛盾纠纷'])
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+#: Bytes read at once when texts are taken in order.
+READ_BLOCK = 8 << 20
+
+
+class TextStore(Sequence[str]):
+    """An append-only sequence of texts in a temporary file in ``folder`` (default: the system's
+    temporary folder; pass a folder on a disk with room for the corpus)."""
+
+    def __init__(self, folder: str | Path | None = None) -> None:
+        if folder is not None:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix="zhili-texts-", suffix=".utf8", dir=folder)
+        self.path = Path(path)
+        self._fd = fd
+        self._ends = array("q")
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._finalizer = weakref.finalize(self, _close_and_remove, fd, path)
+
+    def __getstate__(self) -> dict:  # a worker process reads the same file by its path
+        self.flush()
+        return {"path": str(self.path), "ends": self._ends}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path = Path(state["path"])
+        self._fd = os.open(state["path"], os.O_RDONLY)
+        self._ends = state["ends"]
+        self._pending, self._pending_size = [], 0
+        self._finalizer = weakref.finalize(self, os.close, self._fd)
+
+    def append(self, text: str) -> int:
+        """Add ``text``; returns its position."""
+        data = text.encode("utf-8", "surrogatepass")
+        self._pending.append(data)
+        self._pending_size += len(data)
+        self._ends.append((self._ends[-1] if self._ends else 0) + len(data))
+        if self._pending_size >= READ_BLOCK:
+            self.flush()
+        return len(self._ends) - 1
+
+    def extend(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.append(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            os.lseek(self._fd, 0, os.SEEK_END)
+            data = b"".join(self._pending)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            self._pending, self._pending_size = [], 0
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def _span(self, i: int) -> tuple[int, int]:
+        return (self._ends[i - 1] if i else 0), self._ends[i]
+
+    def _read(self, start: int, end: int) -> bytes:
+        self.flush()
+        chunks, at = [], start
+        while at < end:
+            chunk = os.pread(self._fd, end - at, at)
+            if not chunk:
+                raise OSError(f"{self.path} is shorter than its texts (was it deleted?)")
+            chunks.append(chunk)
+            at += len(chunk)
+        return b"".join(chunks)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return list(self.take(range(*i.indices(len(self)))))
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(i)
+        a, b = self._span(i % n)
+        return self._read(a, b).decode("utf-8", "surrogatepass")
+
+    def take(self, positions: Iterable[int]) -> Iterator[str]:
+        """The texts at ``positions``, in that order; runs of consecutive positions are read in blocks."""
+        ends = self._ends
+        run: list[int] = []
+        size = 0
+        for p in positions:
+            p = int(p)
+            if run and (p != run[-1] + 1 or size >= READ_BLOCK):
+                yield from self._read_run(run)
+                run, size = [], 0
+            run.append(p)
+            size += ends[p] - (ends[p - 1] if p else 0)
+        if run:
+            yield from self._read_run(run)
+
+    def _read_run(self, run: list[int]) -> Iterator[str]:
+        start = self._span(run[0])[0]
+        data = self._read(start, self._ends[run[-1]])
+        for p in run:
+            a, b = self._span(p)
+            yield data[a - start:b - start].decode("utf-8", "surrogatepass")
+
+    def lengths(self, positions: np.ndarray | None = None) -> np.ndarray:
+        """UTF-8 bytes of each text (of ``positions``)."""
+        ends = np.frombuffer(self._ends, dtype=np.int64) if len(self._ends) else np.empty(0, np.int64)
+        sizes = np.diff(ends, prepend=0)
+        return sizes if positions is None else sizes[positions]
+
+
+def _close_and_remove(fd: int, path: str) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class LazyTexts(Sequence[str]):
+    """Texts of a stored corpus as a read-only sequence (``len``, index, slice), read when asked."""
+
+    def __init__(self, store: TextStore, rows: Sequence[Sequence[int]] | np.ndarray, joiner: str | None = None) -> None:
+        self.store, self.rows, self.joiner = store, rows, joiner
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return list(self._texts(self.rows[i]))
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(i)
+        return next(self._texts([self.rows[i % n]]))
+
+    def __iter__(self) -> Iterator[str]:
+        return self._texts(self.rows)
+
+    def _texts(self, rows) -> Iterator[str]:
+        if self.joiner is None:
+            return self.store.take(rows)
+        return (self.joiner.join(self.store.take(r)) for r in rows)
