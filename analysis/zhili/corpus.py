@@ -241,13 +241,16 @@ class _Record:
     docvars: dict = field(default_factory=dict)
     status: str = "analysed"
     reason: str = ""
+    ref: int = -1                  #: the text's position in a TextStore (a spilled ingest)
+    n_chars: int | None = None     #: the text's length once it is in the store
 
 
 def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = None,
            name_pattern: str | None = None, sidecar: str | Path | None = None,
            encoding: str | None = None, unit: str = "document", bylines: bool = True,
            sheet: str | int | Sequence[str | int] | None = None,
-           year_cols: Sequence[str] = docvars_model.YEAR_COLS, clean_web: bool = True) -> Corpus:
+           year_cols: Sequence[str] = docvars_model.YEAR_COLS, clean_web: bool = True,
+           spill: bool | str | Path = False) -> Corpus:
     """Read ``sources`` into a :class:`Corpus`; no source means the embedded seed corpus.
 
     ``name_pattern`` (e.g. ``"{city}_{year}"``) takes variables from file names; ``sidecar``
@@ -264,6 +267,9 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     With ``clean_web`` (the default) scraped-page residue leaves the text (:mod:`zhili.webtext`:
     pinyin glosses, markup, navigation, site boilerplate, meta lines as variables), counted per
     document in ``removed_*`` columns.
+    With ``spill`` (``True``: the system's temporary folder, or a folder) each text goes to a
+    :class:`~zhili.textstore.TextStore` on disk as it is read, and the corpus holds only its
+    variables: memory does not grow with the texts (see :meth:`Corpus.spill`).
 
     >>> c = corpus()
     >>> c.docs[["doc_id", "city", "year", "script"]].values.tolist()
@@ -282,7 +288,8 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
 
     inputs: list[dict] = []
     notes: list[str] = []
-    docs_columns = _Columns(["doc_id", "position", "text", "source", "script"])
+    store = TextStore(None if spill is True else spill) if spill is not False else None
+    docs_columns = _Columns(["doc_id", "position", *(["text"] if store is None else []), "source", "script"])
     log_columns = _Columns(LOG_COLUMNS)
     seen: dict[str, str] = {}
     records: list[_Record] = []
@@ -303,19 +310,34 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
             rec.docvars.update({k: v for k, v in found.items() if k not in rec.docvars})
         if rec.status == "analysed" and not rec.text.strip():
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E003, path=rec.source))
+        if store is not None:  # the text goes to disk now; a skipped one is only counted
+            rec.n_chars = len(rec.text)
+            if rec.status == "analysed":
+                rec.ref = store.append(rec.text)
+            rec.text = ""
         records.append(rec)
 
     # --- web-text cleaning hook (zhili.webtext owns the logic; corpus-wide: site boilerplate) ---
     if clean_web:
         from . import webtext
-        webtext.clean_records(records, notes)
+
+        if store is None:
+            webtext.clean_records(records, notes)
+        else:
+            def put(rec: _Record, text: str) -> None:
+                rec.ref, rec.n_chars = store.append(text), len(text)
+
+            webtext.clean_records(records, notes, lambda rec: store[rec.ref], put)
     # --- end of hook ---
+    refs = []
     for rec in records:
         log_columns.append({"doc_id": rec.doc_id, "source": rec.source, "status": rec.status, "reason": rec.reason,
-                            "n_chars": len(rec.text)})
+                            "n_chars": len(rec.text) if rec.n_chars is None else rec.n_chars})
         if rec.status == "analysed":  # columns, not records: texts are held once, as Python strings
-            docs_columns.append({"doc_id": rec.doc_id, "position": 0, "text": rec.text, "source": rec.source,
-                                 "script": detect_script(rec.text), **rec.docvars})
+            text = rec.text if store is None else store[rec.ref]
+            docs_columns.append({"doc_id": rec.doc_id, "position": 0, **({"text": text} if store is None else {}),
+                                 "source": rec.source, "script": detect_script(text), **rec.docvars})
+            refs.append(rec.ref)
     del records
     if n_footers:
         notes.append(f"Removed a licence footer (Wikisource's public-domain notice) from {n_footers} documents; "
@@ -326,7 +348,8 @@ def corpus(*sources: str | Path, text_col: str = "text", id_col: str | None = No
     for path in sidecars:
         docs = _join_sidecar(docs, path, notes, year_cols)
     docs = _type_docvars(docs, notes, year_cols)
-    c = Corpus(docs=docs, log=log, inputs=inputs, warnings=notes)
+    c = Corpus(docs=docs, log=log, inputs=inputs, warnings=notes, store=store,
+               refs=np.asarray(refs, dtype=np.int64) if store is not None else None)
     return c.reshape(unit)
 
 

@@ -168,7 +168,7 @@ def segment_partition(config, tagged: bool, filter, shards: list[list[str]], key
     return _segment_group(config, tagged, filter, shards, paths)
 
 
-def segment_groups(client: Any, shards: list[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
+def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
                    tagged: bool, filter, progress: bool | None = None) -> tuple[list[dict], int]:
     """:func:`zhili.tokens._segment_groups` on the workers of ``client`` (a ``distributed.Client`` or a
     :class:`LazyCluster`): each partition's packed, filtered tokens in shard order and how many
@@ -181,7 +181,7 @@ def segment_groups(client: Any, shards: list[list[str]], keys: Sequence[str], ca
 
     expected = (get_segmenter(config).fingerprint, _final_key([], filter))
     bounds = partitions(len(shards), sum(client.nthreads().values()))
-    data = client.scatter([shards[a:b] for a, b in bounds], hash=False)
+    data = client.scatter([list(shards[a:b]) for a, b in bounds], hash=False)
     futures = [client.submit(segment_partition, config, tagged, filter, part, list(keys[a:b]), cache_dir, expected,
                              pure=False) for part, (a, b) in zip(data, bounds)]
     index = {f.key: i for i, f in enumerate(futures)}

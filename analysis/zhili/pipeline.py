@@ -67,7 +67,7 @@ class RunResult:
     settings: RunSettings
     out: Path
     manifest: dict
-    documents: Corpus | None = None       #: one row per analysed document
+    documents: Corpus | None = None       #: one row per analysed document (texts spilled: ``.texts``, ``.text_at``)
     units: Corpus | None = None           #: the units of analysis (= documents for unit='document')
     tokens: Tokens | None = None
     dtm: DTM | None = None
@@ -85,8 +85,10 @@ class RunResult:
 
 # ---- the steps, each a public function ----
 
-def ingest(settings: RunSettings) -> Corpus:
+def ingest(settings: RunSettings, spill: bool = False) -> Corpus:
     """Read ``settings.sources`` (default: the seed) into a document corpus; skipped inputs are in ``.log``.
+    With ``spill`` (as :func:`run` does) the texts go to a temporary file as they are read
+    (:meth:`zhili.corpus.Corpus.spill`; ``TMPDIR`` picks the folder).
 
     >>> ingest(RunSettings()).docs["city"].tolist()
     ['南通市']
@@ -94,7 +96,7 @@ def ingest(settings: RunSettings) -> Corpus:
     s = settings
     return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
                   sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines, sheet=s.sheet or None,
-                  year_cols=tuple(s.year_cols), clean_web=s.clean_web)
+                  year_cols=tuple(s.year_cols), clean_web=s.clean_web, spill=spill)
 
 
 def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
@@ -364,7 +366,7 @@ def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
 # ---- the run: an ordered list of steps, timed by one helper ----
 
 def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.documents = ingest(r.settings)
+    r.documents = ingest(r.settings, spill=True)  # memory does not grow with the texts
     r.manifest["inputs"] = r.documents.inputs
     if not len(r.documents.docs):
         write_log(folder, r.documents, [], None)

@@ -166,3 +166,24 @@ class LazyTexts(Sequence[str]):
         if self.joiner is None:
             return self.store.take(rows)
         return (self.joiner.join(self.store.take(r)) for r in rows)
+
+
+class StoredShards(Sequence[list[str]]):
+    """Shards of a stored corpus (``bounds``: row ranges into ``refs``), each read when taken;
+    a slice is another lazy ``StoredShards`` (cheap to hand to a worker process)."""
+
+    def __init__(self, store: TextStore, refs: np.ndarray, bounds: Sequence[tuple[int, int]]) -> None:
+        self.store, self.refs, self.bounds = store, refs, list(bounds)
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return StoredShards(self.store, self.refs, self.bounds[i])
+        a, b = self.bounds[i]
+        return list(self.store.take(self.refs[a:b]))
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for a, b in self.bounds:
+            yield list(self.store.take(self.refs[a:b]))

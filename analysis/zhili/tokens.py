@@ -18,7 +18,7 @@ import hashlib
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from .files import replacing
 from .normalize import normalize
 from .parallel import n_workers, start_workers
 from .segment import SegmenterConfig, cache_root, encode, get_segmenter
+from .textstore import StoredShards
 
 CACHE_FORMAT = 3  # 3: data-only .npz (no pickle), validated on read
 
@@ -193,8 +194,7 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     cache_dir = _cache_dir(cache)
     t0 = time.perf_counter()
     seg = get_segmenter(config)
-    shards = list(corpus.shards())
-    keys = [_shard_key(shard, seg.fingerprint, tagged) if cache_dir is not None else "" for shard in shards]
+    shards, keys = _shard_plan(corpus, seg.fingerprint, tagged, cache_dir is not None)
     meta = {"segmenter": asdict(config), "backend": config.resolved_backend, "segmenter_fingerprint": seg.fingerprint,
             "tagged": tagged, "unit": corpus.unit, "filter": asdict(filter) if filter is not None else None}
     docvars = corpus.docvars.reset_index(drop=True)
@@ -358,6 +358,20 @@ def segment_shard(config: SegmenterConfig, texts: Sequence[str], tagged: bool = 
             "pos_vocab": pos_vocab, "pos_ids": pos_ids}
 
 
+def _shard_plan(corpus: Corpus, fingerprint: str, tagged: bool, keyed: bool) -> tuple[Sequence[list[str]], list[str]]:
+    """The corpus' shards and their cache keys (``""`` when not ``keyed``). A spilled corpus' shards
+    are read once here for their keys and again when segmented, never held together."""
+    if corpus.store is None:
+        shards = list(corpus.shards())
+        return shards, [_shard_key(shard, fingerprint, tagged) if keyed else "" for shard in shards]
+    bounds, keys, at = [], [], 0
+    for shard in corpus.shards():
+        bounds.append((at, at + len(shard)))
+        keys.append(_shard_key(shard, fingerprint, tagged) if keyed else "")
+        at += len(shard)
+    return StoredShards(corpus.store, corpus.refs, bounds), keys
+
+
 def _final_key(shard_keys: list[str], filter: TokenFilter | None) -> str:
     """Key of the filtered result: the shards plus every filter setting and word list."""
     h = hashlib.sha256("|".join(shard_keys).encode())
@@ -437,7 +451,7 @@ def _checked_packed(arrays: dict[str, np.ndarray]) -> dict | None:
     return packed
 
 
-def _segment_groups(shards: list[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
+def _segment_groups(shards: Sequence[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
                     filter: TokenFilter | None, n_jobs: int, progress: bool | None) -> tuple[list[dict], int]:
     """Segment (or read from the cache) and filter contiguous groups of shards, in ``n_jobs``
     processes; returns each group's packed tokens and how many shards came from the cache.
@@ -481,7 +495,7 @@ def _progress_bar(total: int, progress: bool | None):
 
 
 def _segment_group(config: SegmenterConfig, tagged: bool, filter: TokenFilter | None,
-                   shards: list[list[str]], paths: Sequence[Path | None], done=None) -> dict:
+                   shards: Iterable[list[str]], paths: Sequence[Path | None], done=None) -> dict:
     """One group of shards: each from the cache or segmented (and cached), merged, filtered, packed."""
     # Untagged shards are filtered one by one and merged as they come, so only the kept tokens of
     # the group are ever held (the same vocabulary order as filtering after the merge). A POS

@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 Step = Callable[[str], str]
@@ -546,7 +547,7 @@ def site_of(source: str, url: str | None = None) -> str:
     return re.sub(r" row \d+$", "", source)
 
 
-def boilerplate_lines(texts: Sequence[str], groups: Sequence[str] | None = None,
+def boilerplate_lines(texts: Iterable[str], groups: Sequence[str] | None = None,
                       min_docs: int = MIN_BOILERPLATE_DOCS, share: float = BOILERPLATE_SHARE) -> dict[str, frozenset[str]]:
     """Per group, the lines (stripped, ≥ 2 characters) found verbatim in at least ``min_docs``
     documents and in at least ``share`` of the group's documents: a site's own furniture.
@@ -555,6 +556,7 @@ def boilerplate_lines(texts: Sequence[str], groups: Sequence[str] | None = None,
     >>> boilerplate_lines(texts)
     {'': frozenset({'欢迎访问某某网'})}
     """
+    texts = list(texts) if groups is None else texts
     groups = [""] * len(texts) if groups is None else list(groups)
     per_group: dict[str, Counter[str]] = defaultdict(Counter)
     sizes: Counter[str] = Counter(groups)
@@ -604,7 +606,7 @@ class Cleaned:
     characters removed per step (``removed_markup``, ``removed_pinyin``, ``removed_meta``,
     ``removed_page``, ``removed_boilerplate``)."""
 
-    text: str
+    text: str | None  #: None when the text was written back where it lives (:func:`clean_all`)
     fields: dict[str, str] = field(default_factory=dict)
     year: int | None = None
     removed: dict[str, int] = field(default_factory=dict)
@@ -640,25 +642,50 @@ def clean_texts(texts: Sequence[str], groups: Sequence[str] | None = None) -> li
     >>> [c.text for c in clean_texts(["本站声明\\n甲。", "本站声明\\n乙。", "本站声明\\n丙。"])]
     ['甲。', '乙。', '丙。']
     """
-    groups = [""] * len(texts) if groups is None else list(groups)
-    return strip_boilerplate([clean(t) for t in texts], groups)
+    out = list(texts)
+    results = clean_all(range(len(out)), out.__getitem__, out.__setitem__,
+                        [""] * len(out) if groups is None else list(groups))
+    for res, text in zip(results, out):
+        res.text = text if res.text is None else res.text
+    return results
 
 
-def strip_boilerplate(cleaned: list[Cleaned], groups: Sequence[str]) -> list[Cleaned]:
-    """Remove, in place, the lines repeated across each group's documents (never a whole document).
+def clean_all(items: Sequence, get: Callable[[Any], str], put: Callable[[Any, str], None],
+              groups: Sequence[str]) -> list[Cleaned]:
+    """Clean the texts of ``items`` where they live (``get(item)`` reads one, ``put(item, text)``
+    replaces it): the per-document steps, then the lines repeated across a group's documents.
+    A text is read and written one at a time, so a corpus spilled to disk is never held whole.
+    Returns each item's :class:`Cleaned` with ``text`` None, or ``""`` when nothing was left (its
+    text is then not replaced).
 
-    >>> pages = [clean(f"本站声明\\n{t}。") for t in "甲乙丙"]
-    >>> [c.text for c in strip_boilerplate(pages, ["", "", ""])]
+    >>> texts = ["本站声明\\n<b>甲</b>。", "本站声明\\n乙。", "本站声明\\n丙。"]
+    >>> [r.removed["removed_boilerplate"] for r in clean_all(range(3), texts.__getitem__, texts.__setitem__, [""] * 3)]
+    [5, 5, 5]
+    >>> texts
     ['甲。', '乙。', '丙。']
     """
-    repeated = boilerplate_lines([c.text for c in cleaned], groups)
-    for c, g in zip(cleaned, groups):
+    results = []
+    for item in items:
+        res = clean(get(item))
+        if res.text.strip():
+            put(item, res.text)
+            res.text = None
+        else:
+            res.text = ""
+        results.append(res)
+    live = [res.text is None for res in results]
+    repeated = boilerplate_lines((get(item) if ok else "" for item, ok in zip(items, live)), groups)
+    for item, res, g, ok in zip(items, results, groups, live):
         lines = repeated.get(g)
-        stripped = strip_lines(lines)(c.text) if lines else c.text
+        if not (lines and ok):
+            continue
+        text = get(item)
+        stripped = strip_lines(lines)(text)
         if stripped.strip():  # never the whole document: what repeats everywhere there is the text itself
-            c.removed["removed_boilerplate"] = len(c.text) - len(stripped)
-            c.text = stripped
-    return cleaned
+            res.removed["removed_boilerplate"] = len(text) - len(stripped)
+            if stripped != text:
+                put(item, stripped)
+    return results
 
 
 @lru_cache(maxsize=1)
@@ -687,8 +714,10 @@ def _missing(value: object) -> bool:
         return True
 
 
-def clean_records(records: Sequence, warnings: list[str]) -> None:
-    """Ingest's hook (``zhili.corpus(clean_web=True)``): clean every analysed record in place.
+def clean_records(records: Sequence, warnings: list[str], get: Callable[[Any], str] | None = None,
+                  put: Callable[[Any, str], None] | None = None) -> None:
+    """Ingest's hook (``zhili.corpus(clean_web=True)``): clean every analysed record in place
+    (its ``text``, or where ``get``/``put`` read and write it: see :func:`clean_all`).
 
     A record has ``text``, ``source``, ``status``, ``reason`` and a ``docvars`` dict. Boilerplate
     is sought per site (:func:`site_of`: the host of a ``url`` variable, else the source file).
@@ -700,19 +729,14 @@ def clean_records(records: Sequence, warnings: list[str]) -> None:
     from zhili.errors import E, ZhiliError
 
     live = [r for r in records if r.status == "analysed"]
-    results = []
-    for rec in live:  # each original goes as soon as its cleaned copy exists: never two copies of the corpus
-        results.append(clean(rec.text))
-        if results[-1].text.strip():  # an emptied document keeps its text for the log's n_chars
-            rec.text = ""
-    results = strip_boilerplate(results, [site_of(r.source, r.docvars.get("url")) for r in live])
+    groups = [site_of(r.source, r.docvars.get("url")) for r in live]
+    results = clean_all(live, get or (lambda r: r.text), put or (lambda r, text: setattr(r, "text", text)), groups)
     used = {k for res in results for k, v in res.removed.items() if v}
     n_years = 0
     for rec, res in zip(live, results):
-        if not res.text.strip():
+        if res.text == "":  # left without text
             rec.status, rec.reason = "skipped", str(ZhiliError(E.E160, path=rec.source))
             continue
-        rec.text = res.text
         for name in ("source_outlet", "author", "editor"):  # a byline value that swallowed a meta line
             if isinstance(rec.docvars.get(name), str):
                 rec.docvars[name], extra = split_meta_value(rec.docvars[name])
