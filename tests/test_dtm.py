@@ -73,3 +73,35 @@ def test_dtm_counted_in_blocks_equals_counting_at_once(monkeypatch):
     blocks = dtm(toks).matrix
     assert blocks.dtype == whole.dtype and blocks.shape == whole.shape and (blocks != whole).nnz == 0
     assert (blocks.indptr == whole.indptr).all() and (blocks.indices == whole.indices).all()
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_dtm_counted_round_by_round_equals_counting_the_tokens(monkeypatch, tmp_path, n_jobs):
+    import zhili.dtm as dtm_module
+    from zhili.dtm import dtm_counted
+
+    texts = [f"推进网格化服务管理第{i}年，矛盾纠纷化解。\n平安建设{i % 3}" for i in range(40)]
+    c = corpus_from_texts(texts, docvars={"year": [2000 + i % 5 for i in range(40)]}).spill().reshape("paragraph")
+    monkeypatch.setattr(dtm_module, "ROUND_SHARDS", 1)
+    monkeypatch.setattr(c, "shards", lambda max_chars=100_000, max_units=2_000, f=c.shards: f(max_chars, 7))
+    whole = dtm(tokens(c, cache=False, n_jobs=n_jobs))
+    counted = dtm_counted(c, cache=tmp_path, n_jobs=n_jobs)
+    assert (counted.matrix != whole.matrix).nnz == 0 and list(counted.vocabulary) == list(whole.vocabulary)
+    pd.testing.assert_frame_equal(counted.docvars, whole.docvars)
+    assert set(counted.meta) == set(whole.meta) and counted.meta["cache"] == "0 of 12 shards"
+    again = dtm_counted(c, cache=tmp_path, n_jobs=n_jobs)
+    assert again.meta["cache"] == "hit" and (again.matrix != whole.matrix).nnz == 0
+    for entry in (tmp_path / "final").glob("*.counts.npz"):
+        entry.write_bytes(b"PK planted")
+    redone = dtm_counted(c, cache=tmp_path, n_jobs=n_jobs)
+    assert redone.meta["cache"] == "12 of 12 shards" and list(redone.vocabulary) == list(whole.vocabulary)
+
+
+def test_dtm_counted_with_a_pos_filter_counts_the_tokens_whole():
+    from zhili.dtm import dtm_counted
+    from zhili.tokens import TokenFilter
+
+    c = corpus_from_texts(["推进网格化服务管理，化解矛盾纠纷。", "建设平安南通"])
+    f = TokenFilter(pos=("n", "vn"))
+    whole, counted = dtm(tokens(c, cache=False, filter=f)), dtm_counted(c, cache=False, filter=f)
+    assert (counted.matrix != whole.matrix).nnz == 0 and list(counted.vocabulary) == list(whole.vocabulary)

@@ -169,10 +169,10 @@ def segment_partition(config, tagged: bool, filter, shards: list[list[str]], key
 
 
 def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
-                   tagged: bool, filter, progress: bool | None = None) -> tuple[list[dict], int]:
-    """:func:`zhili.tokens._segment_groups` on the workers of ``client`` (a ``distributed.Client`` or a
-    :class:`LazyCluster`): each partition's packed, filtered tokens in shard order and how many
-    shards came from the cache."""
+                   tagged: bool, filter, progress: bool | None = None) -> list[dict]:
+    """:func:`zhili.tokens._iter_segment_groups` on the workers of ``client`` (a ``distributed.Client`` or
+    a :class:`LazyCluster`): each partition's packed, filtered tokens in shard order, with ``n_cached``
+    (its shards that came from the cache)."""
     distributed = require_distributed()
     if isinstance(client, LazyCluster):
         client = client.client
@@ -203,7 +203,7 @@ def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str]
     finally:
         bar.close()
         client.cancel([*futures, *data])
-    return parts, sum(part.pop("n_cached") for part in parts)
+    return parts
 
 
 def _writable(folder: Path | None) -> bool:

@@ -15,9 +15,11 @@ matrices; ``term_frequencies`` and ``write_table`` make tidy tables for papers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,9 @@ from .errors import E, ZhiliError
 from .grouping import indicator, require_docvars
 from .io import write_table  # noqa: F401 - re-exported: zhili.dtm.write_table stays public
 from .tokens import Tokens
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
 
 
 @dataclass
@@ -80,6 +85,91 @@ def dtm(toks: Tokens) -> DTM:
 
 #: Units counted together by :func:`dtm`: only their tokens are copied at once, not the corpus'.
 COUNT_ROWS = 2_000
+#: Shards each process segments per round in :func:`dtm_counted` (about 6 M characters).
+ROUND_SHARDS = 64
+
+
+def dtm_counted(corpus: Corpus, *, n_jobs: int = 1, progress: bool | None = None, client: Any = None,
+                **token_args: Any) -> DTM:
+    """``dtm(tokens(corpus, **token_args))``, counted round by round without ever holding the
+    corpus' tokens: memory grows with the counts, not with the tokens or the texts (read from a
+    spilled corpus' store shard by shard). The same matrix, vocabulary order and ``meta`` (tested);
+    the counts are cached beside the tokens' final entry. A POS filter, which decides token by
+    token, goes through :func:`~zhili.tokens.tokens` whole.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> d = dtm_counted(corpus_from_texts(["推进网格化管理", "网格化"]), cache=False)
+    >>> list(d.vocabulary), d.matrix.toarray().tolist()  # synonyms merged: 网格化管理 -> 网格化服务管理
+    (['网格化服务管理', '网格化'], [[1, 0], [0, 1]])
+    """
+    from .tokens import _remap, _remapped, plan_tokens, tokens
+
+    t0 = time.perf_counter()
+    plan = plan_tokens(corpus, **token_args)
+    if plan.tagged:
+        return dtm(tokens(corpus, n_jobs=n_jobs, progress=progress, client=client, **token_args))
+    docvars = corpus.docvars.reset_index(drop=True)
+    final = plan.final.with_name(plan.final.stem + ".counts.npz") if plan.final is not None else None
+    cached = _read_counts(final, len(docvars)) if final is not None else None
+    if cached is not None:
+        m, vocab = cached
+        meta = {**plan.meta, "cache": "hit"}
+    else:
+        index: dict[str, int] = {}
+        blocks: list[sp.csr_matrix] = []
+        n_cached = 0
+        for part in plan.parts(n_jobs, progress, client, round_shards=ROUND_SHARDS):
+            n_cached += part.pop("n_cached")
+            ids = _remapped(_remap(part["vocab"], index), part["ids"])
+            rows = np.split(ids, np.cumsum(part["lengths"])[:-1]) if len(part["lengths"]) else []
+            blocks += [_count_rows(rows[a:a + COUNT_ROWS], len(index)) for a in range(0, len(rows), COUNT_ROWS)]
+        vocab = list(index)
+        m = _stack_consuming(blocks, len(vocab))
+        meta = {**plan.meta, "cache": f"{n_cached} of {len(plan.shards)} shards"}
+        if final is not None:
+            _write_counts(final, m, vocab)
+    meta["seconds_segment"] = time.perf_counter() - t0
+    return DTM(m, np.array(vocab, dtype=object), docvars, "count", meta)
+
+
+def _write_counts(path: Path, m: sp.csr_matrix, vocab: list[str]) -> None:
+    """Counts as a data-only ``.npz`` (a lost entry is only recomputed)."""
+    from .files import replacing
+    from .tokens import _strings_to_arrays
+
+    vocab_bytes, vocab_ends = _strings_to_arrays(vocab)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path, durable=False) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, data=m.data.astype(np.int64, copy=False), indices=m.indices.astype(np.int32, copy=False),
+                     indptr=m.indptr.astype(np.int64), vocab_bytes=vocab_bytes, vocab_ends=vocab_ends)
+    except OSError:
+        pass
+
+
+def _read_counts(path: Path, n_rows: int) -> tuple[sp.csr_matrix, list[str]] | None:
+    """Counts from the cache, or None when absent or not exactly what :func:`_write_counts` wrote."""
+    from .tokens import _arrays_to_strings
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            a = {k: npz[k] for k in npz.files}
+    except Exception:  # noqa: BLE001 - absent, corrupt or planted: recomputed
+        return None
+    want = {"data": np.int64, "indices": np.int32, "indptr": np.int64, "vocab_bytes": np.uint8, "vocab_ends": np.int64}
+    if set(a) != set(want) or any(a[k].dtype != t or a[k].ndim != 1 for k, t in want.items()):
+        return None
+    ends, indptr = a["vocab_ends"], a["indptr"]
+    if len(ends) and (ends[-1] != len(a["vocab_bytes"]) or (np.diff(ends) < 0).any() or ends[0] < 0):
+        return None
+    n_terms = len(ends)
+    if (len(indptr) != n_rows + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any() or indptr[-1] != len(a["data"])
+            or len(a["indices"]) != len(a["data"])
+            or (len(a["indices"]) and (a["indices"].min() < 0 or a["indices"].max() >= n_terms))):
+        return None
+    m = sp.csr_matrix((a["data"], a["indices"], indptr), shape=(n_rows, n_terms))
+    m.has_sorted_indices = True
+    return m, _arrays_to_strings(a["vocab_bytes"], ends)
 
 
 def _count_rows(ids: list[np.ndarray], n_terms: int) -> sp.csr_matrix:

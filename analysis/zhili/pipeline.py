@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .corpus import LOG_COLUMNS, Corpus, corpus
@@ -69,7 +70,7 @@ class RunResult:
     manifest: dict
     documents: Corpus | None = None       #: one row per analysed document (texts spilled: ``.texts``, ``.text_at``)
     units: Corpus | None = None           #: the units of analysis (= documents for unit='document')
-    tokens: Tokens | None = None
+    tokens: Tokens | None = None          #: not kept by run() (it counts without them): zhili.tokens(res.units)
     dtm: DTM | None = None
     coword: CowordNetwork | None = None
     model: TopicModel | None = None
@@ -220,7 +221,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     return tables, False
 
 
-def coword_network(units: Corpus, toks: Tokens, settings: RunSettings, counts: DTM | None = None
+def coword_network(units: Corpus, toks: Tokens | None, settings: RunSettings, counts: DTM | None = None
                    ) -> CowordNetwork | None:
     """Ochiai co-word network of the most frequent terms; over paragraphs when there are fewer than
     ``COWORD_MIN_DOCS`` documents. ``None`` (with a log line) when there is too little to connect.
@@ -235,9 +236,9 @@ def coword_network(units: Corpus, toks: Tokens, settings: RunSettings, counts: D
 
     window, data = "document", counts if counts is not None else toks
     if units.docs["doc_id"].nunique() < COWORD_MIN_DOCS:  # too few documents to co-occur in: use paragraphs
-        window, data = "paragraph", toks
+        window, data = "paragraph", toks if toks is not None else counts
         if units.unit == "document":
-            data = settings.tokenize(units.reshape("paragraph"), progress=False)
+            data = settings.count(units.reshape("paragraph"), progress=False)
     try:
         return coword(data, n_terms=COWORD_TERMS, window=window, random_state=settings.random_state)
     except ZhiliError as exc:
@@ -411,26 +412,27 @@ def _phrases(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _segment(r: RunResult, folder: Path, progress: bool | None) -> None:
+    # normalise, segment, filter and count in one pass, round by round: the run never holds its tokens
     s = r.settings
     if s.engine == "dask":  # the cluster starts only when a shard is not in the cache
         from .dask_engine import LazyCluster
 
         with LazyCluster(s.scheduler, s.n_jobs) as lazy:
             r.manifest["engine"] = lazy.record
-            r.tokens = tokenize(r.units, s, progress, lazy)
+            r.dtm = s.count(r.units, progress, lazy)
     else:
         r.manifest["engine"] = {"engine": "local", "n_jobs": s.n_jobs}
-        r.tokens = tokenize(r.units, s, progress)
-    r.manifest["segmenter"] = {k: r.tokens.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
+        r.dtm = s.count(r.units, progress)
+    r.manifest["segmenter"] = {k: r.dtm.meta[k] for k in ("backend", "segmenter_fingerprint", "cache")}
 
 
 def _count(r: RunResult, folder: Path, progress: bool | None) -> None:
-    c, toks = r.documents, r.tokens
-    r.dtm, tables = count(c, toks)
+    c, d = r.documents, r.dtm
+    tables = {"documents": documents_table(c, d), "terms": term_frequencies(d)}
     r.frames.update(tables)
     r.manifest["counts"] = {"in": len(c.log), "analysed": int((c.log["status"] == "analysed").sum()),
                             "skipped": int((c.log["status"] == "skipped").sum()), "units": len(r.units),
-                            "unit": r.settings.unit, "tokens": int(toks.n_tokens.sum()), "types": len(toks.vocab)}
+                            "unit": r.settings.unit, "tokens": int(d.matrix.sum()), "types": len(d.vocabulary)}
     r.manifest["web_cleaning"] = web_cleaning_summary(tables["documents"], r.settings)
     if tables["terms"].empty and r.manifest["counts"]["analysed"]:
         s = r.settings
@@ -443,7 +445,7 @@ def _formulations(r: RunResult, folder: Path, progress: bool | None) -> None:
     if not r.settings.cache:
         r.frames.update(formulation_tables(r.units, r.settings))
         return
-    key = formulations_key(r.units, r.settings, r.tokens.meta.get("segmenter_fingerprint", ""))
+    key = formulations_key(r.units, r.settings, r.dtm.meta.get("segmenter_fingerprint", ""))
     tables, hit = cached_tables("formulations", key, lambda: formulation_tables(r.units, r.settings))
     r.frames.update(tables)
     if hit:
@@ -608,9 +610,11 @@ def top_keyness(table: pd.DataFrame, n: int = 200, alpha: float = 0.05) -> pd.Da
     return pd.concat([over, under]).sort_index(kind="stable").reset_index(drop=True)
 
 
-def documents_table(c: Corpus, toks: Tokens) -> pd.DataFrame:
-    """One row per input document: ``doc_id, source, status, reason, n_chars, n_tokens`` + docvars."""
-    per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": toks.n_tokens})
+def documents_table(c: Corpus, toks: Tokens | DTM) -> pd.DataFrame:
+    """One row per input document: ``doc_id, source, status, reason, n_chars, n_tokens`` + docvars
+    (``n_tokens`` from the units' tokens or their counts)."""
+    n_per_unit = toks.n_tokens if isinstance(toks, Tokens) else np.asarray(toks.matrix.sum(axis=1)).ravel()
+    per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": n_per_unit})
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
     table = c.document_table()
     if "n_tokens" in table.columns:  # a source column of that name keeps its values under another name

@@ -161,6 +161,14 @@ class RunSettings:
                       user_dicts=self.user_dicts, filter=self.token_filter, cache=self.cache, n_jobs=self.n_jobs,
                       progress=progress, client=client)
 
+    def count(self, units, progress: bool | None = None, client=None):
+        """:func:`~zhili.dtm.dtm_counted`: the DTM of :meth:`tokenize`, counted without holding the tokens."""
+        from .dtm import dtm_counted
+
+        return dtm_counted(units, segmenter=self.segmenter, lexicon=self.lexicon, places=self.places,
+                           user_dicts=self.user_dicts, filter=self.token_filter, cache=self.cache, n_jobs=self.n_jobs,
+                           progress=progress, client=client)
+
     @property
     def token_filter(self):
         from .tokens import TokenFilter

@@ -189,33 +189,69 @@ def tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon
     ``client`` (a ``distributed.Client``, or a :class:`zhili.dask_engine.LazyCluster`) segments
     them on a Dask cluster's workers instead; the tokens are the same either way.
     """
+    t0 = time.perf_counter()
+    plan = plan_tokens(corpus, segmenter=segmenter, hmm=hmm, lexicon=lexicon, places=places, user_dicts=user_dicts,
+                       filter=filter, cache=cache)
+    docvars = corpus.docvars.reset_index(drop=True)
+    packed = _read_cache(plan.final) if plan.final is not None else None
+    if packed is not None:
+        toks = _unpack(packed, docvars, {**plan.meta, "cache": "hit"})
+    else:
+        parts = list(plan.parts(n_jobs, progress, client))
+        n_cached = sum(part.pop("n_cached") for part in parts)
+        packed = _merge(parts, plan.tagged)  # each part is compact, so the merged vocabulary is too
+        toks = _unpack(packed, docvars, {**plan.meta, "cache": f"{n_cached} of {len(plan.shards)} shards"})
+        if plan.final is not None:
+            _write_cache(plan.final, packed)
+    toks.meta["seconds_segment"] = time.perf_counter() - t0
+    return toks
+
+
+@dataclass
+class TokenPlan:
+    """What :func:`tokens` (and :func:`zhili.dtm.dtm_counted`) will segment: the shards, their cache
+    keys and paths, the final cache entry and the tokens' ``meta``."""
+
+    config: SegmenterConfig
+    filter: TokenFilter | None
+    tagged: bool
+    cache_dir: Path | None
+    shards: Sequence[list[str]]
+    keys: list[str]
+    meta: dict
+
+    @property
+    def final(self) -> Path | None:
+        return self.cache_dir / "final" / f"{_final_key(self.keys, self.filter)}.npz" if self.cache_dir else None
+
+    def parts(self, n_jobs: int, progress: bool | None, client: Any = None,
+              round_shards: int | None = None) -> Iterator[dict]:
+        """Packed, filtered tokens of consecutive groups of shards, in order, each with its own
+        vocabulary and ``n_cached``. ``round_shards``: at most that many shards per process at a
+        time, so only a round's tokens are held (the Dask engine returns all its partitions)."""
+        if client is not None:  # the Dask engine: the same groups of shards, on a cluster's workers
+            from .dask_engine import segment_groups
+
+            yield from segment_groups(client, self.shards, self.keys, self.cache_dir, self.config, self.tagged,
+                                      self.filter, progress)
+            return
+        paths = [shard_cache_path(self.cache_dir, key) if self.cache_dir is not None else None for key in self.keys]
+        yield from _iter_segment_groups(self.shards, paths, self.config, self.tagged, self.filter, n_jobs, progress,
+                                        round_shards)
+
+
+def plan_tokens(corpus: Corpus, *, segmenter: str = "auto", hmm: bool = True, lexicon: bool = True,
+                places: bool = True, user_dicts: Sequence[str | Path] = (),
+                filter: TokenFilter | None = TokenFilter(), cache: bool | str | Path = True) -> TokenPlan:
+    """The :class:`TokenPlan` of ``tokens(corpus, ...)`` with the same arguments."""
     config = SegmenterConfig(segmenter, hmm, lexicon, places, tuple(map(str, user_dicts)))
     tagged = filter is not None and filter.pos is not None
     cache_dir = _cache_dir(cache)
-    t0 = time.perf_counter()
     seg = get_segmenter(config)
     shards, keys = _shard_plan(corpus, seg.fingerprint, tagged, cache_dir is not None)
     meta = {"segmenter": asdict(config), "backend": config.resolved_backend, "segmenter_fingerprint": seg.fingerprint,
             "tagged": tagged, "unit": corpus.unit, "filter": asdict(filter) if filter is not None else None}
-    docvars = corpus.docvars.reset_index(drop=True)
-    final = cache_dir / "final" / f"{_final_key(keys, filter)}.npz" if cache_dir is not None else None
-    packed = _read_cache(final) if final is not None else None
-    if packed is not None:
-        toks = _unpack(packed, docvars, {**meta, "cache": "hit"})
-    else:
-        if client is not None:  # the Dask engine: the same groups of shards, on a cluster's workers
-            from .dask_engine import segment_groups
-
-            parts, n_cached = segment_groups(client, shards, keys, cache_dir, config, tagged, filter, progress)
-        else:
-            paths = [shard_cache_path(cache_dir, key) if cache_dir is not None else None for key in keys]
-            parts, n_cached = _segment_groups(shards, paths, config, tagged, filter, n_jobs, progress)
-        packed = _merge(parts, tagged)  # each part is compact, so the merged vocabulary is too
-        toks = _unpack(packed, docvars, {**meta, "cache": f"{n_cached} of {len(shards)} shards"})
-        if final is not None:
-            _write_cache(final, packed)
-    toks.meta["seconds_segment"] = time.perf_counter() - t0
-    return toks
+    return TokenPlan(config, filter, tagged, cache_dir, shards, keys, meta)
 
 
 def tokens_filter(toks: Tokens, filter: TokenFilter = TokenFilter()) -> Tokens:
@@ -451,30 +487,36 @@ def _checked_packed(arrays: dict[str, np.ndarray]) -> dict | None:
     return packed
 
 
-def _segment_groups(shards: Sequence[list[str]], paths: list[Path | None], config: SegmenterConfig, tagged: bool,
-                    filter: TokenFilter | None, n_jobs: int, progress: bool | None) -> tuple[list[dict], int]:
+def _iter_segment_groups(shards: Sequence[list[str]], paths: list[Path | None], config: SegmenterConfig,
+                         tagged: bool, filter: TokenFilter | None, n_jobs: int, progress: bool | None,
+                         round_shards: int | None = None) -> Iterator[dict]:
     """Segment (or read from the cache) and filter contiguous groups of shards, in ``n_jobs``
-    processes; returns each group's packed tokens and how many shards came from the cache.
+    processes; yields each group's packed tokens (with ``n_cached``: shards from the cache) in order.
 
     One process works through one group holding every shard. With several, each process
     (this one included) takes a group and merges and filters it itself, so this process only
     joins ``n_jobs`` vocabularies. Filtering is decided per word type, so both ways give the
-    same tokens.
+    same tokens. With ``round_shards`` the shards are taken ``n_jobs x round_shards`` at a time.
     """
     n_jobs = n_workers(n_jobs)
-    n_groups = min(len(shards), n_jobs) if n_jobs > 1 else 1
-    cuts = np.linspace(0, len(shards), n_groups + 1).round().astype(int)
-    groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
-    rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
-    workers = start_workers(_segment_group, rest)  # before the bar, which may start a thread
-    bar = _progress_bar(len(shards), progress)
-    a, b = groups[0]  # this process takes the first group, n_jobs - 1 workers the others
-    parts = [_segment_group(config, tagged, filter, shards[a:b], paths[a:b], bar.update)]
-    for (a, b), result in zip(groups[1:], workers):
-        parts.append(result())
-        bar.update(b - a)
-    bar.close()
-    return parts, sum(part.pop("n_cached") for part in parts)
+    step = len(shards) if round_shards is None else round_shards * n_jobs
+    bar = None
+    for start in range(0, max(len(shards), 1), max(step, 1)):
+        stop = min(len(shards), start + max(step, 1))
+        n_groups = max(1, min(stop - start, n_jobs)) if n_jobs > 1 else 1
+        cuts = (start + np.linspace(0, stop - start, n_groups + 1).round()).astype(int)
+        groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+        rest = [(config, tagged, filter, shards[a:b], paths[a:b]) for a, b in groups[1:]]
+        workers = start_workers(_segment_group, rest)  # before the bar, which may start a thread
+        bar = bar or _progress_bar(len(shards), progress)
+        a, b = groups[0]  # this process takes the first group, n_jobs - 1 workers the others
+        yield _segment_group(config, tagged, filter, shards[a:b], paths[a:b], bar.update)
+        for (a, b), result in zip(groups[1:], workers):
+            part = result()
+            bar.update(b - a)
+            yield part
+    if bar is not None:
+        bar.close()
 
 
 class _NoBar:
