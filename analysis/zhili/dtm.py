@@ -15,6 +15,7 @@ matrices; ``term_frequencies`` and ``write_table`` make tidy tables for papers.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -78,8 +79,10 @@ class DTM:
 def dtm(toks: Tokens) -> DTM:
     """Count tokens into a sparse matrix (one row per unit of ``toks``)."""
     n_terms = len(toks.vocab)
-    parts = [_count_rows(toks.ids[a:a + COUNT_ROWS], n_terms) for a in range(0, len(toks.ids), COUNT_ROWS)]
-    return DTM(_stack_consuming(parts, n_terms), np.array(toks.vocab, dtype=object),
+    spool = _Spool()
+    for a in range(0, len(toks.ids), COUNT_ROWS):
+        spool.add(_count_rows(toks.ids[a:a + COUNT_ROWS], n_terms))
+    return DTM(spool.matrix(n_terms), np.array(toks.vocab, dtype=object),
                toks.docvars.reset_index(drop=True), "count", dict(toks.meta))
 
 
@@ -116,15 +119,16 @@ def dtm_counted(corpus: Corpus, *, n_jobs: int = 1, progress: bool | None = None
         meta = {**plan.meta, "cache": "hit"}
     else:
         index: dict[str, int] = {}
-        blocks: list[sp.csr_matrix] = []
+        spool = _Spool()
         n_cached = 0
         for part in plan.parts(n_jobs, progress, client, round_shards=ROUND_SHARDS):
             n_cached += part.pop("n_cached")
             ids = _remapped(_remap(part["vocab"], index), part["ids"])
             rows = np.split(ids, np.cumsum(part["lengths"])[:-1]) if len(part["lengths"]) else []
-            blocks += [_count_rows(rows[a:a + COUNT_ROWS], len(index)) for a in range(0, len(rows), COUNT_ROWS)]
+            for a in range(0, len(rows), COUNT_ROWS):
+                spool.add(_count_rows(rows[a:a + COUNT_ROWS], len(index)))
         vocab = list(index)
-        m = _stack_consuming(blocks, len(vocab))
+        m = spool.matrix(len(vocab))
         meta = {**plan.meta, "cache": f"{n_cached} of {len(plan.shards)} shards"}
         if final is not None:
             _write_counts(final, m, vocab)
@@ -182,21 +186,54 @@ def _count_rows(ids: list[np.ndarray], n_terms: int) -> sp.csr_matrix:
     return m
 
 
-def _stack_consuming(parts: list[sp.csr_matrix], n_terms: int) -> sp.csr_matrix:
-    """Row blocks stacked into one int64 matrix, each block freed once copied (scipy's ``vstack``
-    holds every block and the result at once)."""
-    nnz, n_rows = sum(p.nnz for p in parts), sum(p.shape[0] for p in parts)
-    data, indices = np.empty(nnz, dtype=np.int64), np.empty(nnz, dtype=np.int32)
-    indptr, at, row = np.zeros(n_rows + 1, dtype=np.int64), 0, 0
-    while parts:
-        p = parts.pop(0)
-        data[at:at + p.nnz], indices[at:at + p.nnz] = p.data, p.indices
-        indptr[row + 1:row + 1 + p.shape[0]] = p.indptr[1:] + at
-        at, row = at + p.nnz, row + p.shape[0]
-        del p
-    m = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_terms))
-    m.has_sorted_indices = True  # each block's indices were sorted by sum_duplicates
-    return m
+class _Spool:
+    """Row blocks of counts written to a temporary file as they come and read back into one matrix
+    at the end: only the result is ever held whole (a list of blocks plus their stacking would
+    hold it twice)."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()
+        self.sizes: list[tuple[int, int]] = []  # (rows, non-zeros) of each block
+
+    def add(self, block: sp.csr_matrix) -> None:
+        for array in (np.diff(block.indptr).astype(np.int64), block.indices.astype(np.int32, copy=False),
+                      block.data.astype(np.int64, copy=False)):
+            self.file.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+        self.sizes.append((block.shape[0], block.nnz))
+
+    def matrix(self, n_terms: int) -> sp.csr_matrix:
+        n_rows, nnz = sum(r for r, _ in self.sizes), sum(z for _, z in self.sizes)
+        row_nnz = np.empty(n_rows, dtype=np.int64)
+        indices, data = np.empty(nnz, dtype=np.int32), np.empty(nnz, dtype=np.int64)
+        self.file.seek(0)
+        row = at = 0
+        for rows, z in self.sizes:
+            for target in (row_nnz[row:row + rows], indices[at:at + z], data[at:at + z]):
+                view = memoryview(target).cast("B")
+                while view:
+                    view = view[self.file.readinto(view):]
+            row, at = row + rows, at + z
+        self.file.close()
+        m = sp.csr_matrix((data, indices, np.concatenate([[0], np.cumsum(row_nnz)])), shape=(n_rows, n_terms))
+        m.has_sorted_indices = True  # each block's indices were sorted by sum_duplicates
+        return m
+
+
+def doc_counts(m: sp.csr_matrix, block: int = 1 << 22) -> np.ndarray:
+    """Per column, the rows with a positive count (document frequency), block by block: no
+    boolean copy of the matrix (one is made only when ``m`` is not a canonical CSR matrix).
+
+    >>> doc_counts(sp.csr_matrix(np.array([[2, 0], [1, 1]]))).tolist()
+    [2, 1]
+    """
+    if not sp.isspmatrix_csr(m) or not m.has_canonical_format:  # duplicates would count twice
+        m = sp.csr_matrix(m, copy=True)
+        m.sum_duplicates()
+    out = np.zeros(m.shape[1], dtype=np.int64)
+    for a in range(0, m.nnz, block):
+        indices, positive = m.indices[a:a + block], m.data[a:a + block] > 0
+        out += np.bincount(indices[positive] if not positive.all() else indices, minlength=m.shape[1])
+    return out
 
 
 def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | float = 1.0,
@@ -212,7 +249,7 @@ def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | 
     ['网格化']
     """
     n = d.shape[0]
-    df = np.asarray((d.matrix > 0).sum(axis=0)).ravel()
+    df = doc_counts(d.matrix)
     counts = np.asarray(d.matrix.sum(axis=0)).ravel()
     lo = min_df if isinstance(min_df, (int, np.integer)) else np.ceil(min_df * n)
     hi = max_df if isinstance(max_df, (int, np.integer)) else np.floor(max_df * n)
@@ -298,7 +335,7 @@ def term_frequencies(d: DTM, by: str | Sequence[str] | None = None, n: int | Non
 
 def _freq_table(m: sp.csr_matrix, vocabulary: np.ndarray, n: int | None) -> pd.DataFrame:
     counts = np.asarray(m.sum(axis=0)).ravel()
-    docs = np.asarray((m > 0).sum(axis=0)).ravel()
+    docs = doc_counts(m)
     keep = np.flatnonzero(counts > 0)
     order = keep[np.lexsort((keep, -counts[keep]))]
     if n is not None:
