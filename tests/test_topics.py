@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from sklearn.metrics import normalized_mutual_info_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from zhili.corpus import corpus_from_texts
 from zhili.dtm import dtm, dtm_trim, dtm_weight
@@ -335,6 +336,40 @@ def test_partial_fit_after_fit_updates_the_same_lda(planted):
     assert m.n_units_seen_ == 2 * d.shape[0]
     with pytest.raises(ZhiliError, match="E042"):
         TopicModel(n_topics=4).fit(d).partial_fit(d)
+
+
+@parametrize_with_checks([TopicModel(n_topics=2)])
+def test_passes_scikit_learn_estimator_checks(estimator, check):
+    # Issue 11 §6: every check of scikit-learn's check_estimator passes (no expected failures).
+    check(estimator)
+
+
+@pytest.mark.parametrize("method", ["nmf", "lda"])
+def test_fit_transform_gives_what_transform_gives(planted, method):
+    # Regression: NMF's doc_topic_ was W of the joint fit, transform a fold-in (up to 0.6 apart on court texts)
+    m = TopicModel(n_topics=4, method=method)
+    shares = m.fit_transform(planted[1])
+    np.testing.assert_allclose(shares, m.transform(planted[1]), atol=1e-9)
+    np.testing.assert_allclose(shares, m.doc_topic_)
+
+
+def test_partial_fit_exists_only_for_online_lda(planted):
+    d = planted[1]
+    assert hasattr(TopicModel(n_topics=4), "partial_fit") and hasattr(TopicModel(n_topics=4, method="lda"), "partial_fit")
+    assert not hasattr(TopicModel(n_topics=4, method="nmf"), "partial_fit")
+    assert not hasattr(TopicModel(n_topics=4).fit(d), "partial_fit")  # 'auto' fitted NMF
+    with pytest.raises(AttributeError, match="E042.*nmf"):
+        TopicModel(n_topics=4, method="nmf").partial_fit(d)
+    with pytest.raises(ZhiliError, match="E042.*'bert'"):
+        TopicModel(n_topics=4, method="bert").partial_fit(d)
+
+
+def test_too_few_units_or_terms_say_so_in_scikit_learn_words(planted):
+    d = planted[1]
+    with pytest.raises(ZhiliError, match=r"E041.*n_samples=1\b"):
+        TopicModel(n_topics=2).fit(d.matrix[:1])
+    with pytest.raises(ZhiliError, match=r"E040.*n_features=1\b"):
+        TopicModel(n_topics=2).fit(d.matrix[:, :1])
 
 
 def test_partial_fit_memory_does_not_grow_with_the_number_of_chunks(planted):

@@ -47,7 +47,7 @@ class E:
     E032 = "Unknown output format '{fmt}' for '{path}'. Use .csv, .parquet or .xlsx."
     # topics
     E040 = "Number of topics must be an integer >= 2 or 'auto'; got {k}."
-    E041 = "Only {n_docs} units for {k} topics (a topic needs at least two). Use fewer topics, or a smaller unit (--unit paragraph)."
+    E041 = "Only {n_docs} units for {k} topics (a topic needs at least two; n_samples={n_docs}). Use fewer topics, or a smaller unit (--unit paragraph)."
     E042 = "Unknown topic method '{method}'. Use one of: {available}."
     E043 = "Seed words not in the vocabulary for theme '{theme}': {missing}. Check spelling or lower min_df; every theme needs at least one seed word in the vocabulary."
     E044 = "Model file '{path}' is not a zhili topic model ({detail})."
