@@ -266,3 +266,16 @@ def test_formulations_in_several_processes_equal_the_serial_table(monkeypatch, t
     pd.testing.assert_frame_equal(parallel, serial)
     pd.testing.assert_frame_equal(again, serial)
     assert len(list((tmp_path / "formulations").rglob("*.json"))) == len(set(texts))
+
+
+def test_formulation_batches_are_bounded_by_characters_as_well(monkeypatch):
+    """issue 12: a batch of long documents is cut by its characters, not only by its count."""
+    import sys
+
+    F = sys.modules["zhili.formulations"]
+    texts = ["坚持“五大导向”。" * 50, "推进三治融合。", "三降三升" * 30, "没有"]
+    assert [len(b) for b in F._batches(texts, 100, 100)] == [1, 2, 1]
+    assert [len(b) for b in F._batches(texts, 2, 10**9)] == [2, 2]
+    serial = F.formulation_table(corpus_from_texts(texts), cache=False)
+    monkeypatch.setattr(F, "EXTRACT_BATCH_CHARS", 10)
+    pd.testing.assert_frame_equal(F.formulation_table(corpus_from_texts(texts), cache=False), serial)

@@ -88,6 +88,8 @@ def dtm(toks: Tokens) -> DTM:
 
 #: Units counted together by :func:`dtm`: only their tokens are copied at once, not the corpus'.
 COUNT_ROWS = 2_000
+#: The type of counts: a cell holds one term's count in one unit (sums are taken in int64).
+COUNT_DTYPE = np.int32
 #: Shards each process segments per round in :func:`dtm_counted` (about 6 M characters).
 ROUND_SHARDS = 64
 
@@ -145,7 +147,7 @@ def _write_counts(path: Path, m: sp.csr_matrix, vocab: list[str]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with replacing(path, durable=False) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, data=m.data.astype(np.int64, copy=False), indices=m.indices.astype(np.int32, copy=False),
+            np.savez(fh, data=m.data.astype(COUNT_DTYPE, copy=False), indices=m.indices.astype(np.int32, copy=False),
                      indptr=m.indptr.astype(np.int64), vocab_bytes=vocab_bytes, vocab_ends=vocab_ends)
     except OSError:
         pass
@@ -160,7 +162,7 @@ def _read_counts(path: Path, n_rows: int) -> tuple[sp.csr_matrix, list[str]] | N
             a = {k: npz[k] for k in npz.files}
     except Exception:  # noqa: BLE001 - absent, corrupt or planted: recomputed
         return None
-    want = {"data": np.int64, "indices": np.int32, "indptr": np.int64, "vocab_bytes": np.uint8, "vocab_ends": np.int64}
+    want = {"data": COUNT_DTYPE, "indices": np.int32, "indptr": np.int64, "vocab_bytes": np.uint8, "vocab_ends": np.int64}
     if set(a) != set(want) or any(a[k].dtype != t or a[k].ndim != 1 for k, t in want.items()):
         return None
     ends, indptr = a["vocab_ends"], a["indptr"]
@@ -197,14 +199,14 @@ class _Spool:
 
     def add(self, block: sp.csr_matrix) -> None:
         for array in (np.diff(block.indptr).astype(np.int64), block.indices.astype(np.int32, copy=False),
-                      block.data.astype(np.int64, copy=False)):
+                      block.data.astype(COUNT_DTYPE, copy=False)):
             self.file.write(memoryview(np.ascontiguousarray(array)).cast("B"))
         self.sizes.append((block.shape[0], block.nnz))
 
     def matrix(self, n_terms: int) -> sp.csr_matrix:
         n_rows, nnz = sum(r for r, _ in self.sizes), sum(z for _, z in self.sizes)
         row_nnz = np.empty(n_rows, dtype=np.int64)
-        indices, data = np.empty(nnz, dtype=np.int32), np.empty(nnz, dtype=np.int64)
+        indices, data = np.empty(nnz, dtype=np.int32), np.empty(nnz, dtype=COUNT_DTYPE)
         self.file.seek(0)
         row = at = 0
         for rows, z in self.sizes:

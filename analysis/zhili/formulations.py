@@ -48,7 +48,7 @@ import json
 import re
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -423,6 +423,8 @@ EXTRACTOR_VERSION = 2
 
 #: Texts handled together by :func:`extract_all`: the most whose formulations are held at once.
 EXTRACT_BATCH = 2_000
+#: Characters of text handled together by :func:`extract_all` (long documents make short batches).
+EXTRACT_BATCH_CHARS = 8_000_000
 #: Fewer uncached texts than this in a batch are extracted in this process (a worker costs more).
 PARALLEL_MIN_TEXTS = 200
 
@@ -432,7 +434,8 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
     """:func:`extract_formulations` of every text, in order, each read from or written to the
     cache (one JSON file of plain values per text; a corrupt or foreign file is recomputed).
 
-    Texts are taken ``EXTRACT_BATCH`` at a time, so memory does not grow with the corpus; the
+    Texts are taken ``EXTRACT_BATCH`` (or ``EXTRACT_BATCH_CHARS`` characters) at a time, so memory
+    does not grow with the corpus or with its documents' length; the
     uncached texts of a batch are shared among ``n_jobs`` processes (:mod:`zhili.parallel`).
 
     >>> [[f.canonical for f in fs] for fs in extract_all(["四个全面", "没有"], cache=False)]
@@ -445,8 +448,7 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
     folder = None if cache is False else (cache_root() if cache is True else Path(cache)) / "formulations"
     prefix = f"{EXTRACTOR_VERSION}|{seg.fingerprint}|".encode()
     n_workers_ = n_workers(n_jobs)
-    for start in range(0, len(texts), EXTRACT_BATCH):
-        batch = texts[start:start + EXTRACT_BATCH]
+    for batch in _batches(texts, EXTRACT_BATCH, EXTRACT_BATCH_CHARS):
         paths: list[Path | None] = [None] * len(batch)
         found: list[list[Formulation] | None] = [None] * len(batch)
         if folder is not None:
@@ -470,6 +472,20 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
                     except OSError:
                         pass  # a read-only cache only costs time
         yield from found  # type: ignore[misc]
+
+
+def _batches(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
+    """Consecutive texts, at most ``max_texts`` or about ``max_chars`` characters at a time."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        batch.append(text)
+        size += len(text)
+        if len(batch) >= max_texts or size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _spans(found: Sequence[Formulation]) -> list[list]:
