@@ -105,3 +105,19 @@ def test_dtm_counted_with_a_pos_filter_counts_the_tokens_whole():
     f = TokenFilter(pos=("n", "vn"))
     whole, counted = dtm(tokens(c, cache=False, filter=f)), dtm_counted(c, cache=False, filter=f)
     assert (counted.matrix != whole.matrix).nnz == 0 and list(counted.vocabulary) == list(whole.vocabulary)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_matrix_sums_equal_scipy_sums_without_the_upcast_copy(axis):
+    import numpy as np
+    import scipy.sparse as sp
+
+    from zhili.dtm import matrix_sums
+
+    cases = [sp.random(60, 30, 0.3, format="csr", random_state=1, dtype=np.float64),
+             sp.csr_matrix(np.array([[0, 0], [3, 0], [0, 0], [2, 5]], dtype=np.int32)), sp.csr_matrix((0, 4), dtype=np.int32)]
+    cases.append(cases[0].astype(np.int32))
+    for m in cases:
+        got = matrix_sums(m, axis, block=7)
+        assert np.allclose(got, np.asarray(m.sum(axis=axis)).ravel())
+        assert got.dtype == (np.int64 if np.issubdtype(m.dtype, np.integer) else m.dtype)

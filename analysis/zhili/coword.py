@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .dtm import DTM, dtm, dtm_group
+from .dtm import DTM, dtm, dtm_group, matrix_sums
 from .errors import E, ZhiliError
 from .tokens import Tokens
 
@@ -85,7 +85,7 @@ def coword(data: DTM | Tokens, n_terms: int = 100, window: str = "document", min
             d = dtm_group(d, "doc_id")
     elif unit is not None and unit != window:
         raise ZhiliError(E.E055, window=window, unit=unit)
-    counts = np.asarray(d.matrix.sum(axis=0)).ravel()
+    counts = matrix_sums(d.matrix, axis=0)
     ranked = np.lexsort((np.arange(len(counts)), -counts))
     top = ranked[:n_terms][counts[ranked[:n_terms]] > 0]
     present = (d.matrix[:, top] > 0).astype(np.int64).tocsc()

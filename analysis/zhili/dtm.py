@@ -221,6 +221,32 @@ class _Spool:
         return m
 
 
+def matrix_sums(m: sp.spmatrix, axis: int, block: int = 1 << 22) -> np.ndarray:
+    """``m.sum(axis)`` as a flat array (int64 for integer counts), read ``block`` non-zeros at a
+    time: scipy first copies the whole matrix to the sum's type (int32 counts to int64).
+
+    >>> matrix_sums(sp.csr_matrix(np.array([[2, 0], [1, 1]], dtype=np.int32)), axis=0).tolist()
+    [3, 1]
+    """
+    m = m if sp.isspmatrix_csr(m) else sp.csr_matrix(m)
+    dtype = np.int64 if np.issubdtype(m.dtype, np.integer) or m.dtype == bool else m.dtype
+    if axis == 0:  # float64 sums are exact for counts below 2**53
+        out = np.zeros(m.shape[1], dtype=np.float64)
+        for a in range(0, m.nnz, block):
+            out += np.bincount(m.indices[a:a + block], weights=m.data[a:a + block], minlength=m.shape[1])
+        return out.astype(dtype)
+    out = np.zeros(m.shape[0], dtype=dtype)
+    indptr, row = m.indptr, 0
+    while row < m.shape[0]:  # rows whose non-zeros fit in a block (at least one row)
+        end = max(row + 1, int(np.searchsorted(indptr, indptr[row] + block, side="right")) - 1)
+        end = min(end, m.shape[0])
+        lo = indptr[row]
+        running = np.concatenate([[0], np.cumsum(m.data[lo:indptr[end]], dtype=dtype)])
+        out[row:end] = running[indptr[row + 1:end + 1] - lo] - running[indptr[row:end] - lo]
+        row = end
+    return out
+
+
 def doc_counts(m: sp.csr_matrix, block: int = 1 << 22) -> np.ndarray:
     """Per column, the rows with a positive count (document frequency), block by block: no
     boolean copy of the matrix (one is made only when ``m`` is not a canonical CSR matrix).
@@ -252,7 +278,7 @@ def dtm_trim(d: DTM, min_count: int = 1, min_df: int | float = 1, max_df: int | 
     """
     n = d.shape[0]
     df = doc_counts(d.matrix)
-    counts = np.asarray(d.matrix.sum(axis=0)).ravel()
+    counts = matrix_sums(d.matrix, axis=0)
     lo = min_df if isinstance(min_df, (int, np.integer)) else np.ceil(min_df * n)
     hi = max_df if isinstance(max_df, (int, np.integer)) else np.floor(max_df * n)
     keep = (df >= lo) & (df <= hi) & (counts >= min_count)
@@ -336,7 +362,7 @@ def term_frequencies(d: DTM, by: str | Sequence[str] | None = None, n: int | Non
 
 
 def _freq_table(m: sp.csr_matrix, vocabulary: np.ndarray, n: int | None) -> pd.DataFrame:
-    counts = np.asarray(m.sum(axis=0)).ravel()
+    counts = matrix_sums(m, axis=0)
     docs = doc_counts(m)
     keep = np.flatnonzero(counts > 0)
     order = keep[np.lexsort((keep, -counts[keep]))]

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .corpus import LOG_COLUMNS, Corpus, corpus
 from .dask_engine import check_engine
-from .dtm import DTM, dtm, dtm_trim, term_frequencies
+from .dtm import DTM, dtm, dtm_trim, matrix_sums, term_frequencies
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import building, check_target, file_digests, replacing
 from .io import EXCEL_MAX_ROWS, write_tables, write_workbook
@@ -613,7 +613,7 @@ def top_keyness(table: pd.DataFrame, n: int = 200, alpha: float = 0.05) -> pd.Da
 def documents_table(c: Corpus, toks: Tokens | DTM) -> pd.DataFrame:
     """One row per input document: ``doc_id, source, status, reason, n_chars, n_tokens`` + docvars
     (``n_tokens`` from the units' tokens or their counts)."""
-    n_per_unit = toks.n_tokens if isinstance(toks, Tokens) else np.asarray(toks.matrix.sum(axis=1)).ravel()
+    n_per_unit = toks.n_tokens if isinstance(toks, Tokens) else matrix_sums(toks.matrix, axis=1)
     per_unit = pd.DataFrame({"doc_id": toks.docvars["doc_id"].to_numpy(), "n_tokens": n_per_unit})
     n_tokens = per_unit.groupby("doc_id", sort=False)["n_tokens"].sum()
     table = c.document_table()
