@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_key", "comparison_tables", "count",
            "coword_network",
            "dictionary_tables", "discover_phrases", "documents_table", "effect_tables", "fit_topics",
-           "formulation_tables", "ingest", "load_config",
+           "formulation_tables", "ingest", "ingest_key", "load_config",
            "run", "term_comparison_tables", "to_units", "tokenize", "top_keyness", "topic_comparison_tables",
            "topic_tables", "verify_results", "whole_documents",
            "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
@@ -98,6 +98,47 @@ def ingest(settings: RunSettings) -> Corpus:
     return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
                   sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines, sheet=s.sheet or None,
                   year_cols=tuple(s.year_cols), clean_web=s.clean_web)
+
+
+def ingest_key(settings: RunSettings) -> str | None:
+    """The cache key of :func:`ingest`: every file the sources hold (path, and content or why it
+    cannot be read), the sidecar, the reading settings and the code and data of zhili (readers,
+    cleaning, variables …). ``None`` when a source cannot be looked at (the reading reports why)."""
+    from .corpus import _sha256, default_seed_dir
+    from .readers import walk_files
+
+    s = settings
+    h = hashlib.sha256(repr([s.text_col, s.id_col, s.name_pattern, s.encoding, s.bylines, s.sheet,
+                             list(s.year_cols), s.clean_web, list(map(str, s.sources))]).encode())
+    try:
+        for root in [Path(p) for p in s.sources] or [default_seed_dir()]:
+            for path, problem in walk_files(root):
+                h.update(f"\0{path}\0{problem}\0{_sha256(path) if problem is None else ''}".encode(
+                    "utf-8", "surrogatepass"))
+        if s.sidecar:
+            h.update(f"\0sidecar {Path(s.sidecar).resolve()} {_sha256(Path(s.sidecar))}".encode("utf-8", "surrogatepass"))
+    except (OSError, ZhiliError):
+        return None
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), *(package / "data").rglob("*")]):
+        if path.is_file():
+            h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def _cached_ingest(settings: RunSettings) -> tuple[Corpus, bool]:
+    """:func:`ingest` through :func:`cached_tables` (documents, log, inputs and notes as tables)."""
+    def compute() -> dict[str, pd.DataFrame]:
+        c = ingest(settings)
+        return {"docs": c.docs, "log": c.log, "inputs": pd.DataFrame({"json": [json.dumps(i) for i in c.inputs]}),
+                "notes": pd.DataFrame({"note": c.warnings}, dtype=object)}
+
+    key = ingest_key(settings)
+    if key is None:
+        return ingest(settings), False
+    tables, hit = cached_tables("ingest", key, compute)
+    return Corpus(docs=tables["docs"], log=tables["log"], inputs=[json.loads(i) for i in tables["inputs"]["json"]],
+                  warnings=list(tables["notes"]["note"])), hit
 
 
 def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
@@ -196,8 +237,8 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
                   ) -> tuple[dict[str, pd.DataFrame], bool]:
     """The tables of ``step`` from the on-disk cache (``$ZHILI_CACHE_DIR/steps``) and ``True``, or
     computed, stored there and ``False``. Only Parquet and JSON are read (no code can be loaded):
-    columns of Python objects (such as years in a ``group`` column) are named in ``tables.json`` and
-    made objects again; tables that do not come back exactly as they were are not stored, and an
+    columns of Python objects (such as years in a ``group`` column) are named in ``tables.json`` with
+    their missing value and made objects again; tables that do not come back exactly as they were are not stored, and an
     unreadable entry is recomputed. The ZhiliWarnings of ``compute`` are stored too and given again
     when the tables are reused, so ``run.log`` is the same."""
     from .tokens import _cache_dir
@@ -207,7 +248,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     try:
         meta = json.loads(index.read_text(encoding="utf-8"))
         meta = meta if isinstance(meta, dict) else {"tables": meta}  # written before objects and warnings were kept
-        tables = {n: _read_cached(folder / f"{n}.parquet", meta.get("objects", {}).get(n, [])) for n in meta["tables"]}
+        tables = {n: _read_cached(folder / f"{n}.parquet", meta.get("objects", {}).get(n, {})) for n in meta["tables"]}
         for message in meta.get("warnings", []):
             warnings.warn(str(message), ZhiliWarning, stacklevel=2)
         return tables, True
@@ -222,7 +263,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        objects = {n: [c for c in df.columns if df[c].dtype == object] for n, df in tables.items()}
+        objects = {n: _object_columns(df) for n, df in tables.items()}
         for n, df in tables.items():
             with replacing(folder / f"{n}.parquet", durable=False) as tmp:
                 df.to_parquet(tmp, index=False)
@@ -236,9 +277,27 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     return tables, False
 
 
-def _read_cached(path: Path, objects: list[str]) -> pd.DataFrame:
+_MISSING = {"None": None, "NA": pd.NA, "nan": np.nan}
+
+
+def _object_columns(df: pd.DataFrame) -> dict[str, str]:
+    """The object columns of ``df`` and what each holds for a missing value ('None', 'NA' or 'nan')."""
+    out = {}
+    for c in df.columns:
+        if df[c].dtype == object:
+            missing = df[c].isna().to_numpy()
+            first = df[c].to_numpy()[missing.argmax()] if missing.any() else np.nan
+            out[c] = "None" if first is None else "NA" if first is pd.NA else "nan"
+    return out
+
+
+def _read_cached(path: Path, objects: dict[str, str]) -> pd.DataFrame:
+    """A cached table with its object columns (:func:`_object_columns`) as they were."""
     table = pd.read_parquet(path)
-    return table.astype({c: object for c in objects}) if objects else table
+    for c, missing in objects.items():
+        column = table[c].astype(object)
+        table[c] = column.where(column.notna(), _MISSING[missing])
+    return table
 
 
 def coword_network(units: Corpus, toks: Tokens, settings: RunSettings, counts: DTM | None = None
@@ -431,7 +490,12 @@ def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
 # ---- the run: an ordered list of steps, timed by one helper ----
 
 def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.documents = ingest(r.settings)
+    if r.settings.cache:
+        r.documents, hit = _cached_ingest(r.settings)
+        if hit:
+            r.manifest.setdefault("reused", []).append("ingest")
+    else:
+        r.documents = ingest(r.settings)
     r.manifest["inputs"] = r.documents.inputs
     if not len(r.documents.docs):
         write_log(folder, r.documents, [], None)
