@@ -35,6 +35,7 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -168,7 +169,7 @@ def table_digest(df: pd.DataFrame) -> str:
     >>> table_digest(pd.DataFrame({"a": ["1", "x"]})) == table_digest(pd.DataFrame({"a": [1, "x"]}))
     False
     """
-    h = hashlib.sha256(repr([(str(c), type(c).__name__, str(t)) for c, t in df.dtypes.items()]).encode())
+    h = hashlib.sha256(repr([(str(c), type(c).__name__, repr(t)) for c, t in df.dtypes.items()]).encode())
     h.update(f"|{len(df)}|".encode())
     for j in range(df.shape[1]):
         column = df.iloc[:, j]
@@ -224,7 +225,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     path = Path(path)
     max_rows = max(1, int(max_rows))
     notes: list[tuple[str, str]] = []
-    sheets: list[tuple[str, pd.DataFrame]] = []
+    sheets: list[tuple[str, pd.DataFrame, str | None]] = []  # name, rows, content digest (with a cache)
     digests = dict(digests or {})
     for name, df in tables.items():
         sheet_name = name[:31]
@@ -260,7 +261,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     return path
 
 
-def _cached_sheet(df: pd.DataFrame, entry: Path):
+def _cached_sheet(df: pd.DataFrame, entry: Path) -> BinaryIO | None:
     """The cache entry of ``df``'s sheet XML opened for reading, written first when missing;
     ``None`` when the cache can be neither read nor written."""
     try:

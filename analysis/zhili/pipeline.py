@@ -60,6 +60,7 @@ log = logging.getLogger("zhili")
 COWORD_MIN_DOCS = 20
 SMALL_CORPUS = 200
 TREND_TERMS = 30  # the most frequent terms get a per-year rate table with intervals
+READING_LIBRARIES = ("pandas", "pyarrow", "openpyxl", "opencc", "jieba", "python-docx", "pypdf", "selectolax")
 COWORD_TERMS = 100
 
 
@@ -102,14 +103,17 @@ def ingest(settings: RunSettings) -> Corpus:
 
 def ingest_key(settings: RunSettings) -> str | None:
     """The cache key of :func:`ingest`: every file the sources hold (path, and content or why it
-    cannot be read), the sidecar, the reading settings and the code and data of zhili (readers,
-    cleaning, variables …). ``None`` when a source cannot be looked at (the reading reports why)."""
+    cannot be read), the sidecar, the reading settings, the code and data of zhili (readers,
+    cleaning, variables …) and the versions of the libraries that read. ``None`` when a source
+    cannot be looked at (the reading reports why)."""
     from .corpus import _sha256, default_seed_dir
+    from .manifest import library_versions
     from .readers import walk_files
 
     s = settings
     h = hashlib.sha256(repr([s.text_col, s.id_col, s.name_pattern, s.encoding, s.bylines, s.sheet,
-                             list(s.year_cols), s.clean_web, list(map(str, s.sources))]).encode())
+                             list(s.year_cols), s.clean_web, list(map(str, s.sources)),
+                             library_versions(READING_LIBRARIES)]).encode())
     try:
         for root in [Path(p) for p in s.sources] or [default_seed_dir()]:
             for path, problem in walk_files(root):
@@ -225,11 +229,9 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
 def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:
     """The cache key of :func:`formulation_tables`: the documents, their variables, ``by``, the
     segmenter fingerprint and the code of :mod:`zhili.formulations`."""
-    from . import formulations
-
     texts, ids, docvars = whole_documents(units)
     parts = [*texts, *map(str, ids), docvars.to_csv(), repr(list(settings.by)), fingerprint,
-             Path(formulations.__file__).read_text(encoding="utf-8")]
+             Path(__file__).with_name("formulations.py").read_text(encoding="utf-8")]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -435,7 +437,6 @@ def comparison_key(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = N
     """The cache key of :func:`term_comparison_tables`: the matrix, its vocabulary and document
     variables, the settings it reads (``by``, ``exclude_places`` as the names it excludes,
     ``keyness_terms``), the trend terms and the code of the modules that compute them."""
-    from . import compare, grouping, keyness
     from .io import table_digest
 
     m = d.matrix.tocsr()
@@ -449,8 +450,8 @@ def comparison_key(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = N
         places = sorted(excluded_places())
     parts = ["\0".join(map(str, d.vocabulary)), table_digest(d.docvars), repr(list(settings.by)), repr(places),
              repr(settings.keyness_terms), repr(_trend_terms(d, terms) if "year" in settings.by else None),
-             *(Path(module.__file__).read_text(encoding="utf-8") for module in (compare, grouping, keyness)),
-             Path(__file__).read_text(encoding="utf-8")]
+             *(Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
+               for module in ("compare", "grouping", "keyness", "pipeline"))]
     for part in parts:
         h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
     return h.hexdigest()

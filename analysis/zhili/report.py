@@ -328,6 +328,7 @@ def _data_uri(png: bytes) -> Markup:
 
 
 Draw = Callable[..., Markup]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _drawn(plot: Callable[..., Figure], *args: Any, **kwargs: Any) -> Markup:
@@ -372,16 +373,14 @@ class FigureCache:
         return _data_uri(png)
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
 def _figure_key(base: str, plot: Callable[..., Figure], args: tuple, kwargs: dict) -> str:
     from zhili.io import table_digest
 
     h = hashlib.sha256(f"{base}|{plot.__module__}.{plot.__qualname__}".encode())
     for name, value in [*enumerate(args), *sorted(kwargs.items())]:
         if isinstance(value, pd.DataFrame):
-            text = f"table {table_digest(value)} {pd.util.hash_pandas_object(value.index).sum()}"
+            index = hashlib.sha256(pd.util.hash_pandas_object(value.index).to_numpy().tobytes()).hexdigest()
+            text = f"table {table_digest(value)} {index}"
         elif isinstance(value, Mapping):
             text = repr(list(value.items()))
         else:
@@ -394,18 +393,12 @@ def _drawing_digest() -> str:
     """What else shapes a figure's pixels: this code, matplotlib's settings, the font, the libraries."""
     import matplotlib
 
+    from zhili.manifest import library_versions
+
     parts = [Path(plotting.__file__).read_bytes(), Path(__file__).read_bytes(), _font_digest().encode(),
-             repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items() if k != "backend")).encode()]
-    parts += [_library_version(name).encode() for name in ("matplotlib", "pillow", "numpy", "pandas", "wordcloud",
-                                                           "networkx")]
+             repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items() if k != "backend")).encode(),
+             repr(library_versions(("matplotlib", "pillow", "numpy", "pandas", "wordcloud", "networkx"))).encode()]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
-
-
-def _library_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
 
 
 def _cell(value: object) -> dict:
