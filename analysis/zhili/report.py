@@ -23,6 +23,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -74,7 +75,13 @@ def write_report(results_dir: str | Path, path: str | Path | None = None, figure
         "topic_prevalence.csv", "keyness.csv", "formulations.csv", "formulation_examples.csv",
         "coword_nodes.csv", "coword_edges.csv", "topic_effects.csv", "topic_effects_expected.csv")}
     labels = _topic_labels(tables["topics.csv"])
-    draw: Draw = figures if figures is not None else _drawn
+    later: list[tuple[Callable[..., Figure], tuple, dict]] = []
+
+    def draw(plot: Callable[..., Figure], *args: Any, **kwargs: Any) -> Markup:
+        """A slot for the figure, drawn once the page's text (and so the font it needs) is known."""
+        later.append((plot, args, kwargs))
+        return Markup(f"{FIGURE_SLOT}{len(later) - 1}>")
+
     explorer = None
     if tables["topic_terms.csv"] is not None:
         explorer = topic_explorer_data(tables["topic_terms.csv"], tables["topics.csv"])
@@ -102,7 +109,12 @@ def write_report(results_dir: str | Path, path: str | Path | None = None, figure
         script=Markup(script),
         sections=sections,
     )
-    html = html.replace(FONT_FACE_SLOT, _font_face(html), 1)
+    face = _font_face_meanwhile(html)  # figures add no characters (base64): the font is cut while they are drawn
+    try:
+        drawn = [(figures if figures is not None else _drawn)(plot, *args, **kwargs) for plot, args, kwargs in later]
+    finally:
+        font_face = face()
+    html = re.sub(f"{FIGURE_SLOT}(\\d+)>", lambda m: drawn[int(m[1])], html).replace(FONT_FACE_SLOT, font_face, 1)
     target = Path(path) if path is not None else results / "report.html"
     with replacing(target) as tmp:
         tmp.write_text(html, encoding="utf-8")
@@ -184,17 +196,35 @@ def _script_json(data: object) -> Markup:
 
 
 FONT_FACE_SLOT = "/* zhili:font-face */"
+FIGURE_SLOT = "<zhili:figure "  # never in the page's text, whose '<' is escaped
 
 
 def _font_face(html: str) -> str:
     """An @font-face with the shipped CJK font cut down to the characters this page uses,
     so Chinese shows on machines without Chinese fonts (the page needs no network)."""
-    chars = {ord(ch) for ch in html if ord(ch) > 0x2E7F}
+    chars = _page_chars(html)
     if not chars:
         return ""
-    data = base64.b64encode(font_subset(frozenset(chars))).decode("ascii")
+    data = base64.b64encode(font_subset(chars)).decode("ascii")
     return (f'@font-face {{ font-family: "{plotting.font_family()}"; '
             f'src: url(data:font/woff;base64,{data}) format("woff"); }}')
+
+
+def _page_chars(html: str) -> frozenset[int]:
+    return frozenset(ord(ch) for ch in set(html) if ord(ch) > 0x2E7F)
+
+
+def _font_face_meanwhile(html: str) -> Callable[[], str]:
+    """:func:`_font_face` of ``html``, cut in a forked worker while this process draws the figures
+    when the subset is not cached and a fork is safe (:func:`zhili.parallel.can_fork`), else here;
+    call the result to get it."""
+    from zhili.parallel import can_fork, start_workers
+
+    chars = _page_chars(html)
+    if chars and can_fork() and _cached_subset(_font_cache_path(chars)) is None:
+        return start_workers(_font_face, [(html,)])[0]
+    face = _font_face(html)
+    return lambda: face
 
 
 def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
@@ -204,16 +234,10 @@ def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
     >>> font_subset(frozenset(map(ord, "治理")))[:4]
     b'wOFF'
     """
-    folder = _font_cache_dir() if cache else None
-    key = hashlib.sha256(_font_digest().encode() + b"|" + ",".join(map(str, sorted(chars))).encode()).hexdigest()
-    path = folder / f"{key}.woff" if folder is not None else None
-    if path is not None:
-        try:
-            data = path.read_bytes()
-            if data[:4] == b"wOFF":  # anything else (corrupt, planted) is made again
-                return data
-        except OSError:
-            pass
+    path = _font_cache_path(chars) if cache else None
+    data = _cached_subset(path) if path is not None else None
+    if data is not None:
+        return data
     data = _subset(chars)
     if path is not None:
         try:
@@ -222,6 +246,19 @@ def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
         except OSError:
             pass  # a read-only cache only costs time
     return data
+
+
+def _font_cache_path(chars: frozenset[int]) -> Path:
+    key = hashlib.sha256(_font_digest().encode() + b"|" + ",".join(map(str, sorted(chars))).encode()).hexdigest()
+    return _font_cache_dir() / f"{key}.woff"
+
+
+def _cached_subset(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if data[:4] == b"wOFF" else None  # anything else (corrupt, planted) is made again
 
 
 @functools.lru_cache(maxsize=1)
