@@ -174,9 +174,16 @@ def table_digest(df: pd.DataFrame) -> str:
     for j in range(df.shape[1]):
         column = df.iloc[:, j]
         h.update(pd.util.hash_pandas_object(column, index=False, categorize=False).to_numpy().tobytes())
-        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) != "string":
-            h.update(" ".join(type(v).__name__ for v in column.to_numpy()).encode())
+        if column.dtype == object:  # 1 and '1' hash alike, None and NA too: their types tell them apart
+            values = column.to_numpy()
+            kinds = set(map(type, values))
+            if len(kinds) == 1 or (len(kinds) == 2 and str in kinds
+                                   and pd.api.types.infer_dtype(column, skipna=True) == "string"):
+                h.update(repr(sorted(k.__name__ for k in kinds)).encode())  # text and one kind of null: placed above
+            else:
+                h.update(" ".join(type(v).__name__ for v in values).encode())
     return h.hexdigest()
+
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path,
