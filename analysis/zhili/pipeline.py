@@ -48,13 +48,11 @@ if TYPE_CHECKING:
     from .coword import CowordNetwork
     from .topics import TopicModel
 
-__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_key", "comparison_tables", "count",
-           "coword_network",
-           "dictionary_tables", "discover_phrases", "documents_table", "effect_tables", "fit_topics",
-           "formulation_tables", "ingest", "ingest_key", "load_config",
-           "run", "term_comparison_tables", "to_units", "tokenize", "top_keyness", "topic_comparison_tables",
-           "topic_tables", "verify_results", "whole_documents",
-           "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
+__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "code_digest", "comparison_key", "comparison_tables",
+           "count", "coword_network", "dictionary_tables", "discover_phrases", "documents_table", "effect_tables",
+           "fit_topics", "formulation_tables", "ingest", "ingest_key", "load_config", "run", "term_comparison_tables",
+           "to_units", "tokenize", "top_keyness", "topic_comparison_tables", "topic_tables", "verify_results",
+           "whole_documents", "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
 COWORD_MIN_DOCS = 20
@@ -123,7 +121,15 @@ def ingest_key(settings: RunSettings) -> str | None:
             h.update(f"\0sidecar {Path(s.sidecar).resolve()} {_sha256(Path(s.sidecar))}".encode("utf-8", "surrogatepass"))
     except (OSError, ZhiliError):
         return None
+    h.update(code_digest().encode())
+    return h.hexdigest()
+
+
+def code_digest() -> str:
+    """SHA-256 of zhili's code and data files (part of the cache keys of steps whose code spans
+    several modules: any change to zhili makes them again)."""
     package = Path(__file__).parent
+    h = hashlib.sha256()
     for path in sorted([*package.glob("*.py"), *(package / "data").rglob("*")]):
         if path.is_file():
             h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
@@ -436,7 +442,7 @@ def _trend_terms(d: DTM, terms: pd.DataFrame | None) -> list[str]:
 def comparison_key(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = None) -> str:
     """The cache key of :func:`term_comparison_tables`: the matrix, its vocabulary and document
     variables, the settings it reads (``by``, ``exclude_places`` as the names it excludes,
-    ``keyness_terms``), the trend terms and the code of the modules that compute them."""
+    ``keyness_terms``), the trend terms and zhili's code (:func:`code_digest`)."""
     from .io import table_digest
 
     m = d.matrix.tocsr()
@@ -450,8 +456,7 @@ def comparison_key(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = N
         places = sorted(excluded_places())
     parts = ["\0".join(map(str, d.vocabulary)), table_digest(d.docvars), repr(list(settings.by)), repr(places),
              repr(settings.keyness_terms), repr(_trend_terms(d, terms) if "year" in settings.by else None),
-             *(Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
-               for module in ("compare", "grouping", "keyness", "pipeline"))]
+             code_digest()]
     for part in parts:
         h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
