@@ -127,3 +127,38 @@ def test_workbook_round_trips_awkward_values(tmp_path):
     assert [c.value for c in got["flag"]][:3] == [True, False, None]
     assert [c.value for c in got["x"]] == [1.5, None, "inf", -0.25, 1e-12, 3, None, 7]
     assert pd.read_excel(tmp_path / "b.xlsx", sheet_name="t")["c3"].tolist() == list(range(len(text)))
+
+
+def test_table_cache_copies_the_bytes_of_unchanged_tables_only(tmp_path):
+    import zipfile
+
+    from zhili.io import TableCache
+
+    tables = _tables()
+    plain = write_tables(tables, tmp_path / "plain")
+    first = TableCache(tmp_path / "cache")
+    write_tables(tables, tmp_path / "a", cache=first)
+    assert first.reused == []
+    changed = {**tables, "terms": tables["terms"].assign(count=[3, 5])}
+    second = TableCache(tmp_path / "cache")
+    written = write_tables(changed, tmp_path / "b", cache=second)
+    assert second.reused == ["documents", "doc_topics"]
+    for name in ("documents", "doc_topics"):
+        for suffix in (".csv", ".parquet"):
+            assert (tmp_path / "b" / f"{name}{suffix}").read_bytes() == plain[name].with_suffix(suffix).read_bytes()
+    assert pd.read_parquet(tmp_path / "b" / "terms.parquet")["count"].tolist() == [3, 5]
+    with zipfile.ZipFile(plain["workbook"]) as a, zipfile.ZipFile(written["workbook"]) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")  # documents
+        assert a.read("xl/worksheets/sheet3.xml") != b.read("xl/worksheets/sheet3.xml")  # terms
+    assert _formula_cells(written["workbook"]) == []
+
+
+def test_table_digest_sees_values_types_and_column_names():
+    from zhili.io import table_digest
+
+    base = pd.DataFrame({"id": ["a", "b"], "n": [1, 2]})
+    same = pd.DataFrame({"id": ["a", "b"], "n": [1, 2]}, index=[7, 8])
+    others = [base.assign(n=[1, 3]), base.rename(columns={"n": "m"}), base.assign(n=[1.0, 2.0]),
+              base.assign(id=pd.Series(["a", 2], dtype=object)), base[["n", "id"]]]
+    assert table_digest(base) == table_digest(same)
+    assert len({table_digest(base), *map(table_digest, others)}) == 1 + len(others)

@@ -378,3 +378,69 @@ def test_formulations_cache_key_follows_texts_docvars_and_units():
     assert base != key(["坚持五大导向。\n推进三降三升。"], ["苏州"])
     assert base != key(["坚持五大导向。\n推进三降三升。"], ["南通"], unit="paragraph")
     assert key(["甲\n乙"], ["南通"], "paragraph") != key(["甲乙"], ["南通"], "paragraph")
+
+
+def _tables_and_log(folder):
+    """Every written table's bytes (the workbook by its parts), run.log without its cache notes, the report's figures."""
+    import re
+    import zipfile
+
+    out = {}
+    for path in sorted((folder / "tables").iterdir()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                out.update({f"{path.name}:{n}": book.read(n) for n in book.namelist()})
+        else:
+            out[path.name] = path.read_bytes()
+    out["run.log"] = [line for line in (folder / "run.log").read_text(encoding="utf-8").splitlines()
+                      if not line.startswith("cache\t")]
+    out["figures"] = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", (folder / "report.html").read_text(encoding="utf-8"))
+    return out
+
+
+def test_a_rerun_with_another_k_reuses_what_does_not_depend_on_k_and_writes_the_same_as_a_cold_run(
+        tmp_path, monkeypatch, seed_text):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    paragraphs = [p for p in seed_text.split("\n") if p.strip()]
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": f"d{i}", "year": 2015 + i % 4, "text": "\n".join(paragraphs[i::7])},
+                                      ensure_ascii=False) + "\n" for i in range(7)), encoding="utf-8")
+    base = {"sources": [str(src)], "unit": "paragraph", "by": ["year"]}
+    first = run(RunSettings(**base, topics=3, out=str(tmp_path / "k3")))
+    rerun = run(RunSettings(**base, topics=2, out=str(tmp_path / "k2")))
+    assert "reused" not in first.manifest
+    reused = rerun.manifest["reused"]
+    assert {"formulations", "comparisons (keyness, term_trends)"} <= set(reused)
+    written = next(r for r in reused if r.startswith("written tables ("))
+    assert {"documents", "terms", "keyness", "term_trends"} <= set(written[len("written tables ("):-1].split(", "))
+    assert not {"doc_topics", "topics", "topic_prevalence"} & set(written[len("written tables ("):-1].split(", "))
+    assert any(r.startswith("report figures (") for r in reused)
+    assert "comparisons (keyness, term_trends) reused" in (tmp_path / "k2" / "run.log").read_text(encoding="utf-8")
+    cold = run(RunSettings(**base, topics=2, out=str(tmp_path / "cold"), cache=False))
+    assert "reused" not in cold.manifest
+    assert _tables_and_log(tmp_path / "k2") == _tables_and_log(tmp_path / "cold")
+
+
+def test_cached_tables_keep_object_columns_missing_values_and_warnings(tmp_path, monkeypatch):
+    import warnings
+
+    from zhili.errors import ZhiliWarning
+    from zhili.pipeline import cached_tables
+
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path))
+    table = pd.DataFrame({"group": pd.Series([2019, 2020, 2021], dtype=object),
+                          "city": pd.Series(["南通市", pd.NA, "苏州市"], dtype=object),
+                          "note": pd.Series([None, "x", None], dtype=object), "n": [1.5, 2.0, 3.0]})
+
+    def compute():
+        warnings.warn("[W999] a note for run.log", ZhiliWarning, stacklevel=2)
+        return {"t": table}
+
+    with pytest.warns(ZhiliWarning, match="W999"):
+        _, hit = cached_tables("test", "key", compute)
+    assert not hit
+    with pytest.warns(ZhiliWarning, match="W999"):
+        again, hit = cached_tables("test", "key", lambda: pytest.fail("recomputed"))
+    assert hit
+    pd.testing.assert_frame_equal(again["t"], table)
+    assert again["t"]["city"][1] is pd.NA and again["t"]["note"][0] is None and type(again["t"]["group"][0]) is int

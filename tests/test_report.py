@@ -405,3 +405,23 @@ def test_empty_grouped_term_table_keeps_typed_columns_regression():
     for table in (term_frequencies(d), term_frequencies(d, by="g")):
         assert table.empty and str(table["count"].dtype) == "int64" and str(table["doc_count"].dtype) == "int64"
         assert str(table["share"].dtype) == "float64"
+
+
+def test_a_cached_figure_is_reused_only_when_its_input_is_identical(tmp_path):
+    import pandas as pd
+
+    from zhili import plotting
+
+    terms = pd.DataFrame({"term": ["治理", "网格", "服务"], "count": [5, 3, 2], "doc_count": [1, 1, 1]})
+    cache = report.FigureCache(tmp_path / "figures")
+    drawn = cache(plotting.plot_top_terms, terms)
+    assert (cache.drawn, cache.reused) == (1, 0)
+    assert cache(plotting.plot_top_terms, terms.copy()) == drawn and (cache.drawn, cache.reused) == (1, 1)
+    assert drawn == report.FigureCache(tmp_path / "fresh")(plotting.plot_top_terms, terms)  # same bytes as drawn anew
+    for changed in (terms.assign(count=[5, 3, 1]), terms.iloc[:2]):
+        assert cache(plotting.plot_top_terms, changed) != drawn
+    cache(plotting.plot_top_terms, terms, n=2)
+    assert (cache.drawn, cache.reused) == (4, 1)
+    for entry in (tmp_path / "figures").rglob("*.png"):
+        entry.write_bytes(b"planted")
+    assert cache(plotting.plot_top_terms, terms) == drawn and cache.drawn == 5

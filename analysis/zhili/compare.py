@@ -27,8 +27,10 @@ the units, with ``doc_id``), ``labels_`` and ``topic_names_`` (list or None).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +102,7 @@ class PosteriorDraws:
 
     Draw ``d`` comes from its own seed (spawned from ``random_state``), so every table — by
     province, by year, before/after, effects — uses the same draws, whether they are kept
-    in memory (up to ``DRAW_CACHE_BYTES``, as float32) or regenerated. Use
+    in memory (up to ``DRAW_CACHE_BYTES``, as float32; made on every core) or regenerated. Use
     :func:`posterior_draws` to get the model's cached instance.
 
     >>> draws = PosteriorDraws(np.array([[9.0, 1.0], [1.0, 9.0]]), n_draws=3, random_state=0)
@@ -115,8 +117,15 @@ class PosteriorDraws:
         self._seeds = np.random.SeedSequence(random_state).spawn(self.n_draws)
         self._kept: np.ndarray | None = None
         if self.n_draws * self.alpha.size * 4 <= DRAW_CACHE_BYTES:
-            self._kept = np.stack([self._draw(d) for d in range(self.n_draws)]) if self.n_draws else \
-                np.empty((0, *self.alpha.shape), np.float32)
+            kept = np.empty((self.n_draws, *self.alpha.shape), np.float32)
+
+            def fill(d: int) -> None:
+                kept[d] = self._draw(d)
+
+            # numpy draws without the GIL: the draws are made side by side (each from its own seed, so the same)
+            with ThreadPoolExecutor(max(1, min(self.n_draws, os.cpu_count() or 1))) as pool:
+                list(pool.map(fill, range(self.n_draws)))
+            self._kept = kept
 
     def _draw(self, d: int) -> np.ndarray:
         return draw_theta(self.alpha, np.random.default_rng(self._seeds[d])).astype(np.float32)

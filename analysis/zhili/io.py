@@ -15,6 +15,11 @@ than ``max_rows`` is cut there, with a note on a ``notes`` sheet pointing to its
 Parquet files, which are always whole. ``doc_topics`` does not repeat the document
 variables in the workbook (they are on the ``documents`` sheet, joined by ``doc_id``).
 
+With a :class:`TableCache`, a table whose content (:func:`table_digest`) was written before
+by the same code and libraries has its CSV, Parquet and sheet bytes copied from the cache
+instead of encoded again (a rerun with another number of topics rewrites only the tables
+that depend on it).
+
 >>> csv_safe_value("=HYPERLINK(\\"http://x\\")"), csv_safe_value("-3.5"), csv_safe_value("网格化")
 ('\\'=HYPERLINK("http://x")', '-3.5', '网格化')
 """
@@ -22,11 +27,15 @@ variables in the workbook (they are on the ``documents`` sheet, joined by ``doc_
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import math
 import re
+import shutil
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -34,7 +43,8 @@ import pandas as pd
 from .errors import E, ZhiliError
 from .files import replacing
 
-__all__ = ["EXCEL_MAX_ROWS", "csv_safe", "csv_safe_value", "write_table", "write_tables", "write_workbook"]
+__all__ = ["EXCEL_MAX_ROWS", "TableCache", "csv_safe", "csv_safe_value", "table_digest", "write_table", "write_tables",
+           "write_workbook"]
 
 EXCEL_MAX_ROWS = 1_048_575  # Excel's limit, less the header row
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -70,8 +80,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         series = out[col]
         if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            risky = series.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
-            if risky.any():
+            if any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in series.to_numpy(dtype=object)):
                 out[col] = series.map(csv_safe_value)
                 changed = True
     columns = [csv_safe_value(c) for c in out.columns]
@@ -98,34 +107,120 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     if suffix == ".xlsx":
         return write_workbook({"table": df}, path)
     with replacing(path) as tmp:
-        if suffix == ".csv":
-            csv_safe(df).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-        else:
-            _parquet_safe(df).to_parquet(tmp, index=False)
+        _encode(df, suffix, tmp)
     return path
 
 
+def _encode(df: pd.DataFrame, suffix: str, target: Path) -> None:
+    if suffix == ".csv":
+        csv_safe(df).to_csv(target, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    else:
+        _parquet_safe(df).to_parquet(target, index=False)
+
+
+class TableCache:
+    """Written bytes of tables (CSV, Parquet, workbook sheet XML) in ``folder``, by a key of the
+    table's content (:func:`table_digest`), the code of this module and the versions of pandas and
+    pyarrow. ``reused`` lists the tables whose CSV and Parquet files :func:`write_tables` copied from it.
+
+    Entries are written through a temporary file (never half-written); an unreadable cache only
+    costs time.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.reused: list[str] = []
+
+    def path(self, digest: str, kind: str) -> Path:
+        """Where the ``kind`` ('csv', 'parquet', 'sheet.xml') bytes of the table with ``digest`` are kept."""
+        key = hashlib.sha256(f"{_code_digest()}|{kind}|{digest}".encode()).hexdigest()
+        return self.folder / key[:2] / f"{key}.{kind}"
+
+    def write(self, digest: str, kind: str, target: Path, encode: Callable[[Path], None]) -> bool:
+        """Fill ``target`` with the cached bytes (``True``), or with ``encode(target)`` and keep a copy (``False``)."""
+        entry = self.path(digest, kind)
+        try:
+            shutil.copyfile(entry, target)
+            return True
+        except OSError:
+            pass
+        encode(target)
+        try:
+            with replacing(entry, durable=False) as tmp:
+                shutil.copyfile(target, tmp)
+        except OSError:  # a read-only or full cache only costs time
+            pass
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    import pyarrow
+
+    return hashlib.sha256(Path(__file__).read_bytes() + f"|{pd.__version__}|{pyarrow.__version__}".encode()).hexdigest()
+
+
+def table_digest(df: pd.DataFrame) -> str:
+    """SHA-256 of what a written table holds: column names and types, and every value with its
+    Python type where a column mixes types (the index is never written, so not hashed).
+
+    >>> table_digest(pd.DataFrame({"a": [1]})) == table_digest(pd.DataFrame({"a": [1]}, index=[5]))
+    True
+    >>> table_digest(pd.DataFrame({"a": ["1", "x"]})) == table_digest(pd.DataFrame({"a": [1, "x"]}))
+    False
+    """
+    h = hashlib.sha256(repr([(str(c), type(c).__name__, repr(t)) for c, t in df.dtypes.items()]).encode())
+    h.update(f"|{len(df)}|".encode())
+    for j in range(df.shape[1]):
+        column = df.iloc[:, j]
+        h.update(pd.util.hash_pandas_object(column, index=False, categorize=False).to_numpy().tobytes())
+        if column.dtype == object:  # 1 and '1' hash alike, None and NA too: their types tell them apart
+            values = column.to_numpy()
+            kinds = set(map(type, values))
+            if len(kinds) == 1 or (len(kinds) == 2 and str in kinds
+                                   and pd.api.types.infer_dtype(column, skipna=True) == "string"):
+                h.update(repr(sorted(k.__name__ for k in kinds)).encode())  # text and one kind of null: placed above
+            else:
+                h.update(" ".join(type(v).__name__ for v in values).encode())
+    return h.hexdigest()
+
+
+
 def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path,
-                 max_rows: int = EXCEL_MAX_ROWS) -> dict[str, Path]:
+                 max_rows: int = EXCEL_MAX_ROWS, cache: TableCache | None = None) -> dict[str, Path]:
     """Each table as ``NAME.csv`` and ``NAME.parquet``, and all of them as sheets of one
-    workbook ``zhili-tables.xlsx``; returns ``{name: csv path, "workbook": xlsx path}``."""
+    workbook ``zhili-tables.xlsx``; returns ``{name: csv path, "workbook": xlsx path}``.
+    With ``cache``, bytes written before for the same content are copied from it."""
     folder = Path(folder)
     written = {}
+    digests = {name: table_digest(df) for name, df in tables.items()} if cache is not None else {}
     for name, df in tables.items():
-        written[name] = write_table(df, folder / f"{name}.csv")
-        write_table(df, folder / f"{name}.parquet")
-    written["workbook"] = write_workbook(tables, folder / "zhili-tables.xlsx", max_rows=max_rows)
+        hits = []
+        for suffix in (".csv", ".parquet"):
+            path = folder / f"{name}{suffix}"
+            with replacing(path) as tmp:
+                if cache is None:
+                    _encode(df, suffix, tmp)
+                else:
+                    hits.append(cache.write(digests[name], suffix[1:], tmp, functools.partial(_encode, df, suffix)))
+            written.setdefault(name, path)
+        if hits and all(hits):
+            cache.reused.append(name)
+    written["workbook"] = write_workbook(tables, folder / "zhili-tables.xlsx", max_rows=max_rows, cache=cache,
+                                         digests=digests)
     return written
 
 
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
-                   max_rows: int = EXCEL_MAX_ROWS) -> Path:
+                   max_rows: int = EXCEL_MAX_ROWS, cache: TableCache | None = None,
+                   digests: Mapping[str, str] | None = None) -> Path:
     """All tables in one Excel workbook, one sheet each, streamed sheet by sheet.
 
     Every string is a string cell (no input value becomes a formula). A table with more
     than ``max_rows`` rows is cut, and a ``notes`` sheet says so and names its CSV/Parquet.
     When a ``documents`` table is present, ``doc_topics`` keeps only its key columns and
-    the topic shares.
+    the topic shares. With ``cache`` a sheet's XML written before for the same content is
+    copied from it; ``digests`` are the tables' :func:`table_digest` when already known.
 
     >>> import tempfile
     >>> from openpyxl import load_workbook
@@ -137,9 +232,11 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     path = Path(path)
     max_rows = max(1, int(max_rows))
     notes: list[tuple[str, str]] = []
-    sheets: list[tuple[str, pd.DataFrame]] = []
+    sheets: list[tuple[str, pd.DataFrame, str | None]] = []  # name, rows, content digest (with a cache)
+    digests = dict(digests or {})
     for name, df in tables.items():
         sheet_name = name[:31]
+        whole = df
         if name == "doc_topics" and "documents" in tables:
             df, dropped = _without_docvars(df, tables["documents"])
             if dropped:
@@ -149,19 +246,42 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
             notes.append((sheet_name, f"first {max_rows:,} of {len(df):,} rows; all rows in {name}.csv and "
                                       f"{name}.parquet"))
             df = df.head(max_rows)
-        sheets.append((sheet_name, df))
+        if cache is not None and (df is not whole or name not in digests):
+            digests[name] = table_digest(df)
+        sheets.append((sheet_name, df, digests.get(name)))
     if notes:
-        sheets.append(("notes", pd.DataFrame(notes, columns=["sheet", "note"])))
+        sheets.append(("notes", pd.DataFrame(notes, columns=["sheet", "note"]), None))
     if not sheets:
-        sheets.append(("empty", pd.DataFrame()))
+        sheets.append(("empty", pd.DataFrame(), None))
     with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        for part, xml in _xlsx_parts([name for name, _ in sheets]).items():
+        for part, xml in _xlsx_parts([name for name, _, _ in sheets]).items():
             book.writestr(part, xml)
-        for i, (_, df) in enumerate(sheets, 1):
+        for i, (_, df, digest) in enumerate(sheets, 1):
             with book.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as stream:
-                for chunk in _sheet_xml(df):
-                    stream.write(chunk.encode("utf-8", "replace"))
+                entry = _cached_sheet(df, cache.path(digest, "sheet.xml")) if cache is not None and digest else None
+                if entry is None:
+                    for chunk in _sheet_xml(df):
+                        stream.write(chunk.encode("utf-8", "replace"))
+                else:
+                    with entry:
+                        shutil.copyfileobj(entry, stream, 2**20)
     return path
+
+
+def _cached_sheet(df: pd.DataFrame, entry: Path) -> BinaryIO | None:
+    """The cache entry of ``df``'s sheet XML opened for reading, written first when missing;
+    ``None`` when the cache can be neither read nor written."""
+    try:
+        return open(entry, "rb")
+    except OSError:
+        pass
+    try:
+        with replacing(entry, durable=False) as tmp, open(tmp, "wb") as copy:
+            for chunk in _sheet_xml(df):
+                copy.write(chunk.encode("utf-8", "replace"))
+        return open(entry, "rb")
+    except OSError:
+        return None
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
@@ -194,6 +314,11 @@ def _sheet_xml(df: pd.DataFrame, rows_per_chunk: int = 2000) -> Iterator[str]:
 def _column_xml(series: pd.Series, letter: str) -> list[str]:
     """Each value of a column as a cell's XML with ``_ROW`` where the row number goes ('' when missing)."""
     ref = letter + _ROW
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":  # the common cases, without a call per cell
+        return [f'<c r="{ref}"><v>{v}</v></c>' for v in series.tolist()]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
+        return [f'<c r="{ref}"><v>{v!r}</v></c>' if math.isfinite(v) else _xml_cell(ref, _number(v))
+                for v in series.to_numpy(dtype=float).tolist()]
     return [_xml_cell(ref, v) for v in _column_values(series)]
 
 

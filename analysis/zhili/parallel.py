@@ -40,12 +40,17 @@ def single_threaded() -> bool:
     return all(t is threading.current_thread() or t.name == _REAPER for t in threading.enumerate())
 
 
+def can_fork() -> bool:
+    """Workers are forked here: on Linux, when no other thread runs (:func:`single_threaded`)."""
+    return sys.platform == "linux" and single_threaded()
+
+
 def start_workers(fn: Callable[..., Any], jobs: Sequence[tuple]) -> list[Callable[[], Any]]:
     """Start ``fn(*args)`` for each ``args`` of ``jobs`` in its own worker process; returns one
     function per job that waits for and returns its result (re-raising a worker's error)."""
     if not jobs:
         return []
-    if sys.platform == "linux" and single_threaded():
+    if can_fork():
         return [_fork(fn, args) for args in jobs]
     pool = ProcessPoolExecutor(max_workers=max(1, len(jobs)), mp_context=get_context("spawn"))
     futures = [pool.submit(fn, *args) for args in jobs]

@@ -39,7 +39,7 @@ from .dask_engine import check_engine
 from .dtm import DTM, dtm, dtm_trim, matrix_sums, term_frequencies
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import building, check_target, file_digests, replacing
-from .io import EXCEL_MAX_ROWS, write_tables, write_workbook
+from .io import EXCEL_MAX_ROWS, TableCache, write_tables, write_workbook
 from .manifest import command_line, new_manifest, write_json
 from .settings import FIELDS, RunSettings, check_value, from_toml_table
 from .tokens import Tokens
@@ -48,11 +48,11 @@ if TYPE_CHECKING:
     from .coword import CowordNetwork
     from .topics import TopicModel
 
-__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "comparison_tables", "count", "coword_network",
-           "dictionary_tables", "discover_phrases", "documents_table", "effect_tables", "fit_topics",
-           "formulation_tables", "ingest", "load_config",
-           "run", "to_units", "tokenize", "top_keyness", "topic_tables", "verify_results", "whole_documents",
-           "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
+__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "code_digest", "comparison_key", "comparison_tables",
+           "count", "coword_network", "dictionary_tables", "discover_phrases", "documents_table", "effect_tables",
+           "fit_topics", "formulation_tables", "ingest", "load_config", "run", "term_comparison_tables",
+           "to_units", "tokenize", "top_keyness", "topic_comparison_tables", "topic_tables", "verify_results",
+           "whole_documents", "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
 COWORD_MIN_DOCS = 20
@@ -98,6 +98,17 @@ def ingest(settings: RunSettings, spill: bool = False) -> Corpus:
     return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
                   sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines, sheet=s.sheet or None,
                   year_cols=tuple(s.year_cols), clean_web=s.clean_web, spill=spill)
+
+
+def code_digest() -> str:
+    """SHA-256 of zhili's code and data files (part of the cache keys of steps whose code spans
+    several modules: any change to zhili makes them again)."""
+    package = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), *(package / "data").rglob("*")]):
+        if path.is_file():
+            h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def to_units(documents: Corpus, settings: RunSettings) -> Corpus:
@@ -178,15 +189,13 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
 def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:
     """The cache key of :func:`formulation_tables`: the documents, their variables, ``by``, the
     segmenter fingerprint and the code of :mod:`zhili.formulations`."""
-    from . import formulations
-
     h = hashlib.sha256()  # unit by unit: the texts are never joined or encoded whole
     for doc_id, position, text in zip(units.docs["doc_id"], units.docs["position"], units.iter_texts()):
         h.update(f"{doc_id}\0{position}\0".encode("utf-8", "surrogatepass"))
         h.update(hashlib.sha256(text.encode("utf-16-le", "surrogatepass")).digest())
     docvars = units.docs.drop(columns=["text", "position"], errors="ignore").drop_duplicates("doc_id")
     for part in (docvars.to_csv(), repr(list(settings.by)), fingerprint,
-                 Path(formulations.__file__).read_text(encoding="utf-8")):
+                 Path(__file__).with_name("formulations.py").read_text(encoding="utf-8")):
         h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -194,31 +203,68 @@ def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> 
 def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFrame]]
                   ) -> tuple[dict[str, pd.DataFrame], bool]:
     """The tables of ``step`` from the on-disk cache (``$ZHILI_CACHE_DIR/steps``) and ``True``, or
-    computed, stored there and ``False``. Only Parquet is read (no code can be loaded); tables that do not come back from
-    Parquet exactly as they were are not stored, and an unreadable entry is recomputed."""
+    computed, stored there and ``False``. Only Parquet and JSON are read (no code can be loaded):
+    columns of Python objects (such as years in a ``group`` column) are named in ``tables.json`` with
+    their missing value and made objects again; tables that do not come back exactly as they were are not stored, and an
+    unreadable entry is recomputed. The ZhiliWarnings of ``compute`` are stored too and given again
+    when the tables are reused, so ``run.log`` is the same."""
     from .tokens import _cache_dir
 
     folder = _cache_dir(True) / "steps" / step / key
-    names = folder / "tables.json"
+    index = folder / "tables.json"
     try:
-        tables = {n: pd.read_parquet(folder / f"{n}.parquet") for n in json.loads(names.read_text(encoding="utf-8"))}
+        meta = json.loads(index.read_text(encoding="utf-8"))
+        meta = meta if isinstance(meta, dict) else {"tables": meta}  # written before objects and warnings were kept
+        tables = {n: _read_cached(folder / f"{n}.parquet", meta.get("objects", {}).get(n, {})) for n in meta["tables"]}
+        for message in meta.get("warnings", []):
+            warnings.warn(str(message), ZhiliWarning, stacklevel=2)
         return tables, True
-    except (OSError, ValueError, TypeError, KeyError, ImportError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, ImportError):
         pass
     except Exception:  # pyarrow raises its own errors on a corrupt or planted file
         pass
-    tables = compute()
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        tables = compute()
+    for w in got:  # to whoever records or shows them, as if not caught here
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        objects = {n: _object_columns(df) for n, df in tables.items()}
         for n, df in tables.items():
             with replacing(folder / f"{n}.parquet", durable=False) as tmp:
                 df.to_parquet(tmp, index=False)
-            pd.testing.assert_frame_equal(pd.read_parquet(folder / f"{n}.parquet"), df.reset_index(drop=True))
-        with replacing(names, durable=False) as tmp:
-            tmp.write_text(json.dumps(list(tables)), encoding="utf-8")
+            pd.testing.assert_frame_equal(_read_cached(folder / f"{n}.parquet", objects[n]), df.reset_index(drop=True))
+        meta = {"tables": list(tables), "objects": objects,
+                "warnings": [str(w.message) for w in got if issubclass(w.category, ZhiliWarning)]}
+        with replacing(index, durable=False) as tmp:
+            tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     except Exception:  # not exactly storable, or the cache folder is unwritable: just do not cache
         pass
     return tables, False
+
+
+_MISSING = {"None": None, "NA": pd.NA, "nan": np.nan}
+
+
+def _object_columns(df: pd.DataFrame) -> dict[str, str]:
+    """The object columns of ``df`` and what each holds for a missing value ('None', 'NA' or 'nan')."""
+    out = {}
+    for c in df.columns:
+        if df[c].dtype == object:
+            missing = df[c].isna().to_numpy()
+            first = df[c].to_numpy()[missing.argmax()] if missing.any() else np.nan
+            out[c] = "None" if first is None else "NA" if first is pd.NA else "nan"
+    return out
+
+
+def _read_cached(path: Path, objects: dict[str, str]) -> pd.DataFrame:
+    """A cached table with its object columns (:func:`_object_columns`) as they were."""
+    table = pd.read_parquet(path)
+    for c, missing in objects.items():
+        column = table[c].astype(object)
+        table[c] = column.where(column.notna(), _MISSING[missing])
+    return table
 
 
 def coword_network(units: Corpus, toks: Tokens | None, settings: RunSettings, counts: DTM | None = None
@@ -319,24 +365,60 @@ def comparison_tables(d: DTM, settings: RunSettings, model: TopicModel | None = 
     >>> sorted(comparison_tables(count(docs, tokenize(docs, s))[0], RunSettings(by=[])))
     []
     """
-    from .compare import compare_topics, term_trends
+    return {**term_comparison_tables(d, settings, terms), **topic_comparison_tables(model, settings)}
+
+
+def term_comparison_tables(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = None
+                           ) -> dict[str, pd.DataFrame]:
+    """The tables of :func:`comparison_tables` that need no topic model (the same for every K):
+    ``keyness`` and, by ``year``, ``term_trends`` of the ``TREND_TERMS`` most frequent terms."""
+    from .compare import term_trends
     from .keyness import keyness
 
-    tables: dict[str, pd.DataFrame] = {}
     if not settings.by:
-        return tables
-    key, prev = [], []
-    for var in settings.by:
-        key.append(keyness(d, by=var, exclude_places=settings.exclude_places))
-        if model is not None:
-            prev.append(compare_topics(model, by=var, random_state=settings.random_state))
-    tables["keyness"] = top_keyness(pd.concat(key, ignore_index=True), settings.keyness_terms)
+        return {}
+    key = [keyness(d, by=var, exclude_places=settings.exclude_places) for var in settings.by]
+    tables = {"keyness": top_keyness(pd.concat(key, ignore_index=True), settings.keyness_terms)}
     if "year" in settings.by:
-        top = (terms if terms is not None else term_frequencies(d))["term"].head(TREND_TERMS).tolist()
-        tables["term_trends"] = term_trends(d, top, by="year")
-    if prev:
-        tables["topic_prevalence"] = pd.concat(prev, ignore_index=True)
+        tables["term_trends"] = term_trends(d, _trend_terms(d, terms), by="year")
     return tables
+
+
+def topic_comparison_tables(model: TopicModel | None, settings: RunSettings) -> dict[str, pd.DataFrame]:
+    """``topic_prevalence`` of ``model`` per ``settings.by`` variable (nothing without a model)."""
+    from .compare import compare_topics
+
+    if model is None or not settings.by:
+        return {}
+    return {"topic_prevalence": pd.concat([compare_topics(model, by=var, random_state=settings.random_state)
+                                           for var in settings.by], ignore_index=True)}
+
+
+def _trend_terms(d: DTM, terms: pd.DataFrame | None) -> list[str]:
+    return (terms if terms is not None else term_frequencies(d))["term"].head(TREND_TERMS).tolist()
+
+
+def comparison_key(d: DTM, settings: RunSettings, terms: pd.DataFrame | None = None) -> str:
+    """The cache key of :func:`term_comparison_tables`: the matrix, its vocabulary and document
+    variables, the settings it reads (``by``, ``exclude_places`` as the names it excludes,
+    ``keyness_terms``), the trend terms and zhili's code (:func:`code_digest`)."""
+    from .io import table_digest
+
+    m = d.matrix.tocsr()
+    h = hashlib.sha256(f"{m.shape}|{m.dtype}|{m.indices.dtype}|{m.indptr.dtype}".encode())
+    for array in (m.data, m.indices, m.indptr):
+        h.update(np.ascontiguousarray(array).tobytes())
+    places = settings.exclude_places
+    if places is True:
+        from .lexicon import excluded_places
+
+        places = sorted(excluded_places())
+    parts = ["\0".join(map(str, d.vocabulary)), table_digest(d.docvars), repr(list(settings.by)), repr(places),
+             repr(settings.keyness_terms), repr(_trend_terms(d, terms) if "year" in settings.by else None),
+             code_digest()]
+    for part in parts:
+        h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def dictionary_tables(d: DTM, settings: RunSettings) -> dict[str, pd.DataFrame]:
@@ -349,10 +431,16 @@ def dictionary_tables(d: DTM, settings: RunSettings) -> dict[str, pd.DataFrame]:
 
 
 def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
-    """Write ``run.log``, the tables, the co-word GraphML, the model and ``manifest.json`` (with the
-    size and SHA-256 of every file) into ``folder``; return the paths relative to it."""
+    """Write the tables, ``run.log``, the co-word GraphML, the model and ``manifest.json`` (with the
+    size and SHA-256 of every file) into ``folder``; return the paths relative to it. With the
+    cache on, tables written before with the same content are copied from it (:class:`zhili.io.TableCache`)."""
+    from .tokens import _cache_dir
+
+    cache = TableCache(_cache_dir(True) / "tables") if result.settings.cache else None
+    written = write_tables(result.frames, folder / "tables", cache=cache)
+    if cache is not None and cache.reused:
+        result.manifest.setdefault("reused", []).append(f"written tables ({', '.join(cache.reused)})")
     write_log(folder, result.documents, result.warnings, result.manifest)
-    written = write_tables(result.frames, folder / "tables")
     if result.coword is not None:
         written["coword_graphml"] = result.coword.write_graphml(folder / "tables" / "coword.graphml")
     if result.model is not None:
@@ -472,7 +560,16 @@ def _effects(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _compare(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.frames.update(comparison_tables(r.dtm, r.settings, r.model, r.frames["terms"]))
+    s, terms = r.settings, r.frames["terms"]
+    if s.cache:
+        tables, hit = cached_tables("comparisons", comparison_key(r.dtm, s, terms),
+                                    lambda: term_comparison_tables(r.dtm, s, terms))
+        if hit:
+            r.manifest.setdefault("reused", []).append(f"comparisons ({', '.join(tables)})")
+    else:
+        tables = term_comparison_tables(r.dtm, s, terms)
+    r.frames.update(tables)
+    r.frames.update(topic_comparison_tables(r.model, s))
 
 
 def _dictionary(r: RunResult, folder: Path, progress: bool | None) -> None:
@@ -485,9 +582,14 @@ def _write(r: RunResult, folder: Path, progress: bool | None) -> None:
 
 
 def _report(r: RunResult, folder: Path, progress: bool | None) -> None:
-    from .report import write_report
+    from .report import FigureCache, write_report
+    from .tokens import _cache_dir
 
-    write_report(folder)
+    figures = FigureCache(_cache_dir(True) / "figures") if r.settings.cache else None
+    write_report(folder, figures=figures)
+    if figures is not None and figures.reused:
+        r.manifest.setdefault("reused", []).append(f"report figures ({figures.reused} of "
+                                                   f"{figures.reused + figures.drawn})")
     r.tables["report"] = r.out / "report.html"
     r.manifest["tables"]["report"] = "report.html"
 

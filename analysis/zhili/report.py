@@ -23,9 +23,11 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,11 +57,12 @@ MAX_EXPECTED_FIGURES = 2       # numeric covariates drawn as expected-share line
 MAX_EFFECT_ROWS = 200          # rows of topic_effects shown; the CSV has them all
 
 
-def write_report(results_dir: str | Path, path: str | Path | None = None) -> Path:
+def write_report(results_dir: str | Path, path: str | Path | None = None, figures: FigureCache | None = None) -> Path:
     """Write ``report.html`` (default: inside ``results_dir``) and return its path.
 
     The file is written to a temporary file beside the target and then moved into place,
-    so an interrupted run never leaves a half-written report over a good one.
+    so an interrupted run never leaves a half-written report over a good one. With
+    ``figures``, a figure drawn before from the same inputs is taken from that cache.
 
     >>> write_report("tests/fixtures/results_minimal", "/tmp/report.html").stat().st_size > 0
     True
@@ -72,20 +75,27 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         "topic_prevalence.csv", "keyness.csv", "formulations.csv", "formulation_examples.csv",
         "coword_nodes.csv", "coword_edges.csv", "topic_effects.csv", "topic_effects_expected.csv")}
     labels = _topic_labels(tables["topics.csv"])
+    later: list[tuple[Callable[..., Figure], tuple, dict]] = []
+
+    def draw(plot: Callable[..., Figure], *args: Any, **kwargs: Any) -> Markup:
+        """A slot for the figure, drawn once the page's text (and so the font it needs) is known."""
+        later.append((plot, args, kwargs))
+        return Markup(f"{FIGURE_SLOT}{len(later) - 1}>")
+
     explorer = None
     if tables["topic_terms.csv"] is not None:
         explorer = topic_explorer_data(tables["topic_terms.csv"], tables["topics.csv"])
     sections = [
         _overview(manifest, documents),
-        _terms_section(tables["terms.csv"], manifest),
+        _terms_section(tables["terms.csv"], manifest, draw),
         _topics_section(tables["topics.csv"], tables["topic_passages.csv"], explorer, labels),
-        _k_search_section(tables["k_search.csv"], manifest.get("k_search")),
+        _k_search_section(tables["k_search.csv"], manifest.get("k_search"), draw),
         *_effects_sections(tables["topic_effects.csv"], tables["topic_effects_expected.csv"], labels,
-                           manifest.get("effects")),
-        *_prevalence_sections(tables["topic_prevalence.csv"], labels),
-        _keyness_section(tables["keyness.csv"]),
-        _formulations_section(tables["formulations.csv"], tables["formulation_examples.csv"]),
-        _coword_section(tables["coword_nodes.csv"], tables["coword_edges.csv"]),
+                           manifest.get("effects"), draw),
+        *_prevalence_sections(tables["topic_prevalence.csv"], labels, draw),
+        _keyness_section(tables["keyness.csv"], draw),
+        _formulations_section(tables["formulations.csv"], tables["formulation_examples.csv"], draw),
+        _coword_section(tables["coword_nodes.csv"], tables["coword_edges.csv"], draw),
         _manifest_section(manifest),
     ]
     script = (TEMPLATES / "explorer.js").read_text(encoding="utf-8") if explorer else ""
@@ -99,7 +109,12 @@ def write_report(results_dir: str | Path, path: str | Path | None = None) -> Pat
         script=Markup(script),
         sections=sections,
     )
-    html = html.replace(FONT_FACE_SLOT, _font_face(html), 1)
+    face = _font_face_meanwhile(html)  # figures add no characters (base64): the font is cut while they are drawn
+    try:
+        drawn = [(figures if figures is not None else _drawn)(plot, *args, **kwargs) for plot, args, kwargs in later]
+    finally:
+        font_face = face()
+    html = re.sub(f"{FIGURE_SLOT}(\\d+)>", lambda m: drawn[int(m[1])], html).replace(FONT_FACE_SLOT, font_face, 1)
     target = Path(path) if path is not None else results / "report.html"
     with replacing(target) as tmp:
         tmp.write_text(html, encoding="utf-8")
@@ -181,17 +196,35 @@ def _script_json(data: object) -> Markup:
 
 
 FONT_FACE_SLOT = "/* zhili:font-face */"
+FIGURE_SLOT = "<zhili:figure "  # never in the page's text, whose '<' is escaped
 
 
 def _font_face(html: str) -> str:
     """An @font-face with the shipped CJK font cut down to the characters this page uses,
     so Chinese shows on machines without Chinese fonts (the page needs no network)."""
-    chars = {ord(ch) for ch in html if ord(ch) > 0x2E7F}
+    chars = _page_chars(html)
     if not chars:
         return ""
-    data = base64.b64encode(font_subset(frozenset(chars))).decode("ascii")
+    data = base64.b64encode(font_subset(chars)).decode("ascii")
     return (f'@font-face {{ font-family: "{plotting.font_family()}"; '
             f'src: url(data:font/woff;base64,{data}) format("woff"); }}')
+
+
+def _page_chars(html: str) -> frozenset[int]:
+    return frozenset(ord(ch) for ch in set(html) if ord(ch) > 0x2E7F)
+
+
+def _font_face_meanwhile(html: str) -> Callable[[], str]:
+    """:func:`_font_face` of ``html``, cut in a forked worker while this process draws the figures
+    when the subset is not cached and a fork is safe (:func:`zhili.parallel.can_fork`), else here;
+    call the result to get it."""
+    from zhili.parallel import can_fork, start_workers
+
+    chars = _page_chars(html)
+    if chars and can_fork() and _cached_subset(_font_cache_path(chars)) is None:
+        return start_workers(_font_face, [(html,)])[0]
+    face = _font_face(html)
+    return lambda: face
 
 
 def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
@@ -201,16 +234,10 @@ def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
     >>> font_subset(frozenset(map(ord, "治理")))[:4]
     b'wOFF'
     """
-    folder = _font_cache_dir() if cache else None
-    key = hashlib.sha256(_font_digest().encode() + b"|" + ",".join(map(str, sorted(chars))).encode()).hexdigest()
-    path = folder / f"{key}.woff" if folder is not None else None
-    if path is not None:
-        try:
-            data = path.read_bytes()
-            if data[:4] == b"wOFF":  # anything else (corrupt, planted) is made again
-                return data
-        except OSError:
-            pass
+    path = _font_cache_path(chars) if cache else None
+    data = _cached_subset(path) if path is not None else None
+    if data is not None:
+        return data
     data = _subset(chars)
     if path is not None:
         try:
@@ -219,6 +246,19 @@ def font_subset(chars: frozenset[int], cache: bool = True) -> bytes:
         except OSError:
             pass  # a read-only cache only costs time
     return data
+
+
+def _font_cache_path(chars: frozenset[int]) -> Path:
+    key = hashlib.sha256(_font_digest().encode() + b"|" + ",".join(map(str, sorted(chars))).encode()).hexdigest()
+    return _font_cache_dir() / f"{key}.woff"
+
+
+def _cached_subset(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if data[:4] == b"wOFF" else None  # anything else (corrupt, planted) is made again
 
 
 @functools.lru_cache(maxsize=1)
@@ -310,14 +350,92 @@ def _topic_labels(topics: pd.DataFrame | None) -> dict:
     return {_plain(t): str(label) for t, label in zip(topics["topic"], topics["label"]) if pd.notna(label)}
 
 
-def _png(fig: Figure) -> Markup:
-    """The figure as a small data: URI (PNG, 256-colour palette)."""
+def _png(fig: Figure) -> bytes:
+    """The figure as a small PNG (256-colour palette)."""
     raw = io.BytesIO()
     fig.savefig(raw, format="png", dpi=FIGURE_DPI, facecolor="white")
     image = Image.open(raw).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     small = io.BytesIO()
     image.save(small, format="PNG", optimize=True)
-    return Markup("data:image/png;base64," + base64.b64encode(small.getvalue()).decode("ascii"))
+    return small.getvalue()
+
+
+def _data_uri(png: bytes) -> Markup:
+    return Markup("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
+
+
+Draw = Callable[..., Markup]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _drawn(plot: Callable[..., Figure], *args: Any, **kwargs: Any) -> Markup:
+    """``plot(*args, **kwargs)`` as a PNG ``data:`` URI."""
+    return _data_uri(_png(plot(*args, **kwargs)))
+
+
+class FigureCache:
+    """Report figures kept as PNG bytes in ``folder``, by the plot function, its arguments (tables
+    by :func:`zhili.io.table_digest` and their index), the code of :mod:`zhili.plotting` and of this
+    module, matplotlib's settings, the font and the versions of the libraries that draw. Called
+    like :func:`_drawn`; ``reused`` and ``drawn`` count the figures it gave from the cache or drew.
+
+    A rerun with another number of topics draws only the figures of the topics again.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.reused = 0
+        self.drawn = 0
+        self._base: str | None = None
+
+    def __call__(self, plot: Callable[..., Figure], *args: Any, **kwargs: Any) -> Markup:
+        if self._base is None:
+            self._base = _drawing_digest()
+        key = _figure_key(self._base, plot, args, kwargs)
+        entry = self.folder / key[:2] / f"{key}.png"
+        try:
+            png = entry.read_bytes()
+            if png.startswith(PNG_SIGNATURE):  # anything else (corrupt, planted) is drawn again
+                self.reused += 1
+                return _data_uri(png)
+        except OSError:
+            pass
+        png = _png(plot(*args, **kwargs))
+        self.drawn += 1
+        try:
+            with replacing(entry, durable=False) as tmp:
+                tmp.write_bytes(png)
+        except OSError:
+            pass  # a read-only cache only costs time
+        return _data_uri(png)
+
+
+def _figure_key(base: str, plot: Callable[..., Figure], args: tuple, kwargs: dict) -> str:
+    from zhili.io import table_digest
+
+    h = hashlib.sha256(f"{base}|{plot.__module__}.{plot.__qualname__}".encode())
+    for name, value in [*enumerate(args), *sorted(kwargs.items())]:
+        if isinstance(value, pd.DataFrame):
+            index = hashlib.sha256(pd.util.hash_pandas_object(value.index).to_numpy().tobytes()).hexdigest()
+            text = f"table {table_digest(value)} {index}"
+        elif isinstance(value, Mapping):
+            text = repr(list(value.items()))
+        else:
+            text = f"{type(value).__name__} {value!r}"
+        h.update(f"|{name}={text}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _drawing_digest() -> str:
+    """What else shapes a figure's pixels: this code, matplotlib's settings, the font, the libraries."""
+    import matplotlib
+
+    from zhili.manifest import library_versions
+
+    parts = [Path(plotting.__file__).read_bytes(), Path(__file__).read_bytes(), _font_digest().encode(),
+             repr(sorted((k, repr(v)) for k, v in matplotlib.rcParams.items() if k != "backend")).encode(),
+             repr(library_versions(("matplotlib", "pillow", "numpy", "pandas", "wordcloud", "networkx"))).encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
 def _cell(value: object) -> dict:
@@ -375,14 +493,14 @@ def _known_groups(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["group"].notna() & (rows["group"].astype(str).str.strip() != "")]
 
 
-def _terms_section(terms: pd.DataFrame | None, manifest: Mapping | None = None) -> dict:
+def _terms_section(terms: pd.DataFrame | None, manifest: Mapping | None = None, draw: Draw = _drawn) -> dict:
     section = {"id": "terms", "title": "高频词 Top terms and word cloud"}
     if terms is None:
         return {**section, "note": _missing("terms.csv")}
     if terms.empty:
         return {**section, "note": no_terms_note(manifest or {})}
-    return {**section, "note": "", "top_terms": _png(plotting.plot_top_terms(terms)),
-            "cloud": _png(plotting.plot_wordcloud(terms))}
+    return {**section, "note": "", "top_terms": draw(plotting.plot_top_terms, terms),
+            "cloud": draw(plotting.plot_wordcloud, terms)}
 
 
 def no_terms_note(manifest: Mapping) -> str:
@@ -416,7 +534,7 @@ def _topics_section(topics: pd.DataFrame | None, passages: pd.DataFrame | None, 
             "passages": grouped, "passages_note": _missing("topic_passages.csv")}
 
 
-def _k_search_section(k_search: pd.DataFrame | None, verdict: Mapping | None = None) -> dict:
+def _k_search_section(k_search: pd.DataFrame | None, verdict: Mapping | None = None, draw: Draw = _drawn) -> dict:
     section = {"id": "k-search", "title": "主题数选择 Choosing the number of topics (K)"}
     if k_search is None:
         return {**section, "note": _missing("k_search.csv")}
@@ -424,12 +542,12 @@ def _k_search_section(k_search: pd.DataFrame | None, verdict: Mapping | None = N
     chosen = verdict.get("recommended_k")
     return {**section, "note": "", "chosen": "" if chosen is None else str(chosen),
             "reason": str(verdict.get("reason") or ""),
-            "frontier": _png(plotting.plot_k_frontier(k_search, chosen if isinstance(chosen, int) else None)),
-            "figure": _png(plotting.plot_k_search(k_search)), "table": _table(k_search)}
+            "frontier": draw(plotting.plot_k_frontier, k_search, chosen if isinstance(chosen, int) else None),
+            "figure": draw(plotting.plot_k_search, k_search), "table": _table(k_search)}
 
 
 def _effects_sections(effects: pd.DataFrame | None, expected: pd.DataFrame | None, labels: dict,
-                      settings: Mapping | None = None) -> list[dict]:
+                      settings: Mapping | None = None, draw: Draw = _drawn) -> list[dict]:
     """The covariate-effects section (none when the run estimated no effects): a coefficient
     plot of every covariate and the expected shares over each numeric covariate."""
     if effects is None:
@@ -440,7 +558,7 @@ def _effects_sections(effects: pd.DataFrame | None, expected: pd.DataFrame | Non
     lines = []
     if expected is not None:
         lines = [{"title": f"预期主题比例 Expected share over {var}",
-                  "src": _png(plotting.plot_expected_shares(expected, var, labels=labels))}
+                  "src": draw(plotting.plot_expected_shares, expected, var, labels=labels)}
                  for var in numeric[:MAX_EXPECTED_FIGURES]]
     shown = effects.sort_values("p", kind="stable").head(MAX_EFFECT_ROWS)
     about = [f"公式 formula: {settings['formula']}" if "formula" in settings else "",
@@ -449,7 +567,7 @@ def _effects_sections(effects: pd.DataFrame | None, expected: pd.DataFrame | Non
     caption = " · ".join(a for a in about if a) + (". " if any(about) else "") + \
         f"表 Table: the {len(shown)} smallest p of {len(effects)} rows (all in tables/topic_effects.csv)."
     return [{**section, "note": "", "caption": caption,
-             "figure": _png(plotting.plot_topic_effects(effects, labels=labels)), "lines": lines,
+             "figure": draw(plotting.plot_topic_effects, effects, labels=labels), "lines": lines,
              "table": _table(shown, ["topic", "label", "covariate", "level", "reference", "estimate", "ci_low",
                                      "ci_high", "p"])}]
 
@@ -458,7 +576,7 @@ def _is_time(by: str, groups: pd.Series) -> bool:
     return by.lower() in TIME_VARIABLES or pd.to_numeric(groups, errors="coerce").notna().all()
 
 
-def _prevalence_sections(prevalence: pd.DataFrame | None, labels: dict) -> list[dict]:
+def _prevalence_sections(prevalence: pd.DataFrame | None, labels: dict, draw: Draw = _drawn) -> list[dict]:
     over_time = {"id": "prevalence-time", "title": "主题随时间的变化 Topic prevalence over time"}
     by_place = {"id": "prevalence-place", "title": "主题的地区差异 Topic prevalence across places"}
     if prevalence is None:
@@ -468,17 +586,17 @@ def _prevalence_sections(prevalence: pd.DataFrame | None, labels: dict) -> list[
     for by, rows in _known_groups(prevalence).groupby("by", sort=True):
         if _is_time(str(by), rows["group"]):
             time_figures.append({"title": f"按 {by} By {by} (95% 区间 interval)",
-                                 "src": _png(plotting.plot_prevalence_over_time(rows, by=by, labels=labels))})
+                                 "src": draw(plotting.plot_prevalence_over_time, rows, by=by, labels=labels)})
         else:
             place_figures.append({"title": f"按 {by} By {by}",
-                                  "src": _png(plotting.plot_prevalence_heatmap(rows, by=by, labels=labels))})
+                                  "src": draw(plotting.plot_prevalence_heatmap, rows, by=by, labels=labels)})
     return [{**over_time, "figures": time_figures,
              "note": "" if time_figures else "没有时间变量 No time variable in tables/topic_prevalence.csv."},
             {**by_place, "figures": place_figures,
              "note": "" if place_figures else "没有地区变量 No place variable in tables/topic_prevalence.csv."}]
 
 
-def _keyness_section(keyness: pd.DataFrame | None) -> dict:
+def _keyness_section(keyness: pd.DataFrame | None, draw: Draw = _drawn) -> dict:
     section = {"id": "keyness", "title": "关键词对比 Keyness by group"}
     if keyness is None:
         return {**section, "note": _missing("keyness.csv")}
@@ -489,12 +607,13 @@ def _keyness_section(keyness: pd.DataFrame | None) -> dict:
             " ".join(rows[(rows["group"] == g) & (rows["log_ratio"] > 0)].nlargest(10, "g2")["term"].astype(str))
             for g in groups]})
         blocks.append({"by": by, "table": _table(summary), "figures": [
-            {"title": f"{by} = {g}", "src": _png(plotting.plot_keyness(rows, g, n=15))}
+            {"title": f"{by} = {g}", "src": draw(plotting.plot_keyness, rows, g, n=15)}
             for g in groups[:MAX_KEYNESS_FIGURES]]})
     return {**section, "note": "", "blocks": blocks}
 
 
-def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFrame | None) -> dict:
+def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFrame | None,
+                          draw: Draw = _drawn) -> dict:
     section = {"id": "formulations", "title": "提法 Formulations"}
     if formulations is None:
         return {**section, "note": _missing("formulations.csv")}
@@ -507,16 +626,16 @@ def _formulations_section(formulations: pd.DataFrame | None, examples: pd.DataFr
         kwic = _table(shown.groupby("canonical", sort=True).head(EXAMPLES_PER_FORMULATION)
                       .sort_values("canonical", kind="stable"), ["canonical", "doc_id", "kwic"])
     return {**section, "note": "", "caption": f"前 {len(top)} 条 · top {len(top)} of {len(formulations)} (all in tables/formulations.csv)",
-            "figure": _png(plotting.plot_formulation_timeline(formulations)),
+            "figure": draw(plotting.plot_formulation_timeline, formulations),
             "table": _table(top),
             "examples": kwic, "examples_note": _missing("formulation_examples.csv")}
 
 
-def _coword_section(nodes: pd.DataFrame | None, edges: pd.DataFrame | None) -> dict:
+def _coword_section(nodes: pd.DataFrame | None, edges: pd.DataFrame | None, draw: Draw = _drawn) -> dict:
     section = {"id": "coword", "title": "共词网络 Co-word network"}
     if nodes is None or edges is None:
         return {**section, "note": _missing("coword_nodes.csv", "coword_edges.csv")}
-    return {**section, "note": "", "figure": _png(plotting.plot_coword(nodes, edges))}
+    return {**section, "note": "", "figure": draw(plotting.plot_coword, nodes, edges)}
 
 
 def _manifest_section(manifest: dict) -> dict:
