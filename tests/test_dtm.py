@@ -105,3 +105,16 @@ def test_dtm_counted_with_a_pos_filter_counts_the_tokens_whole():
     f = TokenFilter(pos=("n", "vn"))
     whole, counted = dtm(tokens(c, cache=False, filter=f)), dtm_counted(c, cache=False, filter=f)
     assert (counted.matrix != whole.matrix).nnz == 0 and list(counted.vocabulary) == list(whole.vocabulary)
+
+
+@pytest.mark.parametrize("pos", [None, ("n",)])
+def test_tokens_of_zero_units_have_zero_rows(pos):
+    """Bug: tokens() of a corpus with no units had one (empty) unit, so dtm() had a phantom row
+    (shape (1, 0) against 0 docvars) while dtm_counted() had none."""
+    from zhili.dtm import dtm_counted
+    from zhili.tokens import TokenFilter
+
+    c = corpus_from_texts(["网格化"]).subset([False])
+    toks = tokens(c, cache=False, filter=TokenFilter(pos=pos))
+    assert len(toks) == 0 and (toks.pos_ids is None or len(toks.pos_ids) == 0)
+    assert dtm(toks).shape == (0, 0) == dtm_counted(c.spill(), cache=False).shape
