@@ -177,3 +177,16 @@ def test_store_read_by_threads_while_fresh_writes_each_text_once(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(lambda i: store[i], range(len(texts))))
     assert got == texts and store.path.stat().st_size == sum(len(t.encode()) for t in texts)
+
+
+def test_store_unpickled_after_its_file_is_gone_is_E134(tmp_path):
+    """Bug: a spilled corpus pickled and loaded in a later session (its process, and so its temporary
+    file, gone) failed with a bare FileNotFoundError naming a zhili-texts-* file."""
+    from zhili.errors import ZhiliError
+
+    c = corpus_from_texts(["网格化"]).spill(tmp_path)
+    data = pickle.dumps(c)
+    c.store.path.unlink()
+    with pytest.raises(ZhiliError, match="E134.*spill=False") as info:
+        pickle.loads(data)
+    assert isinstance(info.value, FileNotFoundError)

@@ -54,7 +54,12 @@ class TextStore(Sequence[str]):
 
     def __setstate__(self, state: dict) -> None:
         self.path = Path(state["path"])
-        self._fd = os.open(state["path"], os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows: no text mode
+        try:
+            self._fd = os.open(state["path"], os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows: no text mode
+        except FileNotFoundError:
+            from .errors import E, ZhiliError
+
+            raise ZhiliError(E.E134, path=state["path"]) from None
         self._ends = state["ends"]
         self._pending, self._pending_size = [], 0
         self._written = self._ends[-1] if self._ends else 0
