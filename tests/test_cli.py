@@ -179,3 +179,30 @@ def test_n_jobs_zero_and_extra_stopwords_folder_are_coded_errors_regression(tmp_
     out = zhili("run", "--extra-stopwords", str(tmp_path), "--out", str(tmp_path / "o"))
     assert out.returncode == 1 and "[E129]" in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
+def test_sigterm_removes_the_spilled_texts(tmp_path):
+    """Bug: `kill` (SIGTERM) of a running `zhili run` left its zhili-texts-* file in TMPDIR
+    (Python dies without running exit handlers); Ctrl-C removed it."""
+    import os
+    import signal
+    import time
+
+    script = (
+        "import time, zhili.cli as cli\n"
+        "from zhili.textstore import TextStore\n"
+        "def slow(args):\n"
+        "    store = TextStore(); store.append('网格化'); store.flush(); print('ready', flush=True); time.sleep(60)\n"
+        "cli._check_paths = slow\n"
+        "raise SystemExit(cli.main(['ingest', '--out', 'x']))\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    assert list(tmp_path.glob("zhili-texts-*"))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(0.1)
+    assert not list(tmp_path.glob("zhili-texts-*"))

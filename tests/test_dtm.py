@@ -121,3 +121,16 @@ def test_matrix_sums_equal_scipy_sums_without_the_upcast_copy(axis):
         got = matrix_sums(m, axis, block=7)
         assert np.allclose(got, np.asarray(m.sum(axis=axis)).ravel())
         assert got.dtype == (np.int64 if np.issubdtype(m.dtype, np.integer) else m.dtype)
+
+
+@pytest.mark.parametrize("pos", [None, ("n",)])
+def test_tokens_of_zero_units_have_zero_rows(pos):
+    """Bug: tokens() of a corpus with no units had one (empty) unit, so dtm() had a phantom row
+    (shape (1, 0) against 0 docvars) while dtm_counted() had none."""
+    from zhili.dtm import dtm_counted
+    from zhili.tokens import TokenFilter
+
+    c = corpus_from_texts(["网格化"]).subset([False])
+    toks = tokens(c, cache=False, filter=TokenFilter(pos=pos))
+    assert len(toks) == 0 and (toks.pos_ids is None or len(toks.pos_ids) == 0)
+    assert dtm(toks).shape == (0, 0) == dtm_counted(c.spill(), cache=False).shape

@@ -124,3 +124,69 @@ def test_spill_is_invisible_property(texts, unit):
     assert a.texts == b.texts and a.unit_ids == b.unit_ids
     pd.testing.assert_frame_equal(a.docvars, b.docvars)
     assert list(a.whole_documents()[0]) == list(b.whole_documents()[0])
+
+
+def test_store_on_a_full_disk_is_E133_not_a_bare_oserror(tmp_path, monkeypatch):
+    """Bug: a full TMPDIR gave a bare OSError traceback from `zhili run` (ENOSPC in TextStore.flush)."""
+    import errno
+    import os
+
+    import zhili.textstore as ts
+    from zhili.dtm import _Spool
+    from zhili.errors import ZhiliError
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    store = TextStore(tmp_path)
+    store.append("网格化")
+    monkeypatch.setattr(os, "pwrite", full)
+    with pytest.raises(ZhiliError, match=r"E133.*No space left on device.*TMPDIR") as info:
+        store.flush()
+    assert isinstance(info.value, OSError)
+    monkeypatch.setattr(os, "mkdir", full)
+    with pytest.raises(ZhiliError, match="E133"):
+        TextStore(tmp_path / "new")
+    monkeypatch.setattr(ts.tempfile, "TemporaryFile", full)
+    with pytest.raises(ZhiliError, match="E133"):
+        _Spool()
+
+
+def test_store_without_pread_reads_and_writes_by_seeking(tmp_path, monkeypatch):
+    """Bug: TextStore used os.pread, which Windows lacks (AttributeError on every spilled read)."""
+    import os
+
+    monkeypatch.delattr(os, "pread")
+    monkeypatch.delattr(os, "pwrite")
+    store = TextStore(tmp_path)
+    texts = ["甲\r\n乙", "", "\x1a丙😀", "丁" * 1000]
+    store.extend(texts)
+    assert store[0:4] == texts and store[2] == texts[2]
+    store.append("戊")
+    assert list(pickle.loads(pickle.dumps(store))) == texts + ["戊"]
+
+
+def test_store_read_by_threads_while_fresh_writes_each_text_once(tmp_path):
+    """A race (seen in the code, not reproduced): threads reading a store with unwritten texts could each
+    flush them (written twice; a text appended meanwhile dropped). Flushing is now locked and positional."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = TextStore(tmp_path)
+    texts = [f"第{i}条 网格化" * (i % 7 + 1) for i in range(2000)]
+    store.extend(texts)
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: store[i], range(len(texts))))
+    assert got == texts and store.path.stat().st_size == sum(len(t.encode()) for t in texts)
+
+
+def test_store_unpickled_after_its_file_is_gone_is_E134(tmp_path):
+    """Bug: a spilled corpus pickled and loaded in a later session (its process, and so its temporary
+    file, gone) failed with a bare FileNotFoundError naming a zhili-texts-* file."""
+    from zhili.errors import ZhiliError
+
+    c = corpus_from_texts(["网格化"]).spill(tmp_path)
+    data = pickle.dumps(c)
+    c.store.path.unlink()
+    with pytest.raises(ZhiliError, match="E134.*spill=False") as info:
+        pickle.loads(data)
+    assert isinstance(info.value, FileNotFoundError)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -276,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command is None:
                 parser.print_help()
                 return 2
+            previous = _terminate_like_interrupt()
             try:
                 _check_user_dicts(args)
                 _check_paths(args)
@@ -286,9 +289,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             except KeyboardInterrupt:
                 sys.stderr.write("zhili: interrupted\n")
                 return 130
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
     finally:
         log.handlers[:], level, log.propagate = saved
         log.setLevel(level)
+
+
+def _terminate_like_interrupt():
+    """SIGTERM (``kill``, a scheduler's time limit) ends the command like Ctrl-C, so its temporary
+    files (the spilled texts, zhili-texts-*) are removed; by default Python dies at once and leaves them.
+    Returns the previous handler (None when not in the main thread, where handlers cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _check_paths(args: argparse.Namespace) -> None:

@@ -194,13 +194,25 @@ class _Spool:
     hold it twice)."""
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
+        from .textstore import temp_write_error
+
+        try:
+            self.file = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise temp_write_error(None, exc) from None
         self.sizes: list[tuple[int, int]] = []  # (rows, non-zeros) of each block
 
     def add(self, block: sp.csr_matrix) -> None:
-        for array in (np.diff(block.indptr).astype(np.int64), block.indices.astype(np.int32, copy=False),
-                      block.data.astype(COUNT_DTYPE, copy=False)):
-            self.file.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+        from .textstore import temp_write_error
+
+        try:
+            for array in (np.diff(block.indptr).astype(np.int64), block.indices.astype(np.int32, copy=False),
+                          block.data.astype(COUNT_DTYPE, copy=False)):
+                self.file.write(memoryview(np.ascontiguousarray(array)).cast("B"))
+            self.file.flush()  # a full disk shows here, not later when the blocks are read back
+        except OSError as exc:
+            self.file.close()
+            raise temp_write_error(None, exc) from None
         self.sizes.append((block.shape[0], block.nnz))
 
     def matrix(self, n_terms: int) -> sp.csr_matrix:

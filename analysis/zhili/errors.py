@@ -128,6 +128,11 @@ class E:
     E132 = ("[[analysis]] '{name}' in '{path}' sets out = {out!r}; an analysis writes into the folder of its name, "
             "inside the results folder. Remove its 'out' and use name = \"...\" (the results folder is a top-level "
             "out = \"...\" or --out; default zhili-results).")
+    E133 = ("Cannot write zhili's temporary files in '{folder}': {detail}. The main job keeps the corpus' texts and "
+            "counts there while it runs; set TMPDIR (Python: spill=FOLDER) to a folder with room for them.")
+    E134 = ("The texts of this spilled corpus were in the temporary file '{path}', which is gone (it is removed when "
+            "the process that read the corpus ends). Read the corpus again (zhili.corpus(...)); to keep a corpus "
+            "beyond its process, read it with spill=False.")
 
 
 class W:
@@ -224,6 +229,7 @@ ERROR_CLASSES: dict[str, type[ZhiliError]] = {
     "E123": ZhiliOSError, "E124": ZhiliOSError, "E128": ZhiliOSError, "E125": ZhiliIsADirectoryError, "E129": ZhiliIsADirectoryError,
     "E145": ZhiliImportError,  # tomotopy for method='dmr'
     "E180": ZhiliImportError, "E181": ZhiliOSError,  # the Dask engine
+    "E133": ZhiliOSError, "E134": ZhiliFileNotFoundError,  # a temporary folder that is full or cannot be written
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,14 +33,19 @@ class TextStore(Sequence[str]):
     temporary folder; pass a folder on a disk with room for the corpus)."""
 
     def __init__(self, folder: str | Path | None = None) -> None:
-        if folder is not None:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        fd, path = tempfile.mkstemp(prefix="zhili-texts-", suffix=".utf8", dir=folder)
+        try:
+            if folder is not None:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(prefix="zhili-texts-", suffix=".utf8", dir=folder)
+        except OSError as exc:
+            raise temp_write_error(folder, exc) from None
         self.path = Path(path)
         self._fd = fd
         self._ends = array("q")
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._written = 0  # bytes in the file; the pending texts follow
+        self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_and_remove, fd, path)
 
     def __getstate__(self) -> dict:  # a worker process reads the same file by its path
@@ -48,9 +54,16 @@ class TextStore(Sequence[str]):
 
     def __setstate__(self, state: dict) -> None:
         self.path = Path(state["path"])
-        self._fd = os.open(state["path"], os.O_RDONLY)
+        try:
+            self._fd = os.open(state["path"], os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows: no text mode
+        except FileNotFoundError:
+            from .errors import E, ZhiliError
+
+            raise ZhiliError(E.E134, path=state["path"]) from None
         self._ends = state["ends"]
         self._pending, self._pending_size = [], 0
+        self._written = self._ends[-1] if self._ends else 0
+        self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, os.close, self._fd)
 
     def append(self, text: str) -> int:
@@ -68,13 +81,23 @@ class TextStore(Sequence[str]):
             self.append(text)
 
     def flush(self) -> None:
-        if self._pending:
-            os.lseek(self._fd, 0, os.SEEK_END)
-            data = b"".join(self._pending)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
-            self._pending, self._pending_size = [], 0
+        if not self._pending:
+            return
+        with self._lock:  # threads reading a fresh store must not write its pending texts twice
+            if not self._pending:
+                return
+            n = len(self._pending)  # texts appended meanwhile (another thread) wait for the next flush
+            data = b"".join(self._pending[:n])
+            try:
+                view, at = memoryview(data), self._written
+                while view:
+                    k = _pwrite(self._fd, view, at)
+                    view, at = view[k:], at + k
+            except OSError as exc:
+                raise temp_write_error(self.path.parent, exc) from None
+            self._written += len(data)
+            del self._pending[:n]
+            self._pending_size -= len(data)
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -86,7 +109,7 @@ class TextStore(Sequence[str]):
         self.flush()
         chunks, at = [], start
         while at < end:
-            chunk = os.pread(self._fd, end - at, at)
+            chunk = _pread(self._fd, end - at, at)
             if not chunk:
                 raise OSError(f"{self.path} is shorter than its texts (was it deleted?)")
             chunks.append(chunk)
@@ -129,6 +152,37 @@ class TextStore(Sequence[str]):
         ends = np.frombuffer(self._ends, dtype=np.int64) if len(self._ends) else np.empty(0, np.int64)
         sizes = np.diff(ends, prepend=0)
         return sizes if positions is None else sizes[positions]
+
+
+_SEEK_LOCK = threading.Lock()
+
+
+def _pread(fd: int, n: int, at: int) -> bytes:
+    """``os.pread`` where the system has it (not Windows: there a seek and a read under a lock)."""
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        return pread(fd, n, at)
+    with _SEEK_LOCK:
+        os.lseek(fd, at, os.SEEK_SET)
+        return os.read(fd, n)
+
+
+def _pwrite(fd: int, data: memoryview, at: int) -> int:
+    """``os.pwrite`` where the system has it (not Windows: there a seek and a write under a lock)."""
+    pwrite = getattr(os, "pwrite", None)
+    if pwrite is not None:
+        return pwrite(fd, data, at)
+    with _SEEK_LOCK:
+        os.lseek(fd, at, os.SEEK_SET)
+        return os.write(fd, data)
+
+
+def temp_write_error(folder: str | Path | None, exc: OSError) -> Exception:
+    """E133 for a temporary file that cannot be made or written (a full disk, a read-only folder)."""
+    from .errors import E, ZhiliError
+
+    return ZhiliError(E.E133, folder=folder if folder is not None else tempfile.gettempdir(),
+                      detail=exc.strerror or str(exc))
 
 
 def _close_and_remove(fd: int, path: str) -> None:

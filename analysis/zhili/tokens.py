@@ -287,8 +287,12 @@ def _pack(toks: Tokens) -> dict:
 
 def _unpack(packed: dict, docvars: pd.DataFrame, meta: dict) -> Tokens:
     bounds = np.cumsum(packed["lengths"])[:-1]
-    pos_ids = np.split(packed["pos_ids"], bounds) if packed["pos_ids"] is not None else None
-    return Tokens(packed["vocab"], np.split(packed["ids"], bounds), docvars, meta, packed["pos_vocab"], pos_ids)
+
+    def split(a: np.ndarray) -> list[np.ndarray]:  # no units: no arrays (np.split would give one)
+        return np.split(a, bounds) if len(packed["lengths"]) else []
+
+    pos_ids = split(packed["pos_ids"]) if packed["pos_ids"] is not None else None
+    return Tokens(packed["vocab"], split(packed["ids"]), docvars, meta, packed["pos_vocab"], pos_ids)
 
 
 def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
