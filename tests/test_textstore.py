@@ -190,3 +190,23 @@ def test_store_unpickled_after_its_file_is_gone_is_E134(tmp_path):
     with pytest.raises(ZhiliError, match="E134.*spill=False") as info:
         pickle.loads(data)
     assert isinstance(info.value, FileNotFoundError)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX: a process' existence is tested with kill(pid, 0)")
+def test_stores_left_by_killed_processes_are_removed_and_live_ones_kept(tmp_path):
+    """Bug: SIGKILL (or the out-of-memory killer) left a run's spilled texts in TMPDIR for good."""
+    import os
+    import subprocess
+    import sys
+
+    from zhili.textstore import _prefix, remove_stale_stores
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"{_prefix()}{gone.stdout.strip()}-abc.utf8"
+    alive = tmp_path / f"{_prefix()}{os.getppid()}-def.utf8"
+    other_host = tmp_path / f"zhili-texts-elsewhere-{gone.stdout.strip()}-ghi.utf8"
+    for path in (dead, alive, other_host):
+        path.write_bytes(b"x")
+    store = TextStore(tmp_path)  # a new store sweeps its folder
+    assert not dead.exists() and alive.exists() and other_host.exists() and store.path.exists()
+    assert remove_stale_stores(tmp_path) == []

@@ -15,6 +15,8 @@ consecutive texts. The file is deleted when the last store object using it is co
 from __future__ import annotations
 
 import os
+import re
+import socket
 import tempfile
 import threading
 import weakref
@@ -36,7 +38,8 @@ class TextStore(Sequence[str]):
         try:
             if folder is not None:
                 Path(folder).mkdir(parents=True, exist_ok=True)
-            fd, path = tempfile.mkstemp(prefix="zhili-texts-", suffix=".utf8", dir=folder)
+            remove_stale_stores(folder)
+            fd, path = tempfile.mkstemp(prefix=f"{_prefix()}{os.getpid()}-", suffix=".utf8", dir=folder)
         except OSError as exc:
             raise temp_write_error(folder, exc) from None
         self.path = Path(path)
@@ -152,6 +155,39 @@ class TextStore(Sequence[str]):
         ends = np.frombuffer(self._ends, dtype=np.int64) if len(self._ends) else np.empty(0, np.int64)
         sizes = np.diff(ends, prepend=0)
         return sizes if positions is None else sizes[positions]
+
+
+def _prefix() -> str:
+    """``zhili-texts-<host>-``: a store's file name says which machine and process made it."""
+    return f"zhili-texts-{re.sub(r'[^A-Za-z0-9.]', '_', socket.gethostname())[:40]}-"
+
+
+def remove_stale_stores(folder: str | Path | None = None) -> list[Path]:
+    """Remove the store files in ``folder`` (default: the temporary folder) left by processes of
+    this machine that are gone (killed with SIGKILL or by the out-of-memory killer, which leave no
+    chance to clean up); returns them. POSIX only (elsewhere there is no safe test of a process).
+
+    >>> remove_stale_stores(tempfile.mkdtemp())
+    []
+    """
+    if os.name != "posix":
+        return []
+    removed = []
+    for path in Path(folder if folder is not None else tempfile.gettempdir()).glob(f"{_prefix()}*-*.utf8"):
+        pid = path.name[len(_prefix()):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # no such process: the file is nobody's
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+        except OSError:  # alive (another user's): leave it
+            pass
+    return removed
 
 
 _SEEK_LOCK = threading.Lock()
