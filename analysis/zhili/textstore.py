@@ -150,12 +150,6 @@ class TextStore(Sequence[str]):
             a, b = self._span(p)
             yield data[a - start:b - start].decode("utf-8", "surrogatepass")
 
-    def lengths(self, positions: np.ndarray | None = None) -> np.ndarray:
-        """UTF-8 bytes of each text (of ``positions``)."""
-        ends = np.frombuffer(self._ends, dtype=np.int64) if len(self._ends) else np.empty(0, np.int64)
-        sizes = np.diff(ends, prepend=0)
-        return sizes if positions is None else sizes[positions]
-
 
 def _prefix() -> str:
     """``zhili-texts-<host>-``: a store's file name says which machine and process made it."""
