@@ -410,7 +410,8 @@ def test_a_rerun_with_another_k_reuses_what_does_not_depend_on_k_and_writes_the_
     rerun = run(RunSettings(**base, topics=2, out=str(tmp_path / "k2")))
     assert "reused" not in first.manifest
     reused = rerun.manifest["reused"]
-    assert {"formulations", "comparisons (keyness, term_trends)"} <= set(reused)
+    assert {"ingest", "formulations", "comparisons (keyness, term_trends)"} <= set(reused)
+    assert rerun.documents.store is not None and rerun.documents.texts == first.documents.texts
     written = next(r for r in reused if r.startswith("written tables ("))
     assert {"documents", "terms", "keyness", "term_trends"} <= set(written[len("written tables ("):-1].split(", "))
     assert not {"doc_topics", "topics", "topic_prevalence"} & set(written[len("written tables ("):-1].split(", "))
@@ -444,3 +445,22 @@ def test_cached_tables_keep_object_columns_missing_values_and_warnings(tmp_path,
     assert hit
     pd.testing.assert_frame_equal(again["t"], table)
     assert again["t"]["city"][1] is pd.NA and again["t"]["note"][0] is None and type(again["t"]["group"][0]) is int
+
+
+def test_a_reused_ingest_whose_texts_are_damaged_or_gone_reads_the_sources_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    s = {"unit": "paragraph", "by": ["year"], "report": False}
+    first = run(RunSettings(**s, out=str(tmp_path / "a")))
+    texts = list((tmp_path / "cache" / "steps" / "ingest").rglob("texts.utf8"))
+    assert len(texts) == 1 and "ingest" not in first.manifest.get("reused", [])
+    data = texts[0].read_bytes()
+    texts[0].write_bytes(data[:-3] + "治理".encode()[:3])  # same size, other bytes
+    second = run(RunSettings(**s, out=str(tmp_path / "b")))
+    assert "ingest" not in second.manifest.get("reused", []) and second.units.texts == first.units.texts
+    third = run(RunSettings(**s, out=str(tmp_path / "c")))
+    assert "ingest" in third.manifest["reused"] and third.units.texts == first.units.texts
+    texts[0].unlink()
+    fourth = run(RunSettings(**s, out=str(tmp_path / "d")))
+    assert "ingest" not in fourth.manifest.get("reused", []) and fourth.units.texts == first.units.texts
+    for name in ("documents.csv", "terms.csv", "formulations.csv"):
+        assert len({(tmp_path / d / "tables" / name).read_bytes() for d in "abcd"}) == 1

@@ -138,7 +138,7 @@ class Corpus:
         """Split documents into paragraphs (non-empty lines) or sentences.
 
         Each unit keeps its ``doc_id``, its 1-based ``position`` and every variable (with its type).
-        A spilled corpus gives a spilled corpus (its units in a new store beside the old one).
+        A spilled corpus gives a spilled corpus (its units in a new store, in the folder of the old one).
         """
         if unit not in UNITS:
             raise ZhiliError(E.E014, unit=unit)
@@ -146,7 +146,7 @@ class Corpus:
             return self
         if self.unit != "document":
             raise ZhiliError(E.E014, unit=f"{unit} (from {self.unit}; reshape the document corpus instead)")
-        store = TextStore(self.store.path.parent) if self.store is not None else None
+        store = TextStore(self.store.folder) if self.store is not None else None
         pieces: list[str] = []
         counts = np.zeros(len(self.docs), dtype=np.int64)
         for i, text in enumerate(self.iter_texts()):

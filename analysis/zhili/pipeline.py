@@ -48,17 +48,19 @@ if TYPE_CHECKING:
     from .coword import CowordNetwork
     from .topics import TopicModel
 
-__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "code_digest", "comparison_key", "comparison_tables",
-           "count", "coword_network", "dictionary_tables", "discover_phrases", "documents_table", "effect_tables",
-           "fit_topics", "formulation_tables", "ingest", "load_config", "run", "term_comparison_tables",
-           "to_units", "tokenize", "top_keyness", "topic_comparison_tables", "topic_tables", "verify_results",
-           "whole_documents", "web_cleaning_summary", "write_results", "write_tables", "write_workbook"]
+__all__ = ["RunResult", "RunSettings", "STEPS", "analysis_dtm", "cached_ingest", "code_digest", "comparison_key",
+           "comparison_tables", "count", "coword_network", "dictionary_tables", "discover_phrases",
+           "documents_table", "effect_tables", "fit_topics", "formulation_tables", "ingest", "ingest_key",
+           "load_config", "run", "term_comparison_tables", "to_units", "tokenize", "top_keyness",
+           "topic_comparison_tables", "topic_tables", "verify_results", "web_cleaning_summary", "whole_documents",
+           "write_results", "write_tables", "write_workbook"]
 
 log = logging.getLogger("zhili")
 COWORD_MIN_DOCS = 20
 SMALL_CORPUS = 200
 TREND_TERMS = 30  # the most frequent terms get a per-year rate table with intervals
 COWORD_TERMS = 100
+READING_LIBRARIES = ("pandas", "pyarrow", "openpyxl", "opencc", "jieba", "python-docx", "pypdf", "selectolax")
 
 
 @dataclass
@@ -98,6 +100,65 @@ def ingest(settings: RunSettings, spill: bool = False) -> Corpus:
     return corpus(*s.sources, text_col=s.text_col, id_col=s.id_col, name_pattern=s.name_pattern,
                   sidecar=s.sidecar, encoding=s.encoding, bylines=s.bylines, sheet=s.sheet or None,
                   year_cols=tuple(s.year_cols), clean_web=s.clean_web, spill=spill)
+
+
+def ingest_key(settings: RunSettings) -> str | None:
+    """The cache key of :func:`ingest`: every file the sources hold (path, and content or why it
+    cannot be read), the sidecar, the reading settings, the code and data of zhili (readers,
+    cleaning, variables …) and the versions of the libraries that read. ``None`` when a source
+    cannot be looked at (the reading reports why)."""
+    from .corpus import _sha256, default_seed_dir
+    from .manifest import library_versions
+    from .readers import walk_files
+
+    s = settings
+    h = hashlib.sha256(repr([s.text_col, s.id_col, s.name_pattern, s.encoding, s.bylines, s.sheet,
+                             list(s.year_cols), s.clean_web, list(map(str, s.sources)),
+                             library_versions(READING_LIBRARIES)]).encode())
+    try:
+        for root in [Path(p) for p in s.sources] or [default_seed_dir()]:
+            for path, problem in walk_files(root):
+                h.update(f"\0{path}\0{problem}\0{_sha256(path) if problem is None else ''}".encode(
+                    "utf-8", "surrogatepass"))
+        if s.sidecar:
+            h.update(f"\0sidecar {Path(s.sidecar).resolve()} {_sha256(Path(s.sidecar))}".encode("utf-8", "surrogatepass"))
+    except (OSError, ZhiliError):
+        return None
+    h.update(code_digest().encode())
+    return h.hexdigest()
+
+
+def cached_ingest(settings: RunSettings) -> tuple[Corpus, bool]:
+    """:func:`ingest` with ``spill=True`` through the step cache, and whether it was reused: the
+    documents' variables, log, inputs and notes as Parquet (:func:`cached_tables`) and their texts
+    as one file beside them (:func:`zhili.textstore.save_store`), read in place when reused. Texts
+    that are missing or not as written (SHA-256) are read from the sources again."""
+    from .textstore import open_store, save_store
+    from .tokens import _cache_dir
+
+    key = ingest_key(settings)
+    if key is None:
+        return ingest(settings, spill=True), False
+    made: list[Corpus] = []
+
+    def compute() -> dict[str, pd.DataFrame]:
+        made.append(ingest(settings, spill=True))
+        c = made[0]
+        return {"docs": c.docs, "log": c.log, "inputs": pd.DataFrame({"json": [json.dumps(i) for i in c.inputs]}),
+                "notes": pd.DataFrame({"note": c.warnings}, dtype=object)}
+
+    tables, hit = cached_tables("ingest", key, compute)
+    texts = _cache_dir(True) / "steps" / "ingest" / key / "texts.utf8"
+    store = open_store(texts, len(tables["docs"])) if hit else None
+    if store is not None:
+        return Corpus(docs=tables["docs"], log=tables["log"], inputs=[json.loads(i) for i in tables["inputs"]["json"]],
+                      warnings=list(tables["notes"]["note"]), store=store), True
+    c = made[0] if made else ingest(settings, spill=True)
+    try:
+        save_store(c.iter_texts(), texts)
+    except OSError:  # an unwritable cache only costs time
+        pass
+    return c, False
 
 
 def code_digest() -> str:
@@ -455,7 +516,12 @@ def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
 # ---- the run: an ordered list of steps, timed by one helper ----
 
 def _ingest(r: RunResult, folder: Path, progress: bool | None) -> None:
-    r.documents = ingest(r.settings, spill=True)  # memory does not grow with the texts
+    if r.settings.cache:  # memory does not grow with the texts (spilled), and a rerun reads them in place
+        r.documents, hit = cached_ingest(r.settings)
+        if hit:
+            r.manifest.setdefault("reused", []).append("ingest")
+    else:
+        r.documents = ingest(r.settings, spill=True)
     r.manifest["inputs"] = r.documents.inputs
     if not len(r.documents.docs):
         write_log(folder, r.documents, [], None)

@@ -14,6 +14,7 @@ consecutive texts. The file is deleted when the last store object using it is co
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -43,6 +44,7 @@ class TextStore(Sequence[str]):
         except OSError as exc:
             raise temp_write_error(folder, exc) from None
         self.path = Path(path)
+        self.folder = folder  #: where stores made from this one go (Corpus.reshape)
         self._fd = fd
         self._ends = array("q")
         self._pending: list[bytes] = []
@@ -53,10 +55,11 @@ class TextStore(Sequence[str]):
 
     def __getstate__(self) -> dict:  # a worker process reads the same file by its path
         self.flush()
-        return {"path": str(self.path), "ends": self._ends}
+        return {"path": str(self.path), "ends": self._ends, "folder": self.folder}
 
     def __setstate__(self, state: dict) -> None:
         self.path = Path(state["path"])
+        self.folder = state.get("folder")
         try:
             self._fd = os.open(state["path"], os.O_RDONLY | getattr(os, "O_BINARY", 0))  # Windows: no text mode
         except FileNotFoundError:
@@ -149,6 +152,46 @@ class TextStore(Sequence[str]):
         for p in run:
             a, b = self._span(p)
             yield data[a - start:b - start].decode("utf-8", "surrogatepass")
+
+
+def save_store(texts: Iterable[str], path: Path) -> None:
+    """Write ``texts`` to ``path`` (UTF-8, one after the other) and their end offsets and SHA-256
+    to ``path`` + ``.npz``, for :func:`open_store` (the step cache of a spilled ingest)."""
+    from .files import replacing
+
+    digest, ends, total = hashlib.sha256(), array("q"), 0
+    with replacing(path, durable=False) as tmp, open(tmp, "wb") as fh:
+        for text in texts:
+            data = text.encode("utf-8", "surrogatepass")
+            fh.write(data)
+            digest.update(data)
+            total += len(data)
+            ends.append(total)
+    with replacing(path.with_name(path.name + ".npz"), durable=False) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, ends=np.frombuffer(ends, dtype=np.int64) if len(ends) else np.empty(0, np.int64),
+                 sha256=np.frombuffer(digest.digest(), dtype=np.uint8))
+
+
+def open_store(path: Path, n_texts: int) -> TextStore | None:
+    """The texts :func:`save_store` wrote, read in place (the file is not removed with the store),
+    or None when they are missing, not ``n_texts`` texts, or not what was written (SHA-256)."""
+    try:
+        with np.load(path.with_name(path.name + ".npz"), allow_pickle=False) as npz:
+            ends, recorded = npz["ends"], npz["sha256"]
+        if ends.dtype != np.int64 or ends.ndim != 1 or len(ends) != n_texts or (np.diff(ends) < 0).any() \
+                or (len(ends) and ends[0] < 0) or path.stat().st_size != (int(ends[-1]) if len(ends) else 0):
+            return None
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(READ_BLOCK), b""):
+                digest.update(block)
+        if digest.digest() != recorded.tobytes():
+            return None
+        store = TextStore.__new__(TextStore)
+        store.__setstate__({"path": str(path), "ends": array("q", ends.tolist()), "folder": None})
+        return store
+    except Exception:  # noqa: BLE001 - absent, corrupt or planted: read the sources again
+        return None
 
 
 def _prefix() -> str:
