@@ -97,7 +97,7 @@ class TextStore(Sequence[str]):
             try:
                 view, at = memoryview(data), self._written
                 while view:
-                    k = _pwrite(self._fd, view, at)
+                    k = _positional("pwrite", self._fd, view, at)
                     view, at = view[k:], at + k
             except OSError as exc:
                 raise temp_write_error(self.path.parent, exc) from None
@@ -115,7 +115,7 @@ class TextStore(Sequence[str]):
         self.flush()
         chunks, at = [], start
         while at < end:
-            chunk = _pread(self._fd, end - at, at)
+            chunk = _positional("pread", self._fd, end - at, at)
             if not chunk:
                 raise OSError(f"{self.path} is shorter than its texts (was it deleted?)")
             chunks.append(chunk)
@@ -230,24 +230,15 @@ def remove_stale_stores(folder: str | Path | None = None) -> list[Path]:
 _SEEK_LOCK = threading.Lock()
 
 
-def _pread(fd: int, n: int, at: int) -> bytes:
-    """``os.pread`` where the system has it (not Windows: there a seek and a read under a lock)."""
-    pread = getattr(os, "pread", None)
-    if pread is not None:
-        return pread(fd, n, at)
+def _positional(name: str, fd: int, arg: int | memoryview, at: int):
+    """``os.pread(fd, n, at)`` or ``os.pwrite(fd, data, at)`` (``name``) where the system has them
+    (not Windows: there a seek, then a read or write, under a lock)."""
+    call = getattr(os, name, None)
+    if call is not None:
+        return call(fd, arg, at)
     with _SEEK_LOCK:
         os.lseek(fd, at, os.SEEK_SET)
-        return os.read(fd, n)
-
-
-def _pwrite(fd: int, data: memoryview, at: int) -> int:
-    """``os.pwrite`` where the system has it (not Windows: there a seek and a write under a lock)."""
-    pwrite = getattr(os, "pwrite", None)
-    if pwrite is not None:
-        return pwrite(fd, data, at)
-    with _SEEK_LOCK:
-        os.lseek(fd, at, os.SEEK_SET)
-        return os.write(fd, data)
+        return os.read(fd, arg) if name == "pread" else os.write(fd, arg)
 
 
 def temp_write_error(folder: str | Path | None, exc: OSError) -> Exception:
