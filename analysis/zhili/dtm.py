@@ -155,7 +155,8 @@ def _write_counts(path: Path, m: sp.csr_matrix, vocab: list[str]) -> None:
 
 def _read_counts(path: Path, n_rows: int) -> tuple[sp.csr_matrix, list[str]] | None:
     """Counts from the cache, or None when absent or not exactly what :func:`_write_counts` wrote."""
-    from .tokens import _arrays_to_strings
+    from .textstore import valid_ends
+    from .tokens import _checked_strings
 
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -165,17 +166,14 @@ def _read_counts(path: Path, n_rows: int) -> tuple[sp.csr_matrix, list[str]] | N
     want = {"data": COUNT_DTYPE, "indices": np.int32, "indptr": np.int64, "vocab_bytes": np.uint8, "vocab_ends": np.int64}
     if set(a) != set(want) or any(a[k].dtype != t or a[k].ndim != 1 for k, t in want.items()):
         return None
-    ends, indptr = a["vocab_ends"], a["indptr"]
-    if len(ends) and (ends[-1] != len(a["vocab_bytes"]) or (np.diff(ends) < 0).any() or ends[0] < 0):
+    vocab, indptr = _checked_strings(a["vocab_bytes"], a["vocab_ends"]), a["indptr"]
+    if vocab is None or len(indptr) != n_rows + 1 or indptr[0] != 0 or not valid_ends(indptr[1:], len(a["data"])) \
+            or len(a["indices"]) != len(a["data"]) \
+            or (len(a["indices"]) and (a["indices"].min() < 0 or a["indices"].max() >= len(vocab))):
         return None
-    n_terms = len(ends)
-    if (len(indptr) != n_rows + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any() or indptr[-1] != len(a["data"])
-            or len(a["indices"]) != len(a["data"])
-            or (len(a["indices"]) and (a["indices"].min() < 0 or a["indices"].max() >= n_terms))):
-        return None
-    m = sp.csr_matrix((a["data"], a["indices"], indptr), shape=(n_rows, n_terms))
+    m = sp.csr_matrix((a["data"], a["indices"], indptr), shape=(n_rows, len(vocab)))
     m.has_sorted_indices = True
-    return m, _arrays_to_strings(a["vocab_bytes"], ends)
+    return m, vocab
 
 
 def _count_rows(ids: list[np.ndarray], n_terms: int) -> sp.csr_matrix:

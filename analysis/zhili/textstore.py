@@ -154,6 +154,21 @@ class TextStore(Sequence[str]):
             yield data[a - start:b - start].decode("utf-8", "surrogatepass")
 
 
+def valid_ends(ends: np.ndarray, total: int) -> bool:
+    """Whether ``ends`` are the end offsets of consecutive pieces of ``total`` units (bytes,
+    non-zeros …): a flat int64 array, never decreasing, from 0 up to ``total`` exactly.
+
+    >>> valid_ends(np.array([2, 2, 5]), 5), valid_ends(np.array([3, 2]), 2), valid_ends(np.empty(0, np.int64), 0)
+    (True, False, True)
+    """
+    ends = np.asarray(ends)
+    if ends.dtype != np.int64 or ends.ndim != 1:
+        return False
+    if not len(ends):
+        return total == 0
+    return bool(ends[0] >= 0 and ends[-1] == total and not (np.diff(ends) < 0).any())
+
+
 def save_store(texts: Iterable[str], path: Path) -> None:
     """Write ``texts`` to ``path`` (UTF-8, one after the other) and their end offsets and SHA-256
     to ``path`` + ``.npz``, for :func:`open_store` (the step cache of a spilled ingest)."""
@@ -178,8 +193,7 @@ def open_store(path: Path, n_texts: int) -> TextStore | None:
     try:
         with np.load(path.with_name(path.name + ".npz"), allow_pickle=False) as npz:
             ends, recorded = npz["ends"], npz["sha256"]
-        if ends.dtype != np.int64 or ends.ndim != 1 or len(ends) != n_texts or (np.diff(ends) < 0).any() \
-                or (len(ends) and ends[0] < 0) or path.stat().st_size != (int(ends[-1]) if len(ends) else 0):
+        if len(ends) != n_texts or not valid_ends(ends, path.stat().st_size):
             return None
         digest = hashlib.sha256()
         with open(path, "rb") as fh:

@@ -34,7 +34,7 @@ from .files import replacing
 from .normalize import normalize
 from .parallel import n_workers, start_workers
 from .segment import SegmenterConfig, cache_root, encode, get_segmenter
-from .textstore import StoredShards
+from .textstore import StoredShards, valid_ends
 
 CACHE_FORMAT = 3  # 3: data-only .npz (no pickle), validated on read
 
@@ -452,6 +452,11 @@ def _arrays_to_strings(data: np.ndarray, ends: np.ndarray) -> list[str]:
     return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
 
 
+def _checked_strings(data: np.ndarray, ends: np.ndarray) -> list[str] | None:
+    """The strings :func:`_strings_to_arrays` stored, or None when ``ends`` do not fit ``data``."""
+    return _arrays_to_strings(data, ends) if valid_ends(ends, len(data)) else None
+
+
 def _checked_packed(arrays: dict[str, np.ndarray]) -> dict | None:
     """Packed tokens from cache arrays after checking every dtype, shape and bound."""
     tagged = "pos_ids" in arrays
@@ -469,21 +474,13 @@ def _checked_packed(arrays: dict[str, np.ndarray]) -> dict | None:
     if (lengths < 0).any() or int(lengths.sum()) != len(ids):
         return None
 
-    def strings(data_key: str, ends_key: str) -> list[str] | None:
-        data, ends = arrays[data_key], arrays[ends_key]
-        if len(ends) and (ends[-1] != len(data) or (np.diff(ends) < 0).any() or ends[0] < 0):
-            return None
-        if not len(ends) and len(data):
-            return None
-        return _arrays_to_strings(data, ends)
-
-    vocab = strings("vocab_bytes", "vocab_ends")
+    vocab = _checked_strings(arrays["vocab_bytes"], arrays["vocab_ends"])
     if vocab is None or (len(ids) and (ids.min() < 0 or ids.max() >= len(vocab))):
         return None
     packed = {"vocab": vocab, "ids": ids, "lengths": lengths, "pos_vocab": None, "pos_ids": None}
     if tagged:
         pos_ids = arrays["pos_ids"]
-        pos_vocab = strings("pos_vocab_bytes", "pos_vocab_ends")
+        pos_vocab = _checked_strings(arrays["pos_vocab_bytes"], arrays["pos_vocab_ends"])
         if pos_vocab is None or len(pos_ids) != len(ids) or (
                 len(pos_ids) and (pos_ids.min() < 0 or pos_ids.max() >= len(pos_vocab))):
             return None
