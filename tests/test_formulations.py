@@ -274,8 +274,8 @@ def test_formulation_batches_are_bounded_by_characters_as_well(monkeypatch):
 
     F = sys.modules["zhili.formulations"]
     texts = ["坚持“五大导向”。" * 50, "推进三治融合。", "三降三升" * 30, "没有"]
-    assert [len(b) for b in F._batches(texts, 100, 100)] == [1, 2, 1]
-    assert [len(b) for b in F._batches(texts, 2, 10**9)] == [2, 2]
+    assert [len(b) for b in F.text_batches(texts, 100, 100)] == [1, 2, 1]
+    assert [len(b) for b in F.text_batches(texts, 2, 10**9)] == [2, 2]
     serial = F.formulation_table(corpus_from_texts(texts), cache=False)
     monkeypatch.setattr(F, "EXTRACT_BATCH_CHARS", 10)
     pd.testing.assert_frame_equal(F.formulation_table(corpus_from_texts(texts), cache=False), serial)

@@ -205,16 +205,26 @@ class Corpus:
     def shards(self, max_chars: int = 100_000, max_units: int = 2_000) -> Iterator[list[str]]:
         """Consecutive texts in shards of about ``max_chars`` characters: the unit of parallel
         work and of the segmentation cache (so boundaries depend on the corpus alone)."""
-        shard: list[str] = []
-        size = 0
-        for text in self.iter_texts():
-            shard.append(text)
-            size += len(text)
-            if size >= max_chars or len(shard) >= max_units:
-                yield shard
-                shard, size = [], 0
-        if shard:
-            yield shard
+        return text_batches(self.iter_texts(), max_units, max_chars)
+
+
+def text_batches(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
+    """Consecutive texts, at most ``max_texts`` or about ``max_chars`` characters at a time (a
+    batch ends with the text that reaches either).
+
+    >>> [len(b) for b in text_batches(["甲" * 5, "乙", "丙" * 4, "丁"], 10, 5)]
+    [1, 2, 1]
+    """
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        batch.append(text)
+        size += len(text)
+        if len(batch) >= max_texts or size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def split_units(text: str, unit: str) -> list[str]:

@@ -48,7 +48,7 @@ import json
 import re
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .corpus import text_batches
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import replacing
 from .parallel import n_workers, start_workers
@@ -448,7 +449,7 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
     folder = None if cache is False else (cache_root() if cache is True else Path(cache)) / "formulations"
     prefix = f"{EXTRACTOR_VERSION}|{seg.fingerprint}|".encode()
     n_workers_ = n_workers(n_jobs)
-    for batch in _batches(texts, EXTRACT_BATCH, EXTRACT_BATCH_CHARS):
+    for batch in text_batches(texts, EXTRACT_BATCH, EXTRACT_BATCH_CHARS):
         paths: list[Path | None] = [None] * len(batch)
         found: list[list[Formulation] | None] = [None] * len(batch)
         if folder is not None:
@@ -472,20 +473,6 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
                     except OSError:
                         pass  # a read-only cache only costs time
         yield from found  # type: ignore[misc]
-
-
-def _batches(texts: Iterable[str], max_texts: int, max_chars: int) -> Iterator[list[str]]:
-    """Consecutive texts, at most ``max_texts`` or about ``max_chars`` characters at a time."""
-    batch: list[str] = []
-    size = 0
-    for text in texts:
-        batch.append(text)
-        size += len(text)
-        if len(batch) >= max_texts or size >= max_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 def _spans(found: Sequence[Formulation]) -> list[list]:
