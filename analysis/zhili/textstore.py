@@ -315,7 +315,3 @@ class StoredShards(Sequence[list[str]]):
             return StoredShards(self.store, self.refs, self.bounds[i])
         a, b = self.bounds[i]
         return list(self.store.take(self.refs[a:b]))
-
-    def __iter__(self) -> Iterator[list[str]]:
-        for a, b in self.bounds:
-            yield list(self.store.take(self.refs[a:b]))

@@ -500,10 +500,10 @@ def _iter_segment_groups(shards: Sequence[list[str]], paths: list[Path | None], 
     same tokens. With ``round_shards`` the shards are taken ``n_jobs x round_shards`` at a time.
     """
     n_jobs = n_workers(n_jobs)
-    step = len(shards) if round_shards is None else round_shards * n_jobs
+    step = max(1, len(shards) if round_shards is None else round_shards * n_jobs)
     bar = None
-    for start in range(0, max(len(shards), 1), max(step, 1)):
-        stop = min(len(shards), start + max(step, 1))
+    for start in range(0, max(len(shards), 1), step):  # no shard: one empty group
+        stop = min(len(shards), start + step)
         n_groups = max(1, min(stop - start, n_jobs)) if n_jobs > 1 else 1
         cuts = (start + np.linspace(0, stop - start, n_groups + 1).round()).astype(int)
         groups = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
@@ -635,7 +635,6 @@ def _concat_consuming(arrays: list[np.ndarray]) -> np.ndarray:
         a = arrays.pop(0)
         out[at:at + len(a)] = a
         at += len(a)
-        del a
     return out
 
 
