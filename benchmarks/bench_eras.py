@@ -1,25 +1,31 @@
 """Do known eras surface as topics, unguided, at moderate K? zhili against scikit-learn LDA, same run.
 
-    python benchmarks/bench_eras.py [--data ../shared/data] [--k 20 30 40] [--seeds 42 1 2]
+    python benchmarks/bench_eras.py [--data ../shared/data] [--seeds 42 1 2]
+                                    [--k-document 10 15 20] [--k-paragraph 20 30 40]
 
-The national government work reports (1954-2025, paragraphs) are fitted at each K with zhili's
-default model and with scikit-learn's batch LDA on the same DTM. An era is *found* by a model when
-one topic has at least one of the era's marker terms among its 20 most probable terms **and** that
-topic's mean share in the era's reports is at least twice its mean share in the other reports.
-A report's share of a topic is the token-weighted mean over its paragraphs (the topic's share of
-the report's tokens), so every report counts once, however many paragraphs it has. Printed per
-era: found or not, the topic's top terms and the era/other share ratio, for both models; and, as a
-diagnostic only, the count found when the 20 top terms are ranked by FREX instead of probability.
+The national government work reports (52 reports, 1954-2025) are fitted at each K on two units:
+whole reports (``zhili run``'s default unit; K 10-20 is moderate for 52 reports) and paragraphs
+(~6,700; K 20-40). Models: zhili's default, scikit-learn's batch LDA on the same DTM, and on
+paragraphs also zhili with ``idf_by='doc_id'`` (a term's idf counts the reports that use it, not
+the paragraphs). The DTM is trimmed as ``zhili run`` trims it (min_df 5, or 2 below 200 units).
+
+An era is *found* by a model when one topic has at least one of the era's marker terms among its
+20 most probable terms **and** that topic's mean share in the era's reports is at least twice its
+mean share in the other reports. A report's share of a topic is the token-weighted mean over its
+units (the topic's share of the report's tokens), so every report counts once, however many
+paragraphs it has. Printed per era: found or not, the topic's top terms and the era/other share
+ratio; and, as a diagnostic only, the count found when the 20 top terms are ranked by FREX.
 
 Eras (report years: a report is delivered in year Y and reviews Y-1):
 SARS 2003 (2004), the world financial crisis (2009-2010), the poverty campaign (2016-2021) and the
 epidemic (2021-2023; the data hold no 2020 report). Markers the segmenter does not produce as one
 token, or that ``min_df`` trims, are listed as missing (e.g. 国际金融危机 is 国际 + 金融危机).
-The eras are small: SARS is one report of 52, and each marker occurs in 10-50 of ~6,700 paragraphs.
+The eras are small: SARS is one report of 52, and each marker occurs in 8-38 of ~6,700 paragraphs.
 So the ceiling of the criterion is printed first: the best marker's rank in a topic that *is* the
 era's reports (their summed counts, or tf-idf as zhili's NMF weighs terms), and in a topic that is
-only the era's paragraphs using a marker (the event itself), with how many paragraphs that is. A
-rank above 20 for the era's reports means only an event-sized topic can meet the criterion.
+only the era's units using a marker (the event itself), with how many units that is. On
+paragraphs a topic that is an era's reports ranks its markers far below 20: only event-sized
+topics meet the criterion there.
 With several ``--seeds`` every fit is repeated per seed (one seed's count is noisy).
 """
 
@@ -46,13 +52,17 @@ ERAS = {
 TOP = 20
 
 
-def national_paragraphs(data: Path, folder: Path) -> zhili.DTM:
-    """The national reports read as ``zhili run`` reads them (licence footers and residue removed)."""
+def national_dtm(data: Path, folder: Path, unit: str) -> zhili.DTM:
+    """The national reports read as ``zhili run`` reads them (licence footers and residue removed),
+    as reports or paragraphs, trimmed as the run trims them."""
     with gzip.open(data / "gov_work_reports" / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [line for line in f if json.loads(line).get("level") == "national"]
     (folder / "national.jsonl").write_text("".join(rows), encoding="utf-8")
-    c = zhili.corpus(folder / "national.jsonl").reshape("paragraph")
-    return zhili.dtm_trim(zhili.dtm(zhili.tokens(c, cache=False)), min_df=5, max_df=0.95, max_features=20000)
+    c = zhili.corpus(folder / "national.jsonl", spill=False)
+    if unit != "document":
+        c = c.reshape(unit)
+    d = zhili.dtm(zhili.tokens(c, cache=False))
+    return zhili.dtm_trim(d, min_df=5 if d.shape[0] >= 200 else 2, max_df=0.95, max_features=20000)
 
 
 def ceiling(d: zhili.DTM) -> list[dict]:
@@ -68,8 +78,8 @@ def ceiling(d: zhili.DTM) -> list[dict]:
         cols = np.flatnonzero(np.isin(vocab, list(markers)))
         in_era = np.isin(years, list(era_years))
         event = in_era & (np.asarray(X[:, cols].sum(axis=1)).ravel() > 0)
-        row = {"era": era, "era paragraphs": int(in_era.sum()), "marker paragraphs in era": int(event.sum())}
-        for units, mask in (("reports", in_era), ("marker paragraphs", event)):
+        row = {"era": era, "era units": int(in_era.sum()), "marker units in era": int(event.sum())}
+        for units, mask in (("reports", in_era), ("marker units", event)):
             for name, M in weighted.items():
                 profile = np.asarray(M[mask].sum(axis=0)).ravel()
                 rank = np.empty(len(profile), dtype=np.int64)
@@ -118,33 +128,42 @@ def main() -> None:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    p.add_argument("--k", type=int, nargs="+", default=[20, 30, 40])
-    p.add_argument("--seeds", type=int, nargs="+", default=[42])
+    p.add_argument("--k-document", type=int, nargs="*", default=[10, 15, 20])
+    p.add_argument("--k-paragraph", type=int, nargs="*", default=[20, 30, 40])
+    p.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
     a = p.parse_args()
     pd.set_option("display.width", 200)
-    with tempfile.TemporaryDirectory() as tmp:
-        d = national_paragraphs(a.data, Path(tmp))
-    vocab = set(map(str, d.vocabulary))
-    missing = sorted({m for markers, _ in ERAS.values() for m in markers} - vocab)
-    print(f"national reports, paragraphs: {d.shape[0]} units x {d.shape[1]} terms; "
-          f"markers not in the vocabulary: {', '.join(missing) or 'none'}")
-    print("\nceiling: the best marker's rank in a topic that is exactly ...")
-    print(pd.DataFrame(ceiling(d)).to_string(index=False))
     summary = []
-    for k in a.k:
-        for seed in a.seeds:
-            model = TopicModel(n_topics=k, random_state=seed).fit(d)
-            lda = LatentDirichletAllocation(k, learning_method="batch", max_iter=20, random_state=seed)
-            theta = lda.fit_transform(d.matrix)
-            rows = (eras_found(f"zhili default ({model.method_})", model.topic_term_, model.doc_topic_, d)
-                    + eras_found("sklearn LDA batch", lda.components_ / lda.components_.sum(axis=1, keepdims=True),
-                                 theta, d))
-            table = pd.DataFrame(rows)
-            print(f"\nK={k}, random_state={seed}\n" + table.to_string(index=False))
-            for m, g in table.groupby("model", sort=False):
-                found = ", ".join(g.loc[g["found"], "era"]) or "-"
-                summary.append(f"K={k} seed={seed} {m}: {g['found'].sum()}/{len(g)} ({found}); "
-                               f"by FREX {g['found by FREX'].sum()}/{len(g)}")
+    for unit, ks in (("document", a.k_document), ("paragraph", a.k_paragraph)):
+        if not ks:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            d = national_dtm(a.data, Path(tmp), unit)
+        vocab = set(map(str, d.vocabulary))
+        missing = sorted({m for markers, _ in ERAS.values() for m in markers} - vocab)
+        print(f"\n=== national reports, unit {unit}: {d.shape[0]} units x {d.shape[1]} terms; "
+              f"markers not in the vocabulary: {', '.join(missing) or 'none'}")
+        print("\nceiling: the best marker's rank in a topic that is exactly ...")
+        print(pd.DataFrame(ceiling(d)).to_string(index=False))
+        zhili_models = {"zhili default": {}}
+        if unit != "document":
+            zhili_models["zhili idf_by=doc_id"] = {"idf_by": "doc_id"}
+        for k in ks:
+            for seed in a.seeds:
+                rows = []
+                for name, extra in zhili_models.items():
+                    model = TopicModel(n_topics=k, random_state=seed, **extra).fit(d)
+                    rows += eras_found(f"{name} ({model.method_})", model.topic_term_, model.doc_topic_, d)
+                lda = LatentDirichletAllocation(k, learning_method="batch", max_iter=20, random_state=seed)
+                theta = lda.fit_transform(d.matrix)
+                rows += eras_found("sklearn LDA batch", lda.components_ / lda.components_.sum(axis=1, keepdims=True),
+                                   theta, d)
+                table = pd.DataFrame(rows)
+                print(f"\n{unit}, K={k}, random_state={seed}\n" + table.to_string(index=False))
+                for m, g in table.groupby("model", sort=False):
+                    found = ", ".join(g.loc[g["found"], "era"]) or "-"
+                    summary.append(f"{unit} K={k} seed={seed} {m}: {g['found'].sum()}/{len(g)} ({found}); "
+                                   f"by FREX {g['found by FREX'].sum()}/{len(g)}")
     print("\neras found:\n" + "\n".join(summary))
 
 

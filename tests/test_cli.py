@@ -206,3 +206,15 @@ def test_sigterm_removes_the_spilled_texts(tmp_path):
     assert proc.returncode == 130 and "interrupted" in err
     time.sleep(0.1)
     assert not list(tmp_path.glob("zhili-texts-*"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--idf-by", "doc_id"], ["--topics K"]),
+    (["--topics", "3", "--topic-method", "lda", "--idf-by", "doc_id"], ["--topic-method nmf"]),
+    (["--unit", "paragraph", "--topics", "3", "--idf-by", "county"], ["'county'", "available:", "doc_id"]),
+], ids=["no_topic_model", "not_nmf", "unknown_variable"])
+def test_idf_by_the_run_cannot_use_is_a_coded_error_before_any_result(tmp_path, args, words):
+    out = zhili("run", "--out", str(tmp_path / "res"), "--no-cache", *args)
+    assert out.returncode == 1 and "[E147]" in out.stderr and "Traceback" not in out.stderr
+    assert all(w in out.stderr for w in words), out.stderr
+    assert not (tmp_path / "res").exists()

@@ -18,7 +18,7 @@ CHANGED = {
     "segmenter": "jieba", "user_dicts": ["u1.txt", "u2.txt"], "discover_phrases": True, "lexicon": False, "places": False,
     "stopwords": "policy", "extra_stopwords": ["的", "stop.txt"], "min_chars": 1, "pos": ["n", "vn"],
     "synonyms": False, "min_df": 3, "max_df": 0.5, "max_features": 500, "topics": 7, "topic_method": "lda",
-    "themes": {"网格化": ["网格", "网格员"], "调解": ["矛盾纠纷"]}, "effects": "s(year) + city",
+    "themes": {"网格化": ["网格", "网格员"], "调解": ["矛盾纠纷"]}, "effects": "s(year) + city", "idf_by": "doc_id",
     "random_state": 7, "by": ["year", "city"],
     "dictionary": "dict.yaml", "exclude_places": False, "keyness_terms": 50, "n_jobs": -1, "cache": False,
     "report": False, "engine": "dask", "scheduler": "tcp://10.0.0.5:8786",

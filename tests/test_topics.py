@@ -7,6 +7,9 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -441,3 +444,67 @@ def test_passages_are_ranked_without_ties_from_distinct_documents():
     assert not p["passage"].eq(short).any()  # the longer of equally typical paragraphs
     per_city = m.representative_passages(c, n=1, by="city")
     assert list(per_city.columns[:2]) == ["by", "group"] and set(per_city["group"]) == {"甲", "乙"}
+
+
+# --- idf_by: a term's document frequency over groups of units --------------------------------
+
+def _report_paragraphs():
+    """Three reports of paragraphs: every report has a 网格 paragraph; only report 2 speaks of
+    疫情, in all of its paragraphs."""
+    reports = ["网格员 网格 巡查 工作\n\n调解 矛盾纠纷 信访 工作\n\n养老 托育 医疗 工作",
+               "网格员 网格 台账 工作\n\n调解 化解 诉求 工作\n\n污水 河长 水质 工作",
+               "网格员 网格 走访 疫情\n\n疫情 防控 核酸 疫情\n\n疫情 隔离 物资 疫情\n\n疫情 防控 社区 疫情"]
+    return dtm(tokens(corpus_from_texts(reports).reshape("paragraph"), cache=False))
+
+
+def test_idf_by_counts_the_source_documents_that_use_a_term():
+    d = _report_paragraphs()
+    vocab = list(d.vocabulary)
+    by_unit, by_report = (TopicModel(n_topics=2, min_tokens=1, idf_by=v).fit(d)._backend["idf"] for v in (None, "doc_id"))
+    # 疫情 is in 4 of 10 paragraphs but 1 of 3 reports; 网格 in 3 of 10 paragraphs but every report
+    assert by_unit[vocab.index("疫情")] < by_unit[vocab.index("网格")]
+    assert by_report[vocab.index("疫情")] > by_report[vocab.index("网格")] == pytest.approx(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=6, max_size=6), st.integers(0, 2**16))
+def test_idf_over_groups_is_the_idf_of_the_groups_summed(groups, seed):
+    """Property: grouped idf equals scikit-learn's smooth idf of the groups' summed rows; one unit per
+    group gives the plain idf."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from zhili.topics import _smooth_idf
+
+    rng = np.random.default_rng(seed)
+    X = sp.csr_matrix(rng.poisson(0.7, size=(6, 5)).astype(float))
+    labels = np.asarray(groups)
+    summed = np.vstack([np.asarray(X[labels == g].sum(axis=0)) for g in np.unique(labels)])
+    np.testing.assert_allclose(_smooth_idf(X, labels), TfidfTransformer().fit(summed).idf_)
+    np.testing.assert_allclose(_smooth_idf(X, np.arange(6)), _smooth_idf(X))
+
+
+def test_idf_by_reaches_search_k_transform_and_the_settings():
+    d = _report_paragraphs()
+    m = TopicModel(n_topics=2, min_tokens=1, idf_by="doc_id").fit(d)
+    np.testing.assert_allclose(m.transform(d), m.doc_topic_)
+    assert m.settings_["idf_by"] == "doc_id"
+    result = search_k(d, ks=[2, 3], n_seeds=2, widen=False, min_tokens=1, idf_by="doc_id")
+    assert result.recommended_k in (2, 3)
+
+
+def test_idf_by_a_missing_value_is_a_group_of_its_own():
+    from zhili.topics import idf_groups
+
+    c = corpus_from_texts(["网格 巡查", "调解 信访", "养老 医疗", "网格 调解"],
+                          docvars={"report": ["甲", None, None, "甲"]})
+    assert idf_groups(dtm(tokens(c, cache=False)), "report", "nmf").tolist() == [0, 1, 2, 0]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"idf_by": "county"}, ["E147", "'county' is not a document variable", "doc_id"]),
+    ({"idf_by": "doc_id", "method": "lda"}, ["E147", "method 'lda'", "method='nmf'"]),
+], ids=["unknown_variable", "not_nmf"])
+def test_idf_by_that_cannot_apply_is_a_coded_error(kwargs, words):
+    with pytest.raises(ZhiliError) as e:
+        TopicModel(n_topics=2, min_tokens=1, **kwargs).fit(_report_paragraphs())
+    assert all(w in str(e.value) for w in words), str(e.value)

@@ -106,6 +106,8 @@ class E:
     E145 = ("The 'dmr' topic method (covariates in the model) needs tomotopy, which is not installed ({detail}). "
             "Install it with: pip install \"zhili[dmr]\" (or use --topic-method nmf and post-hoc effects).")
     E146 = "Topic covariates: {detail}."
+    E147 = ("idf_by= counts a term's document frequency over groups of units (NMF only): {detail}. Example: "
+            "idf_by='doc_id' on paragraph units counts the source documents that use a term.")
     # run: settings, results folders, batch names (run helper, E120-E139)
     E120 = "Setting '{key}' must be {expected}; got {value!r}."
     E121 = ("Analysis name '{name}' in '{path}' must be a plain folder name inside the results folder "

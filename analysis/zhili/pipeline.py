@@ -386,7 +386,7 @@ def fit_topics(d: DTM, settings: RunSettings) -> TopicModel:
     covariates = settings.effects if settings.topic_method == "dmr" else None  # the formula's variables shape the fit
     return TopicModel(n_topics=k, method=settings.topic_method, themes=settings.themes or None,
                       random_state=settings.random_state, n_jobs=settings.n_jobs,
-                      covariates=covariates).fit(analysis_dtm(d, settings))
+                      covariates=covariates, idf_by=settings.idf_by).fit(analysis_dtm(d, settings))
 
 
 def topic_tables(model: TopicModel, units: Corpus) -> dict[str, pd.DataFrame]:
@@ -536,6 +536,9 @@ def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
         from .effects import check_variables
 
         check_variables(r.settings.effects, r.units.docs)
+    if r.settings.idf_by is not None and r.settings.idf_by not in r.units.docs.columns:  # before any analysis
+        raise ZhiliError(E.E147, detail=f"'{r.settings.idf_by}' is not a document variable; available: "
+                                        f"{', '.join(map(str, r.units.docs.columns))}")
 
 
 def discover_phrases(units: Corpus, settings: RunSettings) -> tuple[list[str], pd.DataFrame]:
@@ -719,6 +722,9 @@ def run(settings: RunSettings | None = None, progress: bool | None = None) -> Ru
             raise ZhiliError(E.E146, detail="--topic-method dmr needs --effects FORMULA (its variables are the "
                                             "model's covariates)")
         import_tomotopy()
+    if s.idf_by is not None and (s.topics is None or s.topic_method not in ("auto", "nmf")):
+        raise ZhiliError(E.E147, detail="it weighs the terms of an NMF topic model; add --topics K" if s.topics is None
+                         else f"--topic-method {s.topic_method} is fitted on counts; use --topic-method nmf")
     target = Path(s.out)
     check_target(target, s.sources)
     check_engine(s.engine, s.scheduler)

@@ -117,6 +117,10 @@ class RunSettings:
     effects: str | None = _setting(None, kind="optstr", flags=("--effects",), metavar="FORMULA",
                                    help='"s(year) + province": topic prevalence as a function of document '
                                         'variables; writes topic_effects tables (needs --topics)')
+    idf_by: str | None = _setting(None, kind="optstr", flags=("--idf-by",), metavar="VAR",
+                                  help="NMF topics: count a term's document frequency over the groups of this "
+                                       "variable, e.g. doc_id with --unit paragraph (the source documents), so "
+                                       "terms of a few documents (an era's) weigh more (default: over units)")
     random_state: int = _setting(42, kind="int", flags=("--random-state", "--seed"),
                                  help="seed of randomness for topic models, networks and intervals (default: 42)")
     by: list[str] = _setting(kind="list", factory=list, flags=("--by",), metavar="VAR",

@@ -103,6 +103,12 @@ class TopicModel(TransformerMixin, BaseEstimator):
     ``n_jobs``: the K search's parallel fits (-1 = all cores, 1 = serial). ``covariates``:
     with ``method='dmr'`` only, an effects formula (``"s(year) + province"``) whose document
     variables set each unit's Dirichlet prior over topics (see :mod:`zhili.dmr`).
+    ``idf_by``: NMF only, a document variable whose values group the units (``'doc_id'`` on
+    paragraphs: their source documents); the idf then counts groups that use a term instead of
+    units, so terms particular to a few documents (an era's, an event's) weigh more than terms
+    every document uses in some paragraph. On the national reports' paragraphs this makes known
+    eras surface as topics (``benchmarks/bench_eras.py``); on a comparison of cities it also
+    favours city-particular terms. A unit with no value is a group of its own.
 
     Tables, passages and saving are functions of a fitted model (:func:`topics_table`,
     :func:`doc_topics_table`, :func:`topic_terms_table`, :func:`representative_passages`,
@@ -123,7 +129,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
                  themes: Mapping[str, Sequence[str]] | None = None, max_iter: int | None = None,
                  min_tokens: int = MIN_TOKENS, random_state: int = 42, search_ks: Iterable[int] = tuple(range(5, 41, 5)),
                  n_jobs: int = -1, seed_topics: Mapping[str, Sequence[str]] | None = None,
-                 covariates: str | None = None) -> None:
+                 covariates: str | None = None, idf_by: str | None = None) -> None:
         self.n_topics = n_topics
         self.method = method
         self.themes = themes
@@ -134,6 +140,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.seed_topics = seed_topics
         self.covariates = covariates
+        self.idf_by = idf_by
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         if self.__sklearn_is_fitted__():
@@ -184,6 +191,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
 
             import_tomotopy()
             covariates = Covariates(self.covariates, dtm.docvars.reset_index(drop=True))  # checked before any fit
+        groups = idf_groups(dtm, self.idf_by, method)
         k = self.n_topics
         if k == "auto":
             limit = max(2, min(_n_nonempty(X) // 3, X.shape[1]))  # several units per topic, a term per topic
@@ -191,7 +199,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
             if len(ks) < 2:  # a small corpus: try every K it can carry
                 ks = list(range(2, min(limit, 10) + 1))
             self.k_search_ = search_k(dtm, ks=ks, method="lda" if method == "dmr" else method, random_state=self.random_state, n_jobs=self.n_jobs,
-                                      min_tokens=self.min_tokens, max_k=limit)
+                                      min_tokens=self.min_tokens, max_k=limit, idf_by=self.idf_by)
             k = self.k_search_.recommended_k
         _check_k(k, X)
         themes = self._themes()
@@ -199,7 +207,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         max_iter = self.max_iter or MAX_ITER[method]
         fit_rows = _fit_rows(X, k, self.min_tokens)
         if method == "nmf":
-            state = _fit_nmf(X, k, self.random_state, max_iter, seeds, fit_rows)
+            state = _fit_nmf(X, k, self.random_state, max_iter, seeds, fit_rows, groups)
         elif method == "dmr":
             if seeds:
                 raise ZhiliError(E.E146, detail="themes= (guided topics) are not available with method='dmr'")
@@ -296,6 +304,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
                           "min_tokens": self.min_tokens,
                           "random_state": self.random_state,
                           "covariates": self._backend["covariates"].describe() if method == "dmr" else None,
+                          "idf_by": self.idf_by,
                           "themes": {t: list(w) for t, w in (themes or {}).items()},
                           "dtm_meta": _jsonable_meta(dtm.meta)}
 
@@ -631,7 +640,7 @@ class KSearch:
 def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto", n_seeds: int = 3,
              random_state: int = 42, n_jobs: int = -1, min_tokens: int = MIN_TOKENS,
              progress: bool | None = None, max_k: int | None = None, widen: bool = True,
-             refine: bool = True) -> KSearch:
+             refine: bool = True, idf_by: str | None = None) -> KSearch:
     """Fit every K ``n_seeds`` times, measure it, and recommend a K without edge bias.
 
     Run 0 fits a seeded 90 % of the units; the other 10 % give the held-out ``perplexity``
@@ -652,7 +661,7 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
     ``max_k``, down to 2) and the rule applied again, up to three times (``widen``); then
     the K halfway to each neighbour is tried (``refine``, coarse-to-fine). ``n_jobs``:
     fits run in parallel processes (-1 = all cores) when the corpus is large enough to gain
-    (``PARALLEL_MIN_NNZ`` non-zero cells), else serially.
+    (``PARALLEL_MIN_NNZ`` non-zero cells), else serially. ``idf_by``: as :class:`TopicModel`'s.
 
     >>> from zhili.corpus import corpus_from_texts
     >>> from zhili.dtm import dtm
@@ -664,6 +673,7 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
     """
     method = _resolve_method(method)
     X = _check_dtm(dtm)
+    groups = idf_groups(dtm, idf_by, method)
     n_fit = int(_n_nonempty(X) * 0.8)  # stability runs refit on 80 % of the units
     limit = n_fit if n_seeds > 1 else _n_nonempty(X)
     max_k = min(limit, max_k) if max_k is not None else limit
@@ -681,7 +691,7 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
 
         jobs = [(k, i) for k in new for i in range(n_seeds)]
         results = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_search_run)(X, k, i, method, random_state, min_tokens) for k, i in jobs)
+            delayed(_search_run)(X, k, i, method, random_state, min_tokens, groups) for k, i in jobs)
         runs.update(zip(jobs, tqdm(results, total=len(jobs), desc="search K", unit="fit", disable=not show,
                                    leave=False)))
 
@@ -777,7 +787,7 @@ def _frontier(coherence: np.ndarray, exclusivity_: np.ndarray) -> np.ndarray:
 
 
 def _search_run(X: sp.csr_matrix, k: int, i: int, method: str, random_state: int,
-                min_tokens: int) -> tuple[np.ndarray, float]:
+                min_tokens: int, groups: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     rng = np.random.default_rng(random_state + i)
     n = X.shape[0]
     order = rng.permutation(n)
@@ -785,7 +795,8 @@ def _search_run(X: sp.csr_matrix, k: int, i: int, method: str, random_state: int
     Xt = X[train]
     fit_rows = _fit_rows(Xt, k, min_tokens)
     if method == "nmf":
-        state = _fit_nmf(Xt, k, random_state + i, MAX_ITER["nmf"], [], fit_rows)
+        state = _fit_nmf(Xt, k, random_state + i, MAX_ITER["nmf"], [], fit_rows,
+                         None if groups is None else groups[train])
     else:
         state = _fit_lda(Xt, k, random_state + i, MAX_ITER["lda"], [], fit_rows)
     perplexity = np.nan
@@ -990,11 +1001,41 @@ def _tfidf(X: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(transformer.transform(sp.csr_matrix(X, dtype=np.float64)))
 
 
-def _smooth_idf(X: sp.csr_matrix) -> np.ndarray:
-    """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``."""
+def _smooth_idf(X: sp.csr_matrix, groups: np.ndarray | None = None) -> np.ndarray:
+    """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``; with ``groups`` (a group
+    label per unit), ``n`` counts groups and ``df`` the groups with a unit that uses the term."""
     from sklearn.feature_extraction.text import TfidfTransformer
 
+    if groups is not None:
+        _, inverse = np.unique(groups, return_inverse=True)
+        members = sp.csr_matrix((np.ones(len(inverse)), (inverse, np.arange(len(inverse)))),
+                                shape=(int(inverse.max()) + 1 if len(inverse) else 0, X.shape[0]))
+        X = members @ (X > 0).astype(np.float64)
     return TfidfTransformer(sublinear_tf=True).fit(X).idf_
+
+
+def idf_groups(dtm: DTM, idf_by: str | None, method: str) -> np.ndarray | None:
+    """Each unit's group for ``idf_by`` (integer codes; a unit with no value is a group of its
+    own), or ``None`` without ``idf_by``; E147 for another method than NMF or an unknown variable.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> from zhili.dtm import dtm
+    >>> from zhili.tokens import tokens
+    >>> units = corpus_from_texts(["网格员 巡查\n\n调解 信访", "养老 托育"]).reshape("paragraph")
+    >>> idf_groups(dtm(tokens(units, cache=False)), "doc_id", "nmf").tolist()
+    [0, 0, 1]
+    """
+    if idf_by is None:
+        return None
+    if method != "nmf":
+        raise ZhiliError(E.E147, detail=f"method '{method}' is fitted on counts, not tf-idf; use method='nmf'")
+    if not isinstance(idf_by, str) or idf_by not in dtm.docvars.columns:
+        raise ZhiliError(E.E147, detail=f"'{idf_by}' is not a document variable; available: "
+                                        f"{', '.join(map(str, dtm.docvars.columns)) or '(none: a plain matrix)'}")
+    codes, _ = pd.factorize(dtm.docvars[idf_by].reset_index(drop=True), use_na_sentinel=True)
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
 
 
 def _nndsvda(T: sp.csr_matrix, k: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1092,8 +1133,8 @@ def _fold_in(T: sp.csr_matrix, HT: np.ndarray, max_iter: int, tol: float = 1e-4)
 
 
 def _fit_nmf(X: sp.csr_matrix, k: int, random_state: int, max_iter: int,
-             seeds: list[tuple[str, np.ndarray]], fit_rows: np.ndarray) -> dict:
-    idf = _smooth_idf(X)
+             seeds: list[tuple[str, np.ndarray]], fit_rows: np.ndarray, groups: np.ndarray | None = None) -> dict:
+    idf = _smooth_idf(X, groups)
     T = _tfidf(X, idf)
     Tf = T[fit_rows]
     Wf, HT = _nndsvda(Tf, k, random_state)
