@@ -441,9 +441,10 @@ def _excel_text(text: str) -> str:
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow."""
+    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow; their
+    missing values (None, NaN, ``pd.NA``, ``NaT``) stay missing (null), never the text ``'<NA>'``."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object and out[col].map(type).nunique() > 1:
-            out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[col] = out[col].map(lambda v: None if _is_missing(v) else str(v))
     return out
