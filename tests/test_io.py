@@ -196,6 +196,38 @@ def test_table_cache_copies_the_bytes_of_unchanged_tables_only(tmp_path):
     assert _formula_cells(written["workbook"]) == []
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet", "sheet.xml"])
+@pytest.mark.parametrize("damage", [lambda b: b[:-7], lambda b: b.replace("苏州".encode(), "杭州".encode()),
+                                    lambda b: b"", None], ids=["truncated", "altered", "emptied", "removed"])
+def test_damaged_table_cache_entry_is_rebuilt_not_copied_regression(tmp_path, kind, damage):
+    import zipfile
+
+    from zhili.io import TableCache, table_digest
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通", "苏州"], "year": [2019, 2020]})}
+    plain = write_tables(tables, tmp_path / "plain")
+    write_tables(tables, tmp_path / "a", cache=TableCache(tmp_path / "cache"))
+    cache = TableCache(tmp_path / "cache")
+    entry = cache.path(table_digest(tables["documents"]), kind)
+    good = entry.read_bytes()
+    if damage is None:  # an entry without its recorded SHA-256 is not trusted either
+        cache.path(table_digest(tables["documents"]), f"{kind}.sha256").unlink()
+    else:
+        entry.write_bytes(damage(good))
+        assert entry.read_bytes() != good
+    written = write_tables(tables, tmp_path / "b", cache=cache)
+    assert cache.reused == ([] if kind in ("csv", "parquet") else ["documents"])
+    for suffix in (".csv", ".parquet"):
+        assert (tmp_path / "b" / "documents").with_suffix(suffix).read_bytes() \
+            == plain["documents"].with_suffix(suffix).read_bytes()
+    with zipfile.ZipFile(plain["workbook"]) as a, zipfile.ZipFile(written["workbook"]) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
+    assert entry.read_bytes() == good  # stored again
+    again = TableCache(tmp_path / "cache")
+    write_tables(tables, tmp_path / "c", cache=again)
+    assert again.reused == ["documents"]
+
+
 def test_table_digest_sees_values_types_and_column_names():
     from zhili.io import table_digest
 
