@@ -103,6 +103,49 @@ def test_run_with_hostile_ids_has_no_formula_cells(tmp_path):
     assert all(_unneutralised(p) == [] for p in tables.glob("*.csv"))
 
 
+@pytest.mark.parametrize("missing", [None, pd.NA, np.nan, pd.NaT])
+@pytest.mark.parametrize("present", [["江苏", "南通"], ["江苏", 3]])
+def test_missing_docvars_are_not_written_as_na_text_regression(tmp_path, missing, present):
+    import pyarrow.parquet as pq
+
+    province = pd.Series([present[0], missing, present[1]], dtype=object)
+    docs = pd.DataFrame({"doc_id": ["a", "b", "c"], "province": province})
+    write_tables({"documents": docs}, tmp_path)
+    expected = [present[0], None, str(present[1])]
+    assert pq.read_table(tmp_path / "documents.parquet").column("province").to_pylist() == expected
+    raw = (tmp_path / "documents.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(tmp_path / "documents.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [row[1] for row in csv.reader(fh)] == ["province", present[0], "", str(present[1])]
+
+
+def test_run_writes_missing_docvars_as_nulls_regression(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from zhili.pipeline import RunSettings, run
+
+    src = tmp_path / "reports.jsonl"
+    rows = [{"id": "national", "text": "推进市域社会治理现代化，加强网格化管理。", "year": 2020},
+            {"id": "jiangsu", "text": "深化放管服改革，优化营商环境。", "year": 2021, "province": "江苏", "city": "南京"},
+            {"id": "zhejiang", "text": "推进数字政府建设，加强基层治理。", "year": 2021, "province": "浙江"}]
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    res = run(RunSettings(sources=[str(src)], out=str(tmp_path / "out"), report=False, cache=False))
+    tables = res.out / "tables"
+    documents = pq.read_table(tables / "documents.parquet").to_pydict()
+    assert documents["province"] == [None, "江苏", "浙江"] and documents["city"] == [None, "南京", None]
+    for path in tables.glob("*.parquet"):
+        cells = {v for column in pq.read_table(path).to_pydict().values() for v in column if isinstance(v, str)}
+        assert not cells & {"<NA>", "nan", "None", "NaT"}, path.name
+    for path in tables.glob("*.csv"):
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            cells = {v for row in csv.reader(fh) for v in row}
+        assert not cells & {"<NA>", "nan", "None", "NaT"}, path.name
+    with open(tables / "documents.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [r["city"] for r in csv.DictReader(fh)] == ["", "南京", ""]
+
+
 def test_workbook_round_trips_awkward_values(tmp_path):
     import datetime as dt
 
@@ -151,6 +194,38 @@ def test_table_cache_copies_the_bytes_of_unchanged_tables_only(tmp_path):
         assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")  # documents
         assert a.read("xl/worksheets/sheet3.xml") != b.read("xl/worksheets/sheet3.xml")  # terms
     assert _formula_cells(written["workbook"]) == []
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "sheet.xml"])
+@pytest.mark.parametrize("damage", [lambda b: b[:-7], lambda b: b.replace("苏州".encode(), "杭州".encode()),
+                                    lambda b: b"", None], ids=["truncated", "altered", "emptied", "removed"])
+def test_damaged_table_cache_entry_is_rebuilt_not_copied_regression(tmp_path, kind, damage):
+    import zipfile
+
+    from zhili.io import TableCache, table_digest
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通", "苏州"], "year": [2019, 2020]})}
+    plain = write_tables(tables, tmp_path / "plain")
+    write_tables(tables, tmp_path / "a", cache=TableCache(tmp_path / "cache"))
+    cache = TableCache(tmp_path / "cache")
+    entry = cache.path(table_digest(tables["documents"]), kind)
+    good = entry.read_bytes()
+    if damage is None:  # an entry without its recorded SHA-256 is not trusted either
+        cache.path(table_digest(tables["documents"]), f"{kind}.sha256").unlink()
+    else:
+        entry.write_bytes(damage(good))
+        assert entry.read_bytes() != good
+    written = write_tables(tables, tmp_path / "b", cache=cache)
+    assert cache.reused == ([] if kind in ("csv", "parquet") else ["documents"])
+    for suffix in (".csv", ".parquet"):
+        assert (tmp_path / "b" / "documents").with_suffix(suffix).read_bytes() \
+            == plain["documents"].with_suffix(suffix).read_bytes()
+    with zipfile.ZipFile(plain["workbook"]) as a, zipfile.ZipFile(written["workbook"]) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
+    assert entry.read_bytes() == good  # stored again
+    again = TableCache(tmp_path / "cache")
+    write_tables(tables, tmp_path / "c", cache=again)
+    assert again.reused == ["documents"]
 
 
 def test_table_digest_sees_values_types_and_column_names():

@@ -123,8 +123,9 @@ class TableCache:
     table's content (:func:`table_digest`), the code of this module and the versions of pandas and
     pyarrow. ``reused`` lists the tables whose CSV and Parquet files :func:`write_tables` copied from it.
 
-    Entries are written through a temporary file (never half-written); an unreadable cache only
-    costs time.
+    Entries are written through a temporary file (never half-written), and the SHA-256 of their bytes
+    is kept with them: an entry that no longer has it (damaged) is a miss, written again, never copied
+    out. An unreadable cache only costs time.
     """
 
     def __init__(self, folder: str | Path) -> None:
@@ -132,24 +133,51 @@ class TableCache:
         self.reused: list[str] = []
 
     def path(self, digest: str, kind: str) -> Path:
-        """Where the ``kind`` ('csv', 'parquet', 'sheet.xml') bytes of the table with ``digest`` are kept."""
+        """Where the ``kind`` ('csv', 'parquet', 'sheet.xml') bytes of the table with ``digest`` are kept
+        (their SHA-256 is the ``kind + '.sha256'`` entry)."""
         key = hashlib.sha256(f"{_code_digest()}|{kind}|{digest}".encode()).hexdigest()
         return self.folder / key[:2] / f"{key}.{kind}"
 
-    def write(self, digest: str, kind: str, target: Path, encode: Callable[[Path], None]) -> bool:
-        """Fill ``target`` with the cached bytes (``True``), or with ``encode(target)`` and keep a copy (``False``)."""
+    def verified(self, digest: str, kind: str) -> Path | None:
+        """The ``kind`` entry of the table with ``digest`` when its bytes have the SHA-256 recorded when
+        it was stored; ``None`` when it is absent, unreadable or damaged."""
+        from .corpus import _sha256
+
         entry = self.path(digest, kind)
         try:
-            shutil.copyfile(entry, target)
-            return True
+            recorded = self.path(digest, f"{kind}.sha256").read_text(encoding="ascii")
+            return entry if _sha256(entry) == recorded else None
         except OSError:
-            pass
-        encode(target)
+            return None
+
+    def store(self, digest: str, kind: str, fill: Callable[[Path], None]) -> Path | None:
+        """Keep what ``fill(path)`` writes as the ``kind`` entry of the table with ``digest``, with its
+        SHA-256; return the entry, or ``None`` when the cache cannot be written (that only costs time)."""
+        from .corpus import _sha256
+
+        entry = self.path(digest, kind)
         try:
             with replacing(entry, durable=False) as tmp:
-                shutil.copyfile(target, tmp)
-        except OSError:  # a read-only or full cache only costs time
-            pass
+                fill(tmp)
+                sha256 = _sha256(tmp)
+            with replacing(self.path(digest, f"{kind}.sha256"), durable=False) as tmp:
+                tmp.write_text(sha256, encoding="ascii")
+        except OSError:
+            return None
+        return entry
+
+    def write(self, digest: str, kind: str, target: Path, encode: Callable[[Path], None]) -> bool:
+        """Fill ``target`` with the cached bytes when intact (``True``), or with ``encode(target)`` and
+        keep a copy (``False``)."""
+        entry = self.verified(digest, kind)
+        if entry is not None:
+            try:
+                shutil.copyfile(entry, target)
+                return True
+            except OSError:
+                pass
+        encode(target)
+        self.store(digest, kind, functools.partial(shutil.copyfile, target))
         return False
 
 
@@ -258,7 +286,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
             book.writestr(part, xml)
         for i, (_, df, digest) in enumerate(sheets, 1):
             with book.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as stream:
-                entry = _cached_sheet(df, cache.path(digest, "sheet.xml")) if cache is not None and digest else None
+                entry = _cached_sheet(df, cache, digest) if cache is not None and digest else None
                 if entry is None:
                     for chunk in _sheet_xml(df):
                         stream.write(chunk.encode("utf-8", "replace"))
@@ -268,20 +296,20 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     return path
 
 
-def _cached_sheet(df: pd.DataFrame, entry: Path) -> BinaryIO | None:
-    """The cache entry of ``df``'s sheet XML opened for reading, written first when missing;
-    ``None`` when the cache can be neither read nor written."""
+def _cached_sheet(df: pd.DataFrame, cache: TableCache, digest: str) -> BinaryIO | None:
+    """The intact cache entry of ``df``'s sheet XML opened for reading, written first when missing
+    or damaged; ``None`` when the cache can be neither read nor written."""
+    entry = cache.verified(digest, "sheet.xml") or cache.store(digest, "sheet.xml", functools.partial(_write_sheet, df))
     try:
-        return open(entry, "rb")
-    except OSError:
-        pass
-    try:
-        with replacing(entry, durable=False) as tmp, open(tmp, "wb") as copy:
-            for chunk in _sheet_xml(df):
-                copy.write(chunk.encode("utf-8", "replace"))
-        return open(entry, "rb")
+        return None if entry is None else open(entry, "rb")
     except OSError:
         return None
+
+
+def _write_sheet(df: pd.DataFrame, target: Path) -> None:
+    with open(target, "wb") as fh:
+        for chunk in _sheet_xml(df):
+            fh.write(chunk.encode("utf-8", "replace"))
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
@@ -441,9 +469,10 @@ def _excel_text(text: str) -> str:
 
 
 def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow."""
+    """Object columns that mix types (e.g. ids that look numeric) become strings for Arrow; their
+    missing values (None, NaN, ``pd.NA``, ``NaT``) stay missing (null), never the text ``'<NA>'``."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object and out[col].map(type).nunique() > 1:
-            out[col] = out[col].map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            out[col] = out[col].map(lambda v: None if _is_missing(v) else str(v))
     return out
