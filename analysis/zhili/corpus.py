@@ -14,7 +14,6 @@ is accounted for: it is either in ``Corpus.docs`` or in ``Corpus.log`` with
 
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ import pandas as pd
 from . import docvars as docvars_model
 from . import metadata, readers
 from .errors import E, ZhiliError, ZhiliWarning
+from .files import file_sha256
 from .normalize import detect_script
 from .textstore import LazyTexts, TextStore
 
@@ -444,7 +444,7 @@ def iter_records(paths: Sequence[Path], *, text_col: str, id_col: str | None, pa
                 yield _Record(doc_id, source, status="skipped", reason=str(error))
                 continue
             try:
-                digest = _sha256(path)
+                digest = file_sha256(path)
             except OSError as exc:
                 yield _Record(doc_id, source, status="skipped", reason=str(ZhiliError(E.E006, path=path, detail=exc)))
                 continue
@@ -472,14 +472,6 @@ def iter_records(paths: Sequence[Path], *, text_col: str, id_col: str | None, pa
                 else:
                     docvars.update({field_names.get(k, k): v for k, v in fields.items()})
             yield _Record(doc_id, source, text, docvars)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _table_records(path: Path, entry: dict, text_col: str, id_col: str | None, encoding: str | None,

@@ -289,6 +289,22 @@ def _force(func, path, _exc) -> None:
         pass
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB blocks.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_digests(folder: str | Path, exclude: Iterable[str] = ()) -> dict[str, dict]:
     """``{relative path: {"bytes": n, "sha256": hex}}`` of every file under ``folder``.
 
@@ -304,9 +320,5 @@ def file_digests(folder: str | Path, exclude: Iterable[str] = ()) -> dict[str, d
         rel = path.relative_to(folder).as_posix()
         if not path.is_file() or rel in exclude:
             continue
-        h = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                h.update(block)
-        out[rel] = {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+        out[rel] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
     return out

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import E, ZhiliError
-from .files import replacing
+from .files import file_sha256, replacing
 
 __all__ = ["EXCEL_MAX_ROWS", "TableCache", "csv_safe", "csv_safe_value", "table_digest", "write_table", "write_tables",
            "write_workbook"]
@@ -141,25 +141,21 @@ class TableCache:
     def verified(self, digest: str, kind: str) -> Path | None:
         """The ``kind`` entry of the table with ``digest`` when its bytes have the SHA-256 recorded when
         it was stored; ``None`` when it is absent, unreadable or damaged."""
-        from .corpus import _sha256
-
         entry = self.path(digest, kind)
         try:
             recorded = self.path(digest, f"{kind}.sha256").read_text(encoding="ascii")
-            return entry if _sha256(entry) == recorded else None
+            return entry if file_sha256(entry) == recorded else None
         except OSError:
             return None
 
     def store(self, digest: str, kind: str, fill: Callable[[Path], None]) -> Path | None:
         """Keep what ``fill(path)`` writes as the ``kind`` entry of the table with ``digest``, with its
         SHA-256; return the entry, or ``None`` when the cache cannot be written (that only costs time)."""
-        from .corpus import _sha256
-
         entry = self.path(digest, kind)
         try:
             with replacing(entry, durable=False) as tmp:
                 fill(tmp)
-                sha256 = _sha256(tmp)
+                sha256 = file_sha256(tmp)
             with replacing(self.path(digest, f"{kind}.sha256"), durable=False) as tmp:
                 tmp.write_text(sha256, encoding="ascii")
         except OSError:

@@ -38,7 +38,7 @@ from .corpus import LOG_COLUMNS, Corpus, corpus
 from .dask_engine import check_engine
 from .dtm import DTM, dtm, dtm_trim, matrix_sums, term_frequencies
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
-from .files import building, check_target, file_digests, replacing
+from .files import building, check_target, file_digests, file_sha256, replacing
 from .io import EXCEL_MAX_ROWS, TableCache, write_tables, write_workbook
 from .manifest import command_line, new_manifest, write_json
 from .settings import FIELDS, RunSettings, check_value, from_toml_table
@@ -107,7 +107,7 @@ def ingest_key(settings: RunSettings) -> str | None:
     cannot be read), the sidecar, the reading settings, the code and data of zhili (readers,
     cleaning, variables …) and the versions of the libraries that read. ``None`` when a source
     cannot be looked at (the reading reports why)."""
-    from .corpus import _sha256, default_seed_dir
+    from .corpus import default_seed_dir
     from .manifest import library_versions
     from .readers import walk_files
 
@@ -118,10 +118,10 @@ def ingest_key(settings: RunSettings) -> str | None:
     try:
         for root in [Path(p) for p in s.sources] or [default_seed_dir()]:
             for path, problem in walk_files(root):
-                h.update(f"\0{path}\0{problem}\0{_sha256(path) if problem is None else ''}".encode(
+                h.update(f"\0{path}\0{problem}\0{file_sha256(path) if problem is None else ''}".encode(
                     "utf-8", "surrogatepass"))
         if s.sidecar:
-            h.update(f"\0sidecar {Path(s.sidecar).resolve()} {_sha256(Path(s.sidecar))}".encode("utf-8", "surrogatepass"))
+            h.update(f"\0sidecar {Path(s.sidecar).resolve()} {file_sha256(s.sidecar)}".encode("utf-8", "surrogatepass"))
     except (OSError, ZhiliError):
         return None
     h.update(code_digest().encode())

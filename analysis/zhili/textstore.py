@@ -190,16 +190,14 @@ def save_store(texts: Iterable[str], path: Path) -> None:
 def open_store(path: Path, n_texts: int) -> TextStore | None:
     """The texts :func:`save_store` wrote, read in place (the file is not removed with the store),
     or None when they are missing, not ``n_texts`` texts, or not what was written (SHA-256)."""
+    from .files import file_sha256
+
     try:
         with np.load(path.with_name(path.name + ".npz"), allow_pickle=False) as npz:
             ends, recorded = npz["ends"], npz["sha256"]
         if len(ends) != n_texts or not valid_ends(ends, path.stat().st_size):
             return None
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(READ_BLOCK), b""):
-                digest.update(block)
-        if digest.digest() != recorded.tobytes():
+        if file_sha256(path) != recorded.tobytes().hex():
             return None
         store = TextStore.__new__(TextStore)
         store.__setstate__({"path": str(path), "ends": array("q", ends.tolist()), "folder": None})

@@ -1021,7 +1021,7 @@ def idf_groups(dtm: DTM, idf_by: str | None, method: str) -> np.ndarray | None:
     >>> from zhili.corpus import corpus_from_texts
     >>> from zhili.dtm import dtm
     >>> from zhili.tokens import tokens
-    >>> units = corpus_from_texts(["网格员 巡查\n\n调解 信访", "养老 托育"]).reshape("paragraph")
+    >>> units = corpus_from_texts(["网格员 巡查\\n\\n调解 信访", "养老 托育"]).reshape("paragraph")
     >>> idf_groups(dtm(tokens(units, cache=False)), "doc_id", "nmf").tolist()
     [0, 0, 1]
     """
