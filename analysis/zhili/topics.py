@@ -651,7 +651,9 @@ def search_k(dtm: DTM, ks: Iterable[int] = range(5, 41, 5), method: str = "auto"
     each topic's top-10 terms over the corpus's own document co-occurrence;
     ``exclusivity``: mean p(w|t)/sum_t p(w|t) over top-10 terms; ``diversity``: share of
     unique terms among all topics' top-25; ``stability``: topics of run 0 and run i matched
-    by the Hungarian algorithm on cosine similarity, mean similarity; ``frontier``: not
+    by the Hungarian algorithm on cosine similarity, mean similarity — as in Greene, O'Callaghan &
+    Cunningham (2014), NMF starts from NNDSVDa, whose only randomness is a randomized SVD, so this
+    mostly measures how far the topics hold when a fifth of the units change; ``frontier``: not
     dominated on both coherence and exclusivity by another K (stm's ``searchK`` picture).
 
     Rule: among the Ks on the coherence–exclusivity frontier, the recommended K has the
