@@ -279,3 +279,23 @@ def test_formulation_batches_are_bounded_by_characters_as_well(monkeypatch):
     serial = F.formulation_table(corpus_from_texts(texts), cache=False)
     monkeypatch.setattr(F, "EXTRACT_BATCH_CHARS", 10)
     pd.testing.assert_frame_equal(F.formulation_table(corpus_from_texts(texts), cache=False), serial)
+
+
+@pytest.mark.parametrize("by", [[], ["city"], ["city", "year"]])
+def test_formulation_tables_reads_each_document_once_and_gives_both_tables(monkeypatch, by):
+    """Regression: the run's formulations and examples each walked every document through
+    extract_all (two reads; with --no-cache, two extractions)."""
+    import zhili.formulations as F
+
+    c = corpus_from_texts(["坚持“五大导向”，实现三降三升。", "五大導向与一张网、五统一", "没有提法", "三降三升"],
+                          doc_ids=["a", "b", "c", "d"],
+                          docvars={"city": ["南通", "苏州", None, "南通"], "year": [2019, 2020, 2021, None]})
+    expected = {"formulations": F.formulation_table(c, by=by, cache=False),
+                "formulation_examples": F.formulation_examples(c, cache=False)}
+    calls = []
+    real = F.extract_all
+    monkeypatch.setattr(F, "extract_all", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = F.formulation_tables(c, by=by, cache=False)
+    assert len(calls) == 1
+    for name, table in expected.items():
+        pd.testing.assert_frame_equal(got[name], table)

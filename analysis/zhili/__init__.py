@@ -30,7 +30,8 @@ _LAZY = {
     "before_after": "compare", "term_trends": "compare", "posterior_draws": "compare",
     "topic_effects": "effects", "export_for_r": "export", "pyldavis_data": "export",
     "keyness": "keyness", "coword": "coword", "read_dictionary": "dictionary", "code_dictionary": "dictionary",
-    "formulation_table": "formulations", "extract_formulations": "formulations",
+    "formulation_table": "formulations", "formulation_tables": "formulations",
+    "extract_formulations": "formulations",
     "find_phrases": "phrases", "write_report": "report",
 }
 # Verbs named like the module that defines them (zhili.tokens, zhili.corpus …): the package attribute

@@ -76,6 +76,7 @@ __all__ = [
     "formulation_counts",
     "formulation_examples",
     "formulation_table",
+    "formulation_tables",
     "kwic_formulation",
 ]
 
@@ -562,64 +563,121 @@ def formulation_table(
     """
     by = [by] if isinstance(by, str) else list(by)
     texts, doc_ids, dv = _documents(corpus, doc_ids, docvars, "formulation_table")
-    for var in by:
-        if var not in dv.columns:
-            raise ZhiliError(E.E012, var=var, available=", ".join(map(str, dv.columns)) or "(none)")
-    has_year = year_var in dv.columns
-    years = _year_values(dv[year_var], year_var) if has_year else np.full(len(texts), np.nan)
-    groups = {var: _group_values(dv[var], var) for var in by}  # arrays once, not .iloc per formulation
-
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    kinds: dict[str, Counter[str]] = defaultdict(Counter)
-    docs: dict[str, array] = defaultdict(lambda: array("q"))  # canonical -> indices of the documents using it
-    first_use: dict[str, tuple[float, int, Formulation]] = {}  # canonical -> (year, doc, use): earliest document
-    order_year = np.where(np.isnan(years), np.inf, years)
-    spelled: dict[str, Counter[str]] = defaultdict(Counter)
-    linked = _linked_forms()
+    tally = _Tally(texts, doc_ids, dv, by, year_var)
     for i, found in enumerate(extract_all(texts, segmenter, cache, n_jobs)):
-        for f in sorted([*found, *_linked_mentions(texts[i], found)], key=lambda f: (f.start, f.end)):
-            canonical = linked.get(f.canonical, f.canonical)
-            surfaces[canonical][f.text] += 1
-            if f.kind == "spelled_out":  # named by a numbered form when there is one
-                spelled[canonical][f.text] += 1
-            kinds[canonical][f.kind] += 1
-            if not docs[canonical] or docs[canonical][-1] != i:
-                docs[canonical].append(i)
-                if canonical not in first_use or order_year[i] < first_use[canonical][0]:  # earliest year, then input order
-                    first_use[canonical] = (order_year[i], i, f)
+        tally.add(i, found)
+    return tally.table()
 
-    rows = []
-    for canonical, uses in docs.items():
-        used = np.frombuffer(uses, dtype=np.int64)
-        _, first, first_found = first_use[canonical]
-        known = years[used][~np.isnan(years[used])]
-        row = {
-            "formulation": ((surfaces[canonical] - spelled[canonical]) or surfaces[canonical]).most_common(1)[0][0],
-            "canonical": canonical,
-            "kind": next((k for k, _ in kinds[canonical].most_common() if k != "spelled_out"), "spelled_out"),
-            "count": sum(surfaces[canonical].values()),
-            "n_spelled_out": kinds[canonical]["spelled_out"],
-            "n_docs": len(uses),
-            "first_year": int(known.min()) if len(known) else None,
-            "first_doc": doc_ids[first],
-            "example": kwic_formulation(texts[first], first_found),
-        }
+
+def formulation_tables(corpus: Corpus, by: Sequence[str] | str = (), year_var: str = "year", per: int = 3,
+                       window: int = 20, *, segmenter: Segmenter | SegmenterConfig | None = None,
+                       cache: bool | str | Path = True, n_jobs: int = 1) -> dict[str, pd.DataFrame]:
+    """``formulations`` (:func:`formulation_table`) and ``formulation_examples``
+    (:func:`formulation_examples`) of a corpus from one pass over its documents: each text is
+    read and its formulations extracted (or read from the cache) once.
+
+    >>> from zhili.corpus import corpus_from_texts
+    >>> t = formulation_tables(corpus_from_texts(["坚持五大导向", "五大導向"], doc_ids=["a", "b"]))
+    >>> t["formulations"][["canonical", "count"]].values.tolist(), len(t["formulation_examples"])
+    ([['五大导向', 2]], 2)
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    texts, doc_ids, dv = _documents(corpus, None, None, "formulation_tables")
+    tally, examples = _Tally(texts, doc_ids, dv, by, year_var), _Examples(per, window)
+    for i, found in enumerate(extract_all(texts, segmenter, cache, n_jobs)):
+        tally.add(i, found)
+        examples.add(texts[i], doc_ids[i], found)
+    return {"formulations": tally.table(), "formulation_examples": examples.table()}
+
+
+class _Tally:
+    """The rows of :func:`formulation_table`, gathered document by document (``add``)."""
+
+    def __init__(self, texts: Sequence[str], doc_ids: Sequence[str], dv: pd.DataFrame, by: list[str],
+                 year_var: str) -> None:
         for var in by:
-            values = sorted({v for v in groups[var][used] if v is not None})
-            row[f"n_{var}"] = len(values)
-            row[f"{var}s"] = "、".join(values)
-        rows.append(row)
-    columns = ["formulation", "canonical", "kind", "count", "n_spelled_out", "n_docs", "first_year", "first_doc",
-               "example"]
-    columns += [c for var in by for c in (f"n_{var}", f"{var}s")]
-    table = pd.DataFrame(rows, columns=columns)
-    if not has_year:
-        table = table.drop(columns="first_year")
-    else:
-        table["first_year"] = pd.array(table["first_year"].tolist(), dtype="Int64")
-    for var in by:
-        table[f"n_{var}"] = table[f"n_{var}"].astype("int64")
-    return table.sort_values(["count", "canonical"], ascending=[False, True], ignore_index=True)
+            if var not in dv.columns:
+                raise ZhiliError(E.E012, var=var, available=", ".join(map(str, dv.columns)) or "(none)")
+        self.texts, self.doc_ids, self.by = texts, doc_ids, by
+        self.has_year = year_var in dv.columns
+        self.years = _year_values(dv[year_var], year_var) if self.has_year else np.full(len(texts), np.nan)
+        self.groups = {var: _group_values(dv[var], var) for var in by}  # arrays once, not .iloc per formulation
+        self.order_year = np.where(np.isnan(self.years), np.inf, self.years)
+        self.surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+        self.kinds: dict[str, Counter[str]] = defaultdict(Counter)
+        self.docs: dict[str, array] = defaultdict(lambda: array("q"))  # canonical -> indices of the documents using it
+        self.first_use: dict[str, tuple[float, int, Formulation]] = {}  # canonical -> (year, doc, use): earliest document
+        self.spelled: dict[str, Counter[str]] = defaultdict(Counter)
+        self.linked = _linked_forms()
+
+    def add(self, i: int, found: Sequence[Formulation]) -> None:
+        """Count the formulations ``found`` in document ``i``."""
+        for f in sorted([*found, *_linked_mentions(self.texts[i], found)], key=lambda f: (f.start, f.end)):
+            canonical = self.linked.get(f.canonical, f.canonical)
+            self.surfaces[canonical][f.text] += 1
+            if f.kind == "spelled_out":  # named by a numbered form when there is one
+                self.spelled[canonical][f.text] += 1
+            self.kinds[canonical][f.kind] += 1
+            uses = self.docs[canonical]
+            if not uses or uses[-1] != i:
+                uses.append(i)
+                first = self.first_use.get(canonical)
+                if first is None or self.order_year[i] < first[0]:  # earliest year, then input order
+                    self.first_use[canonical] = (self.order_year[i], i, f)
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for canonical, uses in self.docs.items():
+            used = np.frombuffer(uses, dtype=np.int64)
+            _, first, first_found = self.first_use[canonical]
+            known = self.years[used][~np.isnan(self.years[used])]
+            surfaces, kinds = self.surfaces[canonical], self.kinds[canonical]
+            row = {
+                "formulation": ((surfaces - self.spelled[canonical]) or surfaces).most_common(1)[0][0],
+                "canonical": canonical,
+                "kind": next((k for k, _ in kinds.most_common() if k != "spelled_out"), "spelled_out"),
+                "count": sum(surfaces.values()),
+                "n_spelled_out": kinds["spelled_out"],
+                "n_docs": len(uses),
+                "first_year": int(known.min()) if len(known) else None,
+                "first_doc": self.doc_ids[first],
+                "example": kwic_formulation(self.texts[first], first_found),
+            }
+            for var in self.by:
+                values = sorted({v for v in self.groups[var][used] if v is not None})
+                row[f"n_{var}"] = len(values)
+                row[f"{var}s"] = "、".join(values)
+            rows.append(row)
+        columns = ["formulation", "canonical", "kind", "count", "n_spelled_out", "n_docs", "first_year", "first_doc",
+                   "example"]
+        columns += [c for var in self.by for c in (f"n_{var}", f"{var}s")]
+        table = pd.DataFrame(rows, columns=columns)
+        if not self.has_year:
+            table = table.drop(columns="first_year")
+        else:
+            table["first_year"] = pd.array(table["first_year"].tolist(), dtype="Int64")
+        for var in self.by:
+            table[f"n_{var}"] = table[f"n_{var}"].astype("int64")
+        return table.sort_values(["count", "canonical"], ascending=[False, True], ignore_index=True)
+
+
+class _Examples:
+    """The rows of :func:`formulation_examples`, gathered document by document (``add``)."""
+
+    def __init__(self, per: int, window: int) -> None:
+        self.per, self.window = per, window
+        self.found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, text: str, doc_id: str, uses: Sequence[Formulation]) -> None:
+        for f in uses:
+            if len(self.found[f.canonical]) < self.per and (f.canonical, doc_id) not in self.seen:
+                self.seen.add((f.canonical, doc_id))
+                self.found[f.canonical].append((doc_id, kwic_formulation(text, f, self.window)))
+
+    def table(self) -> pd.DataFrame:
+        rows = [(canonical, doc_id, line) for canonical, hits in self.found.items() for doc_id, line in hits]
+        return pd.DataFrame(rows, columns=["canonical", "doc_id", "kwic"])
 
 
 @lru_cache(maxsize=1)
@@ -750,12 +808,7 @@ def formulation_examples(texts: Corpus | Sequence[str], doc_ids: Sequence[str] |
     [['五大导向', 'd1', '堅持“【五大導向】”。']]
     """
     texts, doc_ids, _ = _documents(texts, doc_ids, None, "formulation_examples")
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
+    examples = _Examples(per, window)
     for text, doc_id, uses in zip(texts, doc_ids, extract_all(texts, segmenter, cache, n_jobs)):
-        for f in uses:
-            if len(found[f.canonical]) < per and (f.canonical, doc_id) not in seen:
-                seen.add((f.canonical, doc_id))
-                found[f.canonical].append((doc_id, kwic_formulation(text, f, window)))
-    rows = [(canonical, doc_id, line) for canonical, hits in found.items() for doc_id, line in hits]
-    return pd.DataFrame(rows, columns=["canonical", "doc_id", "kwic"])
+        examples.add(text, doc_id, uses)
+    return examples.table()

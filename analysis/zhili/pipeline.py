@@ -237,14 +237,13 @@ def formulation_tables(units: Corpus, settings: RunSettings) -> dict[str, pd.Dat
     >>> sorted(formulation_tables(ingest(RunSettings()), RunSettings()))
     ['formulation_examples', 'formulations']
     """
-    from .formulations import formulation_examples, formulation_table
+    from . import formulations
     from .segment import SegmenterConfig
 
     s = settings
     config = SegmenterConfig(s.segmenter, True, s.lexicon, s.places, tuple(map(str, s.user_dicts)))
     by_vars = [v for v in s.by if v in units.docs.columns]
-    return {"formulations": formulation_table(units, by=by_vars, segmenter=config, cache=s.cache, n_jobs=s.n_jobs),
-            "formulation_examples": formulation_examples(units, segmenter=config, cache=s.cache, n_jobs=s.n_jobs)}
+    return formulations.formulation_tables(units, by=by_vars, segmenter=config, cache=s.cache, n_jobs=s.n_jobs)
 
 
 def formulations_key(units: Corpus, settings: RunSettings, fingerprint: str) -> str:
