@@ -143,9 +143,9 @@ class TableCache:
         it was stored; ``None`` when it is absent, unreadable or damaged."""
         entry = self.path(digest, kind)
         try:
-            recorded = self.path(digest, f"{kind}.sha256").read_text(encoding="ascii")
-            return entry if file_sha256(entry) == recorded else None
-        except OSError:
+            recorded = self.path(digest, f"{kind}.sha256").read_bytes()
+            return entry if file_sha256(entry).encode("ascii") == recorded else None
+        except OSError:  # absent or unreadable; a damaged record (any bytes) simply does not match
             return None
 
     def store(self, digest: str, kind: str, fill: Callable[[Path], None]) -> Path | None:
@@ -456,6 +456,8 @@ def _number(v: object) -> object:
 def _is_missing(v: object) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
+    if isinstance(v, (np.datetime64, np.timedelta64)):  # numpy's own NaT, which is not pd.NaT
+        return bool(np.isnat(v))
     return isinstance(v, float) and math.isnan(v)
 
 
