@@ -274,3 +274,17 @@ def test_numpy_nat_in_object_column_is_null_not_text_regression(tmp_path):
     with zipfile.ZipFile(written["workbook"]) as book:
         assert "NaT" not in book.read("xl/worksheets/sheet1.xml").decode()
     assert "NaT" not in (tmp_path / "documents.csv").read_text(encoding="utf-8-sig")
+
+
+def test_same_tables_give_a_byte_identical_workbook_regression(tmp_path, monkeypatch):
+    """The workbook's parts carried the clock's time, so a rerun's zhili-tables.xlsx (and its SHA-256 in the
+    manifest) differed whenever it was written in another second."""
+    import time
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通", None]})}
+    first = write_workbook(tables, tmp_path / "a.xlsx").read_bytes()
+    later = time.time() + 86_400 * 400
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "localtime", lambda *a: time.gmtime(later))
+    assert write_workbook(tables, tmp_path / "b.xlsx").read_bytes() == first
+    assert load_workbook(tmp_path / "b.xlsx")["documents"]["B2"].value == "南通"
