@@ -237,3 +237,54 @@ def test_table_digest_sees_values_types_and_column_names():
               base.assign(id=pd.Series(["a", 2], dtype=object)), base[["n", "id"]]]
     assert table_digest(base) == table_digest(same)
     assert len({table_digest(base), *map(table_digest, others)}) == 1 + len(others)
+
+
+def test_table_cache_sha256_record_with_non_ascii_bytes_is_a_miss_regression(tmp_path):
+    """A damaged .sha256 record (a flipped high bit, junk) raised UnicodeDecodeError on every later run."""
+    import zipfile
+
+    from zhili.io import TableCache, table_digest
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通", "苏州"]})}
+    plain = write_tables(tables, tmp_path / "plain")
+    write_tables(tables, tmp_path / "a", cache=TableCache(tmp_path / "cache"))
+    cache = TableCache(tmp_path / "cache")
+    for kind in ("csv", "parquet", "sheet.xml"):
+        record = cache.path(table_digest(tables["documents"]), f"{kind}.sha256")
+        record.write_bytes(b"\xff\xfe" + record.read_bytes()[2:])
+    written = write_tables(tables, tmp_path / "b", cache=cache)
+    assert cache.reused == []
+    for suffix in (".csv", ".parquet"):
+        assert (tmp_path / "b" / f"documents{suffix}").read_bytes() == plain["documents"].with_suffix(suffix).read_bytes()
+    with zipfile.ZipFile(plain["workbook"]) as a, zipfile.ZipFile(written["workbook"]) as b:
+        assert a.read("xl/worksheets/sheet1.xml") == b.read("xl/worksheets/sheet1.xml")
+    again = TableCache(tmp_path / "cache")
+    write_tables(tables, tmp_path / "c", cache=again)
+    assert again.reused == ["documents"]  # the records were written again
+
+
+def test_numpy_nat_in_object_column_is_null_not_text_regression(tmp_path):
+    """numpy's NaT (not pd.NaT) in an object column was written as the text 'NaT' in Parquet and the workbook."""
+    import zipfile
+
+    df = pd.DataFrame({"doc_id": ["a", "b", "c"],
+                       "seen": pd.Series([np.datetime64("NaT"), "2020年", np.timedelta64("NaT")], dtype=object)})
+    written = write_tables({"documents": df}, tmp_path)
+    assert pd.read_parquet(tmp_path / "documents.parquet")["seen"].isna().tolist() == [True, False, True]
+    with zipfile.ZipFile(written["workbook"]) as book:
+        assert "NaT" not in book.read("xl/worksheets/sheet1.xml").decode()
+    assert "NaT" not in (tmp_path / "documents.csv").read_text(encoding="utf-8-sig")
+
+
+def test_same_tables_give_a_byte_identical_workbook_regression(tmp_path, monkeypatch):
+    """The workbook's parts carried the clock's time, so a rerun's zhili-tables.xlsx (and its SHA-256 in the
+    manifest) differed whenever it was written in another second."""
+    import time
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "city": ["南通", None]})}
+    first = write_workbook(tables, tmp_path / "a.xlsx").read_bytes()
+    later = time.time() + 86_400 * 400
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "localtime", lambda *a: time.gmtime(later))
+    assert write_workbook(tables, tmp_path / "b.xlsx").read_bytes() == first
+    assert load_workbook(tmp_path / "b.xlsx")["documents"]["B2"].value == "南通"

@@ -493,11 +493,13 @@ def test_idf_by_reaches_search_k_transform_and_the_settings():
 
 
 def test_idf_by_a_missing_value_is_a_group_of_its_own():
+    from zhili.errors import ZhiliWarning
     from zhili.topics import idf_groups
 
     c = corpus_from_texts(["网格 巡查", "调解 信访", "养老 医疗", "网格 调解"],
                           docvars={"report": ["甲", None, None, "甲"]})
-    assert idf_groups(dtm(tokens(c, cache=False)), "report", "nmf").tolist() == [0, 1, 2, 0]
+    with pytest.warns(ZhiliWarning, match=r"W147\] 2 of 4 units have no value of 'report'"):
+        assert idf_groups(dtm(tokens(c, cache=False)), "report", "nmf").tolist() == [0, 1, 2, 0]
 
 
 @pytest.mark.parametrize("kwargs, words", [
@@ -508,3 +510,42 @@ def test_idf_by_that_cannot_apply_is_a_coded_error(kwargs, words):
     with pytest.raises(ZhiliError) as e:
         TopicModel(n_topics=2, min_tokens=1, **kwargs).fit(_report_paragraphs())
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_idf_by_on_a_plain_matrix_is_a_coded_error_not_ignored_regression():
+    """A counts matrix (or a Pipeline after CountVectorizer) has only row numbers as doc_id: idf_by='doc_id'
+    used to group every row on its own and fit the plain idf without a word."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    d = _report_paragraphs()
+    with pytest.raises(ZhiliError, match=r"E147.*plain matrix"):
+        TopicModel(n_topics=2, min_tokens=1, idf_by="doc_id").fit(d.matrix)
+    texts = ["网格员 网格 巡查"] * 5 + ["调解 矛盾纠纷 信访"] * 5
+    pipe = make_pipeline(CountVectorizer(token_pattern=r"[^ ]+"), TopicModel(n_topics=2, min_tokens=1, idf_by="doc_id"))
+    with pytest.raises(ZhiliError, match="E147"):
+        pipe.fit(texts)
+
+
+def test_idf_by_with_partial_fit_is_a_coded_error_not_ignored_regression():
+    """partial_fit is an online LDA: it used to drop idf_by silently."""
+    with pytest.raises(ZhiliError, match="E147"):
+        TopicModel(n_topics=2, idf_by="doc_id").partial_fit(_report_paragraphs())
+
+
+def test_idf_by_units_without_a_value_are_warned_regression():
+    """Units with no value of idf_by are groups of their own (the plain idf): said once (W147), as --by says
+    W171, and when no unit has a value the setting changes nothing."""
+    import warnings
+
+    from zhili.errors import ZhiliWarning
+
+    c = corpus_from_texts(["网格 巡查", "调解 信访", "养老 医疗", "网格 调解", "网格 巡查 养老", "调解 医疗"],
+                          docvars={"report": ["甲", None, None, "甲", "乙", "乙"], "none": [None] * 6})
+    d = dtm(tokens(c, cache=False))
+    for var, count, nothing in (("report", "2 of 6", False), ("none", "6 of 6", True)):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            TopicModel(n_topics="auto", min_tokens=1, idf_by=var).fit(d)
+        said = [str(w.message) for w in got if issubclass(w.category, ZhiliWarning) and "W147" in str(w.message)]
+        assert len(said) == 1 and count in said[0] and ("changes nothing" in said[0]) == nothing, said

@@ -144,6 +144,8 @@ class W:
     W100 = "Columns of {where} named like zhili's own are kept under new names: {pairs}. Refer to them by the new names (e.g. --by)."
     W101 = "{n} documents have a '{var}' that is not a year ({examples}); it is left empty, the value as written kept in '{raw}'. Use 2019, 2019年, 二〇一九年 or a date."
     W102 = "'{path}' lines {lines}: lone surrogate characters (such as \\udc00, half of a broken character) were replaced by U+FFFD."
+    W147 = ("{n} of {total} units have no value of '{var}' (idf_by); each of them counts as a group of its own "
+            "in the idf{note}.")
     W170 = "{n} of {total} documents have no year in '{var}'{examples}; their formulations have no first year."
     W171 = "{n} of {total} documents have no value of '{var}'; they count in no group of '{var}'."
     W130 = ("The {n} analysed documents left no term after the token filters (stopwords={stopwords}, "

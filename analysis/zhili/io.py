@@ -143,9 +143,9 @@ class TableCache:
         it was stored; ``None`` when it is absent, unreadable or damaged."""
         entry = self.path(digest, kind)
         try:
-            recorded = self.path(digest, f"{kind}.sha256").read_text(encoding="ascii")
-            return entry if file_sha256(entry) == recorded else None
-        except OSError:
+            recorded = self.path(digest, f"{kind}.sha256").read_bytes()
+            return entry if file_sha256(entry).encode("ascii") == recorded else None
+        except OSError:  # absent or unreadable; a damaged record (any bytes) simply does not match
             return None
 
     def store(self, digest: str, kind: str, fill: Callable[[Path], None]) -> Path | None:
@@ -279,9 +279,9 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
         sheets.append(("empty", pd.DataFrame(), None))
     with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for part, xml in _xlsx_parts([name for name, _, _ in sheets]).items():
-            book.writestr(part, xml)
+            book.writestr(_zip_member(part), xml)
         for i, (_, df, digest) in enumerate(sheets, 1):
-            with book.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as stream:
+            with book.open(_zip_member(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as stream:
                 entry = _cached_sheet(df, cache, digest) if cache is not None and digest else None
                 if entry is None:
                     for chunk in _sheet_xml(df):
@@ -290,6 +290,17 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
                     with entry:
                         shutil.copyfileobj(entry, stream, 2**20)
     return path
+
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  #: every workbook part's time stamp, so the same tables give the same bytes
+
+
+def _zip_member(name: str) -> zipfile.ZipInfo:
+    """A workbook part dated ``ZIP_TIME`` (not the clock), deflated at level 1."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", 1)  # 3.13 renamed it
+    return info
 
 
 def _cached_sheet(df: pd.DataFrame, cache: TableCache, digest: str) -> BinaryIO | None:
@@ -456,6 +467,8 @@ def _number(v: object) -> object:
 def _is_missing(v: object) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
+    if isinstance(v, (np.datetime64, np.timedelta64)):  # numpy's own NaT, which is not pd.NaT
+        return bool(np.isnat(v))
     return isinstance(v, float) and math.isnan(v)
 
 

@@ -178,6 +178,7 @@ class TopicModel(TransformerMixin, BaseEstimator):
         """Fit on counts (a DTM, or a units x terms matrix); ``y`` is ignored. Returns the model."""
         self._reset()
         method = _resolve_method(self.method)
+        plain = not isinstance(X, DTM)  # a counts matrix: its rows have no document variables
         dtm = _as_dtm(X)
         _check_int(self.min_tokens, "min_tokens", 0)
         if self.max_iter is not None:
@@ -191,15 +192,18 @@ class TopicModel(TransformerMixin, BaseEstimator):
 
             import_tomotopy()
             covariates = Covariates(self.covariates, dtm.docvars.reset_index(drop=True))  # checked before any fit
-        groups = idf_groups(dtm, self.idf_by, method)
+        groups = idf_groups(dtm, self.idf_by, method, plain=plain)
         k = self.n_topics
         if k == "auto":
             limit = max(2, min(_n_nonempty(X) // 3, X.shape[1]))  # several units per topic, a term per topic
             ks = [x for x in self.search_ks if x <= limit]
             if len(ks) < 2:  # a small corpus: try every K it can carry
                 ks = list(range(2, min(limit, 10) + 1))
-            self.k_search_ = search_k(dtm, ks=ks, method="lda" if method == "dmr" else method, random_state=self.random_state, n_jobs=self.n_jobs,
-                                      min_tokens=self.min_tokens, max_k=limit, idf_by=self.idf_by)
+            with warnings.catch_warnings():  # W147 was given above, for this same grouping
+                warnings.filterwarnings("ignore", message=r"\[W147\]", category=ZhiliWarning)
+                self.k_search_ = search_k(dtm, ks=ks, method="lda" if method == "dmr" else method,
+                                          random_state=self.random_state, n_jobs=self.n_jobs,
+                                          min_tokens=self.min_tokens, max_k=limit, idf_by=self.idf_by)
             k = self.k_search_.recommended_k
         _check_k(k, X)
         themes = self._themes()
@@ -245,6 +249,9 @@ class TopicModel(TransformerMixin, BaseEstimator):
         the last chunk's units, ``topic_sizes_`` and ``term_frequency_`` are running totals
         over every unit seen (``n_units_seen_``); call ``transform`` for any chunk's shares.
         """
+        if self.idf_by is not None:  # never silently an LDA without the grouped idf asked for
+            raise ZhiliError(E.E147, detail="partial_fit updates an online LDA, which is fitted on counts, not "
+                                            "tf-idf; use fit with method='nmf'")
         fitted = self.__sklearn_is_fitted__()
         dtm = _as_dtm(X) if not fitted else _as_dtm(X, self.vocabulary_)
         if not fitted:
@@ -1016,9 +1023,11 @@ def _smooth_idf(X: sp.csr_matrix, groups: np.ndarray | None = None) -> np.ndarra
     return TfidfTransformer(sublinear_tf=True).fit(X).idf_
 
 
-def idf_groups(dtm: DTM, idf_by: str | None, method: str) -> np.ndarray | None:
+def idf_groups(dtm: DTM, idf_by: str | None, method: str, plain: bool = False) -> np.ndarray | None:
     """Each unit's group for ``idf_by`` (integer codes; a unit with no value is a group of its
     own), or ``None`` without ``idf_by``; E147 for another method than NMF or an unknown variable.
+    ``plain``: ``dtm`` wraps a counts matrix (its ``doc_id`` only numbers the rows), so it has no
+    variable to group by.
 
     >>> from zhili.corpus import corpus_from_texts
     >>> from zhili.dtm import dtm
@@ -1031,11 +1040,18 @@ def idf_groups(dtm: DTM, idf_by: str | None, method: str) -> np.ndarray | None:
         return None
     if method != "nmf":
         raise ZhiliError(E.E147, detail=f"method '{method}' is fitted on counts, not tf-idf; use method='nmf'")
-    if not isinstance(idf_by, str) or idf_by not in dtm.docvars.columns:
-        raise ZhiliError(E.E147, detail=f"'{idf_by}' is not a document variable; available: "
-                                        f"{', '.join(map(str, dtm.docvars.columns)) or '(none: a plain matrix)'}")
+    if plain or not isinstance(idf_by, str) or idf_by not in dtm.docvars.columns:
+        available = "(none: a plain matrix; fit on a zhili DTM)" if plain else \
+            ", ".join(map(str, dtm.docvars.columns)) or "(none)"
+        raise ZhiliError(E.E147, detail=f"'{idf_by}' is not a document variable; available: {available}")
     codes, _ = pd.factorize(dtm.docvars[idf_by].reset_index(drop=True), use_na_sentinel=True)
     missing = codes < 0
+    if missing.any():  # said, as --by says it (W171): the grouping is partly (or wholly) not applied
+        from .errors import W, warning_text
+
+        note = ", so idf_by changes nothing" if missing.all() else ""
+        warnings.warn(warning_text(W.W147, n=int(missing.sum()), total=len(codes), var=idf_by, note=note),
+                      ZhiliWarning, stacklevel=3)
     codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
     return codes
 
