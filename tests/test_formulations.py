@@ -299,3 +299,17 @@ def test_formulation_tables_reads_each_document_once_and_gives_both_tables(monke
     assert len(calls) == 1
     for name, table in expected.items():
         pd.testing.assert_frame_equal(got[name], table)
+
+
+def test_a_cached_formulation_entry_with_other_valid_rows_is_recomputed_regression(tmp_path):
+    """A per-text cache file whose rows were changed (still valid JSON that fits the text) gave
+    other counts; its rows must match the SHA-256 it records."""
+    import json
+
+    c = corpus_from_texts(["坚持“五大导向”，推进三治融合，五大导向", "落实四个全面"], ["a", "b"])
+    cold = formulation_table(c, cache=tmp_path)
+    for path in (tmp_path / "formulations").rglob("*.json"):
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        entry["rows"] = entry["rows"][:1]  # one use dropped
+        path.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+    pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)

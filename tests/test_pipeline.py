@@ -464,3 +464,23 @@ def test_a_reused_ingest_whose_texts_are_damaged_or_gone_reads_the_sources_again
     assert "ingest" not in fourth.manifest.get("reused", []) and fourth.units.texts == first.units.texts
     for name in ("documents.csv", "terms.csv", "formulations.csv"):
         assert len({(tmp_path / d / "tables" / name).read_bytes() for d in "abcd"}) == 1
+
+
+def test_a_cached_step_table_with_flipped_bytes_is_recomputed_not_reused_regression(tmp_path, monkeypatch):
+    """A flipped bit in a step's cached Parquet read back as other text (人工智能 -> 人巤智能) on
+    every later run; now its SHA-256 (in tables.json) must match, or the step is computed again."""
+    from zhili.pipeline import cached_tables
+
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path))
+    table = pd.DataFrame({"formulation": ["人工智能", "三治融合"], "count": [14, 3]})
+    cached_tables("test", "key", lambda: {"t": table})
+    path = next((tmp_path / "steps" / "test" / "key").glob("t.parquet"))
+    data = bytearray(path.read_bytes())
+    at = data.find("工".encode())
+    data[at + 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    again, hit = cached_tables("test", "key", lambda: {"t": table})
+    assert not hit
+    pd.testing.assert_frame_equal(again["t"], table)
+    _, hit = cached_tables("test", "key", lambda: pytest.fail("recomputed"))
+    assert hit  # stored again, intact

@@ -470,7 +470,8 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
                 if paths[i] is not None:
                     try:
                         with replacing(paths[i], durable=False) as tmp:
-                            tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+                            tmp.write_text(json.dumps({"rows": rows, "sha256": _rows_digest(rows)}, ensure_ascii=False),
+                                           encoding="utf-8")
                     except OSError:
                         pass  # a read-only cache only costs time
         yield from found  # type: ignore[misc]
@@ -489,9 +490,18 @@ def _extract_spans(segmenter: Segmenter | SegmenterConfig, texts: list[str]) -> 
     return [_spans(extract_formulations(text, segmenter=seg)) for text in texts]
 
 
+def _rows_digest(rows: list[list]) -> str:
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _read_found(path: Path, text: str) -> list[Formulation] | None:
+    """The formulations cached for ``text``, or None when the file is missing, damaged (its rows
+    are not the ones whose SHA-256 it records) or does not fit the text."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        rows = entry["rows"]
+        if entry["sha256"] != _rows_digest(rows):
+            return None
         found = []
         for canonical, kind, start, end in rows:
             if not (isinstance(canonical, str) and kind in ("numbered", "quoted") and isinstance(start, int)
@@ -499,7 +509,7 @@ def _read_found(path: Path, text: str) -> list[Formulation] | None:
                 return None
             found.append(Formulation(text[start:end], canonical, kind, start, end))
         return found
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, KeyError):
         return None
 
 

@@ -266,7 +266,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     computed, stored there and ``False``. Only Parquet and JSON are read (no code can be loaded):
     columns of Python objects (such as years in a ``group`` column) are named in ``tables.json`` with
     their missing value and made objects again; tables that do not come back exactly as they were are not stored, and an
-    unreadable entry is recomputed. The ZhiliWarnings of ``compute`` are stored too and given again
+    unreadable entry, or one whose files are not the bytes stored (SHA-256 in ``tables.json``), is recomputed. The ZhiliWarnings of ``compute`` are stored too and given again
     when the tables are reused, so ``run.log`` is the same."""
     from .tokens import _cache_dir
 
@@ -274,8 +274,10 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     index = folder / "tables.json"
     try:
         meta = json.loads(index.read_text(encoding="utf-8"))
-        meta = meta if isinstance(meta, dict) else {"tables": meta}  # written before objects and warnings were kept
-        tables = {n: _read_cached(folder / f"{n}.parquet", meta.get("objects", {}).get(n, {})) for n in meta["tables"]}
+        for n in meta["tables"]:
+            if file_sha256(folder / f"{n}.parquet") != meta["sha256"][n]:
+                raise ValueError(f"{n}.parquet is not the file stored")
+        tables = {n: _read_cached(folder / f"{n}.parquet", meta["objects"].get(n, {})) for n in meta["tables"]}
         for message in meta.get("warnings", []):
             warnings.warn(str(message), ZhiliWarning, stacklevel=2)
         return tables, True
@@ -296,6 +298,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
                 df.to_parquet(tmp, index=False)
             pd.testing.assert_frame_equal(_read_cached(folder / f"{n}.parquet", objects[n]), df.reset_index(drop=True))
         meta = {"tables": list(tables), "objects": objects,
+                "sha256": {n: file_sha256(folder / f"{n}.parquet") for n in tables},
                 "warnings": [str(w.message) for w in got if issubclass(w.category, ZhiliWarning)]}
         with replacing(index, durable=False) as tmp:
             tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
