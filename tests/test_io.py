@@ -288,3 +288,17 @@ def test_same_tables_give_a_byte_identical_workbook_regression(tmp_path, monkeyp
     monkeypatch.setattr(time, "localtime", lambda *a: time.gmtime(later))
     assert write_workbook(tables, tmp_path / "b.xlsx").read_bytes() == first
     assert load_workbook(tmp_path / "b.xlsx")["documents"]["B2"].value == "南通"
+
+
+def test_list_cells_are_written_with_the_table_cache_too_regression(tmp_path):
+    """write_tables(..., cache=) failed with a ValueError/TypeError in table_digest on a column of
+    lists (pandas cannot hash lists); without the cache such a table was written."""
+    from zhili.io import TableCache, table_digest
+
+    tables = {"documents": pd.DataFrame({"doc_id": ["a", "b"], "flags": [["web", "meta"], []]})}
+    plain = write_tables(tables, tmp_path / "plain")
+    cached = write_tables(tables, tmp_path / "cached", cache=TableCache(tmp_path / "cache"))
+    for suffix in (".csv", ".parquet"):
+        assert cached["documents"].with_suffix(suffix).read_bytes() == plain["documents"].with_suffix(suffix).read_bytes()
+    other = pd.DataFrame({"doc_id": ["a", "b"], "flags": [["web"], []]})
+    assert table_digest(other) != table_digest(tables["documents"])

@@ -197,7 +197,10 @@ def table_digest(df: pd.DataFrame) -> str:
     h.update(f"|{len(df)}|".encode())
     for j in range(df.shape[1]):
         column = df.iloc[:, j]
-        h.update(pd.util.hash_pandas_object(column, index=False, categorize=False).to_numpy().tobytes())
+        try:
+            h.update(pd.util.hash_pandas_object(column, index=False, categorize=False).to_numpy().tobytes())
+        except (TypeError, ValueError):  # unhashable cells (lists, dicts): their repr, as the CSV writes them
+            h.update(repr(column.tolist()).encode("utf-8", "surrogatepass"))
         if column.dtype == object:  # 1 and '1' hash alike, None and NA too: their types tell them apart
             values = column.to_numpy()
             kinds = set(map(type, values))
