@@ -32,7 +32,7 @@ _LAZY = {
     "keyness": "keyness", "coword": "coword", "read_dictionary": "dictionary", "code_dictionary": "dictionary",
     "formulation_table": "formulations", "formulation_tables": "formulations",
     "extract_formulations": "formulations",
-    "find_phrases": "phrases", "write_report": "report",
+    "find_phrases": "phrases", "write_report": "report", "cache_info": "cache", "clear_cache": "cache",
 }
 # Verbs named like the module that defines them (zhili.tokens, zhili.corpus …): the package attribute
 # is the module itself, made callable, so `zhili.tokens(corpus)` calls the verb and

@@ -32,6 +32,8 @@ EPILOGS = {
     "segment": "examples:\n  echo 貫徹落實習近平總書記指示 | zhili segment\n  zhili segment input.txt --keep-all > tokens.txt",
     "phrases": "example:\n  zhili phrases reports/ --top 100 --user-dict my_terms.txt",
     "kwic": "example:\n  zhili kwic reports/ 网格化 --window 15 --out kwic.csv",
+    "cache": "examples:\n  zhili cache                      # what the cache holds\n"
+             "  zhili cache --clear --older-than 30   # remove entries written over 30 days ago",
 }
 
 
@@ -130,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--regex", action="store_true")
     p.add_argument("--out", help="write the table (.csv/.parquet/.xlsx) instead of printing")
     p.set_defaults(func=_cmd_kwic)
+
+    p = command("cache", help="show zhili's on-disk cache, or clear it (entries are only recomputed)")
+    p.add_argument("--clear", action="store_true", help="remove the cache's entries (run no zhili meanwhile)")
+    p.add_argument("--older-than", type=float, metavar="DAYS",
+                   help="with --clear: only entries written more than DAYS days ago")
+    p.set_defaults(func=_cmd_cache)
     return parser
 
 
@@ -252,6 +260,25 @@ def _cmd_kwic(a: argparse.Namespace) -> int:
     else:
         for r in hits.itertuples():
             sys.stdout.write(f"{r.doc_id}\t{r.left:>{a.window}}【{r.keyword}】{r.right}\n")
+    return 0
+
+
+def _cmd_cache(a: argparse.Namespace) -> int:
+    from .cache import cache_info, clear_cache
+    from .errors import E
+    from .segment import cache_root
+
+    if a.older_than is not None and not a.clear:
+        raise ZhiliError(E.E135, detail="--older-than DAYS goes with --clear")
+    if a.older_than is not None and not a.older_than >= 0:
+        raise ZhiliError(E.E135, detail=f"--older-than must be a number of days >= 0; got {a.older_than}")
+    if a.clear:
+        removed = clear_cache(a.older_than)
+        log.info("removed %d files, %.1f MB, from %s", removed["files"].sum(), removed["bytes"].sum() / 1e6, cache_root())
+    info = cache_info()
+    sys.stdout.write(f"{cache_root()}: {info['files'].sum()} files, {info['bytes'].sum() / 1e6:.1f} MB\n")
+    for r in info.itertuples():
+        sys.stdout.write(f"  {r.part:<13} {r.files:>8} files {r.bytes / 1e6:>10.1f} MB  {r.what}\n")
     return 0
 
 

@@ -135,6 +135,7 @@ class E:
     E134 = ("The texts of this spilled corpus were in the temporary file '{path}', which is gone (it is removed when "
             "the process that read the corpus ends). Read the corpus again (zhili.corpus(...)); to keep a corpus "
             "beyond its process, read it with spill=False.")
+    E135 = "zhili cache: {detail}. Example: zhili cache --clear --older-than 30."
 
 
 class W:

@@ -1,0 +1,83 @@
+"""The on-disk cache: what it holds, clearing it (all, or entries older than N days), from Python and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from zhili.cache import cache_info, clear_cache
+from zhili.pipeline import RunSettings, run
+
+
+def _entry(root, rel, size=10, age_days=0.0):
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    when = time.time() - age_days * 86400
+    os.utime(path, (when, when))
+    return path
+
+
+def test_info_counts_each_part_and_clear_keeps_what_is_not_zhilis(tmp_path):
+    _entry(tmp_path, "ab/0123.npz", 5)
+    _entry(tmp_path, "steps/ingest/k/texts.utf8", 7)
+    _entry(tmp_path, "tables/cd/e.csv", 3)
+    mine = _entry(tmp_path, "notes.txt", 2)  # a file of the user's in the cache folder
+    info = cache_info(tmp_path).set_index("part")
+    assert info.loc["tokens", "files"] == 1 and info.loc["steps", "bytes"] == 7 and info.loc["other", "files"] == 1
+    removed = clear_cache(root=tmp_path).set_index("part")
+    assert removed["files"].sum() == 3 and "other" not in removed.index
+    assert mine.exists() and cache_info(tmp_path)["part"].tolist() == ["other"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # emptied folders are gone
+
+
+@pytest.mark.parametrize("days, left", [(30, ["new.json"]), (0, []), (1000, ["new.json", "old.json"])])
+def test_clear_older_than_removes_only_entries_written_before(tmp_path, days, left):
+    _entry(tmp_path, "formulations/aa/old.json", age_days=90)
+    _entry(tmp_path, "formulations/aa/new.json", age_days=1)
+    clear_cache(days, root=tmp_path)
+    assert sorted(p.name for p in tmp_path.rglob("*.json")) == left
+
+
+def test_no_cache_folder_is_an_empty_table(tmp_path):
+    assert cache_info(tmp_path / "none").empty and clear_cache(root=tmp_path / "none").empty
+
+
+def test_a_run_after_clearing_writes_the_same_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "cache"))
+    first = run(RunSettings(out=str(tmp_path / "a"), report=False))
+    assert cache_info()["files"].sum() > 0
+    clear_cache()
+    assert cache_info().empty
+    second = run(RunSettings(out=str(tmp_path / "b"), report=False))
+    assert "reused" not in second.manifest
+    for name in first.manifest["tables"]:
+        for path in (tmp_path / "a" / "tables").glob(f"{name}.*"):
+            if path.suffix != ".xlsx":
+                assert path.read_bytes() == (tmp_path / "b" / "tables" / path.name).read_bytes(), path.name
+
+
+def zhili(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "zhili.cli", *args], capture_output=True, text=True, env=env)
+
+
+def test_cli_shows_and_clears_the_cache(tmp_path):
+    env = {**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)}
+    _entry(tmp_path, "figures/ab/f.png", 2_000_000, age_days=60)
+    _entry(tmp_path, "steps/x/t.parquet", 1_000_000)
+    shown = zhili("cache", env=env)
+    assert shown.returncode == 0 and "2 files, 3.0 MB" in shown.stdout and "figures" in shown.stdout
+    cleared = zhili("cache", "--clear", "--older-than", "30", env=env)
+    assert cleared.returncode == 0 and "removed 1 files, 2.0 MB" in cleared.stderr + cleared.stdout
+    assert "1 files, 1.0 MB" in cleared.stdout
+
+
+@pytest.mark.parametrize("args", [["--older-than", "3"], ["--clear", "--older-than", "-1"],
+                                  ["--clear", "--older-than", "nan"]])
+def test_cli_cache_options_that_do_not_go_together_are_a_coded_error(tmp_path, args):
+    out = zhili("cache", *args, env={**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)})
+    assert out.returncode == 1 and "[E135]" in out.stderr and "Traceback" not in out.stderr
