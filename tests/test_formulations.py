@@ -313,3 +313,13 @@ def test_a_cached_formulation_entry_with_other_valid_rows_is_recomputed_regressi
         entry["rows"] = entry["rows"][:1]  # one use dropped
         path.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
     pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)
+
+
+def test_a_cached_formulation_entry_moved_to_another_texts_key_is_recomputed_regression(tmp_path):
+    """A per-text entry copied over another text's entry (same length, valid spans) gave that
+    text the other's formulations; the recorded digest covers the entry's key."""
+    c = corpus_from_texts(["推进三治融合工作", "坚持五大导向工作"], ["a", "b"])
+    cold = formulation_table(c, cache=tmp_path)
+    first, second = sorted((tmp_path / "formulations").rglob("*.json"))
+    second.write_bytes(first.read_bytes())
+    pd.testing.assert_frame_equal(formulation_table(c, cache=tmp_path), cold)

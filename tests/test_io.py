@@ -302,3 +302,23 @@ def test_list_cells_are_written_with_the_table_cache_too_regression(tmp_path):
         assert cached["documents"].with_suffix(suffix).read_bytes() == plain["documents"].with_suffix(suffix).read_bytes()
     other = pd.DataFrame({"doc_id": ["a", "b"], "flags": [["web"], []]})
     assert table_digest(other) != table_digest(tables["documents"])
+
+
+def test_a_table_cache_entry_copied_under_another_key_with_its_record_is_a_miss_regression(tmp_path):
+    """An entry and its .sha256 copied together from table B's key to table A's (cache syncing)
+    made a run write B's content for A; the record now covers the key too."""
+    import shutil
+
+    from zhili.io import TableCache, table_digest
+
+    a = {"documents": pd.DataFrame({"doc_id": ["x"], "city": ["南通"]})}
+    b = {"documents": pd.DataFrame({"doc_id": ["x"], "city": ["苏州"]})}
+    cache = TableCache(tmp_path / "cache")
+    write_tables(a, tmp_path / "a", cache=cache)
+    write_tables(b, tmp_path / "b", cache=cache)
+    da, db = table_digest(a["documents"]), table_digest(b["documents"])
+    for kind in ("csv", "parquet"):
+        for suffix in ("", ".sha256"):
+            shutil.copyfile(cache.path(db, kind + suffix), cache.path(da, kind + suffix))
+    again = write_tables(a, tmp_path / "again", cache=TableCache(tmp_path / "cache"))
+    assert pd.read_parquet(again["documents"].with_suffix(".parquet"))["city"].tolist() == ["南通"]

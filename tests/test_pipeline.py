@@ -484,3 +484,17 @@ def test_a_cached_step_table_with_flipped_bytes_is_recomputed_not_reused_regress
     pd.testing.assert_frame_equal(again["t"], table)
     _, hit = cached_tables("test", "key", lambda: pytest.fail("recomputed"))
     assert hit  # stored again, intact
+
+
+def test_a_step_cache_folder_copied_under_another_key_is_recomputed_regression(tmp_path, monkeypatch):
+    import shutil
+
+    from zhili.pipeline import cached_tables
+
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path))
+    cached_tables("test", "key-a", lambda: {"t": pd.DataFrame({"city": ["南通"]})})
+    cached_tables("test", "key-b", lambda: {"t": pd.DataFrame({"city": ["苏州"]})})
+    shutil.rmtree(tmp_path / "steps" / "test" / "key-a")
+    shutil.copytree(tmp_path / "steps" / "test" / "key-b", tmp_path / "steps" / "test" / "key-a")
+    again, hit = cached_tables("test", "key-a", lambda: {"t": pd.DataFrame({"city": ["南通"]})})
+    assert not hit and again["t"]["city"].tolist() == ["南通"]

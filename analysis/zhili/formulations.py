@@ -470,7 +470,8 @@ def extract_all(texts: Sequence[str], segmenter: Segmenter | SegmenterConfig | N
                 if paths[i] is not None:
                     try:
                         with replacing(paths[i], durable=False) as tmp:
-                            tmp.write_text(json.dumps({"rows": rows, "sha256": _rows_digest(rows)}, ensure_ascii=False),
+                            tmp.write_text(json.dumps({"rows": rows, "sha256": _rows_digest(paths[i], rows)},
+                                                      ensure_ascii=False),
                                            encoding="utf-8")
                     except OSError:
                         pass  # a read-only cache only costs time
@@ -490,17 +491,19 @@ def _extract_spans(segmenter: Segmenter | SegmenterConfig, texts: list[str]) -> 
     return [_spans(extract_formulations(text, segmenter=seg)) for text in texts]
 
 
-def _rows_digest(rows: list[list]) -> str:
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+def _rows_digest(path: Path, rows: list[list]) -> str:
+    """SHA-256 of an entry's name (its text's key) and rows: rows changed, or copied under another key, do not match."""
+    payload = f"{path.name}|{json.dumps(rows, ensure_ascii=False)}"
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _read_found(path: Path, text: str) -> list[Formulation] | None:
-    """The formulations cached for ``text``, or None when the file is missing, damaged (its rows
-    are not the ones whose SHA-256 it records) or does not fit the text."""
+    """The formulations cached for ``text``, or None when the file is missing, damaged or moved
+    (its name and rows are not the ones whose SHA-256 it records) or does not fit the text."""
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
         rows = entry["rows"]
-        if entry["sha256"] != _rows_digest(rows):
+        if entry["sha256"] != _rows_digest(path, rows):
             return None
         found = []
         for canonical, kind, start, end in rows:

@@ -134,7 +134,7 @@ class TableCache:
 
     def path(self, digest: str, kind: str) -> Path:
         """Where the ``kind`` ('csv', 'parquet', 'sheet.xml') bytes of the table with ``digest`` are kept
-        (their SHA-256 is the ``kind + '.sha256'`` entry)."""
+        (their record is the ``kind + '.sha256'`` entry: :meth:`_record`)."""
         key = hashlib.sha256(f"{_code_digest()}|{kind}|{digest}".encode()).hexdigest()
         return self.folder / key[:2] / f"{key}.{kind}"
 
@@ -144,7 +144,7 @@ class TableCache:
         entry = self.path(digest, kind)
         try:
             recorded = self.path(digest, f"{kind}.sha256").read_bytes()
-            return entry if file_sha256(entry).encode("ascii") == recorded else None
+            return entry if self._record(entry, file_sha256(entry)) == recorded else None
         except OSError:  # absent or unreadable; a damaged record (any bytes) simply does not match
             return None
 
@@ -157,10 +157,16 @@ class TableCache:
                 fill(tmp)
                 sha256 = file_sha256(tmp)
             with replacing(self.path(digest, f"{kind}.sha256"), durable=False) as tmp:
-                tmp.write_text(sha256, encoding="ascii")
+                tmp.write_bytes(self._record(entry, sha256))
         except OSError:
             return None
         return entry
+
+    @staticmethod
+    def _record(entry: Path, sha256: str) -> bytes:
+        """What is recorded for an entry: the SHA-256 of its name (its key) and of its bytes' SHA-256,
+        so an entry copied under another key with its record does not match there either."""
+        return hashlib.sha256(f"{entry.name}|{sha256}".encode()).hexdigest().encode("ascii")
 
     def write(self, digest: str, kind: str, target: Path, encode: Callable[[Path], None]) -> bool:
         """Fill ``target`` with the cached bytes when intact (``True``), or with ``encode(target)`` and

@@ -274,6 +274,8 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
     index = folder / "tables.json"
     try:
         meta = json.loads(index.read_text(encoding="utf-8"))
+        if meta["key"] != f"{step}/{key}":  # a folder copied under another key
+            raise ValueError("the entry of another key")
         for n in meta["tables"]:
             if file_sha256(folder / f"{n}.parquet") != meta["sha256"][n]:
                 raise ValueError(f"{n}.parquet is not the file stored")
@@ -297,7 +299,7 @@ def cached_tables(step: str, key: str, compute: Callable[[], dict[str, pd.DataFr
             with replacing(folder / f"{n}.parquet", durable=False) as tmp:
                 df.to_parquet(tmp, index=False)
             pd.testing.assert_frame_equal(_read_cached(folder / f"{n}.parquet", objects[n]), df.reset_index(drop=True))
-        meta = {"tables": list(tables), "objects": objects,
+        meta = {"key": f"{step}/{key}", "tables": list(tables), "objects": objects,
                 "sha256": {n: file_sha256(folder / f"{n}.parquet") for n in tables},
                 "warnings": [str(w.message) for w in got if issubclass(w.category, ZhiliWarning)]}
         with replacing(index, durable=False) as tmp:
