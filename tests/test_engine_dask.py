@@ -109,7 +109,7 @@ def test_shards_cached_by_the_workers_are_reused(sources, client, small_shards, 
 
 def test_a_failing_worker_is_a_coded_error(client):
     with pytest.raises(ZhiliError, match=r"E183.*partition 1 of 1"):
-        dask_engine.segment_groups(client, [[None]], [""], None, SegmenterConfig(), False, TokenFilter())
+        list(dask_engine.segment_groups(client, [[None]], [""], None, SegmenterConfig(), False, TokenFilter()))
 
 
 def test_a_worker_that_cuts_differently_refuses(tmp_path):
@@ -152,3 +152,29 @@ def test_zhili_and_the_local_engine_do_not_import_dask():
             "sys.exit(f'imported {found}' if found else 0)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+
+def test_dask_rounds_count_as_the_local_engine_with_few_partitions_in_flight(sources, client, small_shards,
+                                                                             monkeypatch):
+    """issue 12 (noticed): the Dask engine scattered every partition's texts at once, so this process
+    held the whole corpus; counting round by round it sends PARTITIONS_PER_THREAD per thread at a time."""
+    from zhili import dtm as dtm_module
+
+    units = corpus(*sources).reshape("paragraph")
+    local = dtm_module.dtm_counted(units, cache=False)
+    sent, most = [], [0]
+    scatter = type(client).scatter
+
+    def counting_scatter(self, data, **kwargs):
+        futures = scatter(self, data, **kwargs)
+        sent.extend(futures)
+        most[0] = max(most[0], sum(f.status == "finished" or f.status == "pending" for f in sent if not f.cancelled()))
+        return futures
+
+    monkeypatch.setattr(type(client), "scatter", counting_scatter)
+    monkeypatch.setattr(dtm_module, "ROUND_SHARDS", 2)
+    counted = dtm_module.dtm_counted(units, cache=False, client=client)
+    assert len(sent) > 2 * dask_engine.PARTITIONS_PER_THREAD * 2  # many rounds
+    assert 1 < most[0] <= dask_engine.PARTITIONS_PER_THREAD * 2 + 1, most
+    assert list(counted.vocabulary) == list(local.vocabulary) and (counted.matrix != local.matrix).nnz == 0

@@ -25,6 +25,7 @@ and the dictionary files at the same paths, not the sources.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -146,8 +147,15 @@ def engine_record(client: Any, label: str) -> dict:
             "workers": len(threads), "threads": int(sum(threads.values()))}
 
 
-def partitions(n_shards: int, n_threads: int) -> list[tuple[int, int]]:
-    """Contiguous ``(start, stop)`` shard ranges, :data:`PARTITIONS_PER_THREAD` per worker thread."""
+def partitions(n_shards: int, n_threads: int, size: int | None = None) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` shard ranges: :data:`PARTITIONS_PER_THREAD` per worker thread, or
+    ranges of at most ``size`` shards.
+
+    >>> partitions(10, 2), partitions(10, 2, size=4)
+    ([(0, 2), (2, 5), (5, 7), (7, 10)], [(0, 4), (4, 8), (8, 10)])
+    """
+    if size is not None:
+        return [(a, min(n_shards, a + size)) for a in range(0, n_shards, max(1, size))] or [(0, 0)]
     n = max(1, min(n_shards, PARTITIONS_PER_THREAD * max(1, n_threads)))
     return [(n_shards * i // n, n_shards * (i + 1) // n) for i in range(n)]
 
@@ -169,41 +177,49 @@ def segment_partition(config, tagged: bool, filter, shards: list[list[str]], key
 
 
 def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str], cache_dir: Path | None, config,
-                   tagged: bool, filter, progress: bool | None = None) -> list[dict]:
+                   tagged: bool, filter, progress: bool | None = None,
+                   round_shards: int | None = None) -> Iterator[dict]:
     """:func:`zhili.tokens._iter_segment_groups` on the workers of ``client`` (a ``distributed.Client`` or
-    a :class:`LazyCluster`): each partition's packed, filtered tokens in shard order, with ``n_cached``
-    (its shards that came from the cache)."""
-    distributed = require_distributed()
+    a :class:`LazyCluster`): yields each partition's packed, filtered tokens in shard order, with
+    ``n_cached`` (its shards that came from the cache). With ``round_shards``, partitions hold at
+    most that many shards and only :data:`PARTITIONS_PER_THREAD` per worker thread are sent at a
+    time, so this process holds those partitions' texts and tokens only, however large the corpus."""
+    require_distributed()
     if isinstance(client, LazyCluster):
         client = client.client
     from .segment import get_segmenter
     from .tokens import _final_key, _progress_bar
 
     expected = (get_segmenter(config).fingerprint, _final_key([], filter))
-    bounds = partitions(len(shards), sum(client.nthreads().values()))
-    data = client.scatter([list(shards[a:b]) for a, b in bounds], hash=False)
-    futures = [client.submit(segment_partition, config, tagged, filter, part, list(keys[a:b]), cache_dir, expected,
-                             pure=False) for part, (a, b) in zip(data, bounds)]
-    index = {f.key: i for i, f in enumerate(futures)}
-    parts: list[dict | None] = [None] * len(futures)
+    threads = sum(client.nthreads().values())
+    bounds = partitions(len(shards), threads, round_shards)
+    window = len(bounds) if round_shards is None else PARTITIONS_PER_THREAD * max(1, threads)
+    pending: deque = deque()  # (partition, its scattered texts, its future), in shard order
     bar = _progress_bar(len(shards), progress)
     try:
-        for future in distributed.as_completed(futures, loop=client.loop):
-            i = index[future.key]
-            try:
-                parts[i] = future.result()
-            except ZhiliError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a worker's failure, said in words
-                from . import __version__
+        for i in range(len(bounds) + 1):
+            if i < len(bounds):
+                a, b = bounds[i]
+                [data] = client.scatter([list(shards[a:b])], hash=False)
+                pending.append((i, data, client.submit(segment_partition, config, tagged, filter, data, list(keys[a:b]),
+                                                       cache_dir, expected, pure=False)))
+            while pending and (len(pending) >= window or i == len(bounds)):
+                j, data, future = pending.popleft()
+                try:
+                    part = future.result()
+                except ZhiliError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a worker's failure, said in words
+                    from . import __version__
 
-                raise ZhiliError(E.E183, partition=i + 1, n=len(futures), detail=f"{type(exc).__name__}: {exc}",
-                                 version=__version__) from exc
-            bar.update(bounds[i][1] - bounds[i][0])
+                    raise ZhiliError(E.E183, partition=j + 1, n=len(bounds), detail=f"{type(exc).__name__}: {exc}",
+                                     version=__version__) from exc
+                client.cancel([future, data])
+                bar.update(bounds[j][1] - bounds[j][0])
+                yield part
     finally:
         bar.close()
-        client.cancel([*futures, *data])
-    return parts
+        client.cancel([x for _, data, future in pending for x in (data, future)])
 
 
 def _writable(folder: Path | None) -> bool:

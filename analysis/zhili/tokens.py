@@ -227,13 +227,13 @@ class TokenPlan:
     def parts(self, n_jobs: int, progress: bool | None, client: Any = None,
               round_shards: int | None = None) -> Iterator[dict]:
         """Packed, filtered tokens of consecutive groups of shards, in order, each with its own
-        vocabulary and ``n_cached``. ``round_shards``: at most that many shards per process at a
-        time, so only a round's tokens are held (the Dask engine returns all its partitions)."""
+        vocabulary and ``n_cached``. ``round_shards``: at most that many shards per process (or
+        Dask partition) at a time, so only a round's texts and tokens are held."""
         if client is not None:  # the Dask engine: the same groups of shards, on a cluster's workers
             from .dask_engine import segment_groups
 
             yield from segment_groups(client, self.shards, self.keys, self.cache_dir, self.config, self.tagged,
-                                      self.filter, progress)
+                                      self.filter, progress, round_shards)
             return
         paths = [shard_cache_path(self.cache_dir, key) if self.cache_dir is not None else None for key in self.keys]
         yield from _iter_segment_groups(self.shards, paths, self.config, self.tagged, self.filter, n_jobs, progress,
