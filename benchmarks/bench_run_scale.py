@@ -1,12 +1,15 @@
 """The main job at growing corpus sizes: peak memory and seconds per million characters.
 
     python benchmarks/bench_run_scale.py [--data ../shared/data] [--factors 1 4 16] [--unit document]
+                                         [--engine dask --n-jobs 2]
 
 The government work reports are repeated ``factor`` times (ids made unique) into a ``.jsonl.gz`` in a
 temporary folder, and ``zhili run`` is started on each copy as a fresh process with a fresh cache, as a
 user would. Printed per factor: characters, wall seconds, seconds per million characters, peak RSS, and
 both as ratios to the smallest factor measured in the same call (the figures to read: a flat memory
 ratio and a flat seconds-per-million ratio mean the job scales linearly in time and not at all in memory).
+With ``--engine dask`` the run segments on a local Dask cluster of ``--n-jobs`` workers; the peak is then this
+process's or its largest child's (a worker).
 """
 
 from __future__ import annotations
@@ -54,9 +57,9 @@ def run_zhili(args: list[str], cache: Path) -> tuple[float, float]:
     return wall, peak_kib / 1024
 
 
-def run_once(source: Path, unit: str, out: Path, cache: Path) -> tuple[float, float]:
+def run_once(source: Path, unit: str, out: Path, cache: Path, extra: list[str] = ()) -> tuple[float, float]:
     """``zhili run`` on ``source`` as a user would (see :func:`run_zhili`)."""
-    return run_zhili(["run", str(source), "--unit", unit, "--out", str(out)], cache)
+    return run_zhili(["run", str(source), "--unit", unit, "--out", str(out), *extra], cache)
 
 
 def main() -> None:
@@ -64,14 +67,17 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     p.add_argument("--factors", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--unit", default="document")
+    p.add_argument("--engine", default="local", choices=("local", "dask"))
+    p.add_argument("--n-jobs", type=int, default=1)
     a = p.parse_args()
+    extra = ["--engine", a.engine, "--n-jobs", str(a.n_jobs)]
     src = a.data / "gov_work_reports" / "docs.jsonl.gz"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for factor in a.factors:
             source, chars = scaled_copy(src, factor, tmp)
-            wall, peak = run_once(source, a.unit, tmp / f"out{factor}", tmp / f"cache{factor}")
+            wall, peak = run_once(source, a.unit, tmp / f"out{factor}", tmp / f"cache{factor}", extra)
             rows.append((factor, chars, wall, wall / (chars / 1e6), peak))
             source.unlink()
     base = rows[0]
