@@ -218,3 +218,16 @@ def test_idf_by_the_run_cannot_use_is_a_coded_error_before_any_result(tmp_path, 
     assert out.returncode == 1 and "[E147]" in out.stderr and "Traceback" not in out.stderr
     assert all(w in out.stderr for w in words), out.stderr
     assert not (tmp_path / "res").exists()
+
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly_regression(tmp_path):
+    """`zhili segment big.txt | head -1` ended in a BrokenPipeError traceback."""
+    big = tmp_path / "big.txt"
+    big.write_text("推进网格化服务管理\n" * 200_000, encoding="utf-8")  # far more than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-m", "zhili.cli", "segment", str(big)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.readline().decode().split() == ["推进", "网格化服务管理"]
+    proc.stdout.close()  # the reader goes away
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err, err

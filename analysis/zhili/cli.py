@@ -316,12 +316,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             except KeyboardInterrupt:
                 sys.stderr.write("zhili: interrupted\n")
                 return 130
+            except BrokenPipeError:  # the reader went away (zhili segment ... | head): stop quietly, as cat does
+                _silence_stdout()
+                return 141
             finally:
                 if previous is not None:
                     signal.signal(signal.SIGTERM, previous)
     finally:
         log.handlers[:], level, log.propagate = saved
         log.setLevel(level)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so flushing it at exit raises no second
+    BrokenPipeError (the recipe of Python's ``signal`` documentation)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a notebook, captured output)
+        pass
 
 
 def _terminate_like_interrupt():
