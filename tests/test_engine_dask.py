@@ -178,3 +178,18 @@ def test_dask_rounds_count_as_the_local_engine_with_few_partitions_in_flight(sou
     assert len(sent) > 2 * dask_engine.PARTITIONS_PER_THREAD * 2  # many rounds
     assert 1 < most[0] <= dask_engine.PARTITIONS_PER_THREAD * 2 + 1, most
     assert list(counted.vocabulary) == list(local.vocabulary) and (counted.matrix != local.matrix).nnz == 0
+
+
+def test_a_local_cluster_leaves_this_process_thread_variables_alone(monkeypatch):
+    """`zhili run --engine dask` wrote a topic_prevalence table that differed from the local engine's in
+    the last digits: distributed set OMP_NUM_THREADS=1 (and MKL_/OPENBLAS_) in this process before
+    spawning its workers and left them, so BLAS loaded afterwards here summed on one thread."""
+    import os
+
+    for name in dask_engine.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with dask_engine.cluster(None, n_jobs=1) as (c, _):
+        assert not {k for k in dask_engine.THREAD_VARIABLES if k in os.environ}
+        workers = c.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+        assert set(workers.values()) == {"1"}  # the workers still run one BLAS thread each
+    assert not {k for k in dask_engine.THREAD_VARIABLES if k in os.environ}

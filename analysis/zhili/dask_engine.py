@@ -83,8 +83,9 @@ def cluster(scheduler: str | None = None, n_jobs: int = -1) -> Iterator[tuple[An
             label = scheduler
         else:
             n = local_workers(n_jobs)
-            local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+            with _thread_variables_for_the_workers_only():
+                local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=logging.ERROR)
             client = distributed.Client(local, set_as_default=False)
             label = f"LocalCluster n_workers={n}"
         try:
@@ -98,6 +99,27 @@ def cluster(scheduler: str | None = None, n_jobs: int = -1) -> Iterator[tuple[An
     finally:
         if local is not None:
             local.close()
+
+
+#: Variables that distributed's nannies set in *this* process's environment before spawning a worker
+#: (``distributed.nanny.pre-spawn-environ``) and leave there: a BLAS or OpenMP library loaded here
+#: afterwards ran on one thread, and its sums came out in another order than the local engine's
+#: (topic_prevalence differed in the last digits).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@contextmanager
+def _thread_variables_for_the_workers_only() -> Iterator[None]:
+    """Nannies made meanwhile set :data:`THREAD_VARIABLES` in their worker once it runs
+    (``distributed.nanny.environ``), not in this process before spawning it."""
+    import dask
+
+    pre = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default=None) or {})
+    post = dict(dask.config.get("distributed.nanny.environ", default=None) or {})
+    moved = {k: pre.pop(k) for k in THREAD_VARIABLES if k in pre}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre,
+                          "distributed.nanny.environ": {**moved, **post}}):
+        yield
 
 
 class LazyCluster:
