@@ -193,3 +193,24 @@ def test_a_local_cluster_leaves_this_process_thread_variables_alone(monkeypatch)
         workers = c.run(lambda: os.environ.get("OMP_NUM_THREADS"))
         assert set(workers.values()) == {"1"}  # the workers still run one BLAS thread each
     assert not {k for k in dask_engine.THREAD_VARIABLES if k in os.environ}
+
+
+def test_a_worker_lost_while_texts_are_sent_is_a_coded_error(sources, client, small_shards, monkeypatch):
+    """A worker killed mid-run made client.scatter raise distributed's CommClosedError, which escaped
+    as a traceback instead of E183 (only the futures' results were turned into E183)."""
+    from distributed.comm.core import CommClosedError
+
+    from zhili import dtm as dtm_module
+
+    scatter, calls = type(client).scatter, []
+
+    def failing_scatter(self, data, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+        return scatter(self, data, **kwargs)
+
+    monkeypatch.setattr(type(client), "scatter", failing_scatter)
+    monkeypatch.setattr(dtm_module, "ROUND_SHARDS", 2)
+    with pytest.raises(ZhiliError, match=r"\[E183\].*partition 3 of .*CommClosedError"):
+        dtm_module.dtm_counted(corpus(*sources).reshape("paragraph"), cache=False, client=client)

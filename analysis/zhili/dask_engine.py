@@ -222,9 +222,13 @@ def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str]
         for i in range(len(bounds) + 1):
             if i < len(bounds):
                 a, b = bounds[i]
-                [data] = client.scatter([list(shards[a:b])], hash=False)
-                pending.append((i, data, client.submit(segment_partition, config, tagged, filter, data, list(keys[a:b]),
-                                                       cache_dir, expected, pure=False)))
+                try:  # a worker lost meanwhile fails the scatter (CommClosedError)
+                    [data] = client.scatter([list(shards[a:b])], hash=False)
+                    future = client.submit(segment_partition, config, tagged, filter, data, list(keys[a:b]),
+                                           cache_dir, expected, pure=False)
+                except Exception as exc:  # noqa: BLE001 - a worker's failure, said in words
+                    raise _worker_failed(i, len(bounds), exc) from exc
+                pending.append((i, data, future))
             while pending and (len(pending) >= window or i == len(bounds)):
                 j, data, future = pending.popleft()
                 try:
@@ -232,16 +236,19 @@ def segment_groups(client: Any, shards: Sequence[list[str]], keys: Sequence[str]
                 except ZhiliError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - a worker's failure, said in words
-                    from . import __version__
-
-                    raise ZhiliError(E.E183, partition=j + 1, n=len(bounds), detail=f"{type(exc).__name__}: {exc}",
-                                     version=__version__) from exc
+                    raise _worker_failed(j, len(bounds), exc) from exc
                 client.cancel([future, data])
                 bar.update(bounds[j][1] - bounds[j][0])
                 yield part
     finally:
         bar.close()
         client.cancel([x for _, data, future in pending for x in (data, future)])
+
+
+def _worker_failed(j: int, n: int, exc: Exception) -> ZhiliError:
+    from . import __version__
+
+    return ZhiliError(E.E183, partition=j + 1, n=n, detail=f"{type(exc).__name__}: {exc}", version=__version__)
 
 
 def _writable(folder: Path | None) -> bool:
