@@ -12,6 +12,8 @@ import pytest
 from zhili.cache import cache_info, clear_cache
 from zhili.pipeline import RunSettings, run
 
+KEY = "0123456789abcdef" * 4  # entries are named by the hex digest of their key
+
 
 def _entry(root, rel, size=10, age_days=0.0):
     path = root / rel
@@ -23,9 +25,9 @@ def _entry(root, rel, size=10, age_days=0.0):
 
 
 def test_info_counts_each_part_and_clear_keeps_what_is_not_zhilis(tmp_path):
-    _entry(tmp_path, "ab/0123.npz", 5)
-    _entry(tmp_path, "steps/ingest/k/texts.utf8", 7)
-    _entry(tmp_path, "tables/cd/e.csv", 3)
+    _entry(tmp_path, f"ab/{KEY}.npz", 5)
+    _entry(tmp_path, f"steps/ingest/{KEY}/texts.utf8", 7)
+    _entry(tmp_path, f"tables/cd/{KEY}.csv", 3)
     mine = _entry(tmp_path, "notes.txt", 2)  # a file of the user's in the cache folder
     info = cache_info(tmp_path).set_index("part")
     assert info.loc["tokens", "files"] == 1 and info.loc["steps", "bytes"] == 7 and info.loc["other", "files"] == 1
@@ -37,10 +39,10 @@ def test_info_counts_each_part_and_clear_keeps_what_is_not_zhilis(tmp_path):
 
 @pytest.mark.parametrize("days, left", [(30, ["new.json"]), (0, []), (1000, ["new.json", "old.json"])])
 def test_clear_older_than_removes_only_entries_written_before(tmp_path, days, left):
-    _entry(tmp_path, "formulations/aa/old.json", age_days=90)
-    _entry(tmp_path, "formulations/aa/new.json", age_days=1)
+    _entry(tmp_path, f"formulations/aa/{KEY}.old.json", age_days=90)
+    _entry(tmp_path, f"formulations/aa/{KEY}.new.json", age_days=1)
     clear_cache(days, root=tmp_path)
-    assert sorted(p.name for p in tmp_path.rglob("*.json")) == left
+    assert sorted(p.name.split(".")[1] + ".json" for p in tmp_path.rglob("*.json")) == left
 
 
 def test_no_cache_folder_is_an_empty_table(tmp_path):
@@ -67,8 +69,8 @@ def zhili(*args, env=None):
 
 def test_cli_shows_and_clears_the_cache(tmp_path):
     env = {**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)}
-    _entry(tmp_path, "figures/ab/f.png", 2_000_000, age_days=60)
-    _entry(tmp_path, "steps/x/t.parquet", 1_000_000)
+    _entry(tmp_path, f"figures/ab/{KEY}.png", 2_000_000, age_days=60)
+    _entry(tmp_path, f"steps/x/{KEY}.parquet", 1_000_000)
     shown = zhili("cache", env=env)
     assert shown.returncode == 0 and "2 files, 3.0 MB" in shown.stdout and "figures" in shown.stdout
     cleared = zhili("cache", "--clear", "--older-than", "30", env=env)
@@ -81,3 +83,17 @@ def test_cli_shows_and_clears_the_cache(tmp_path):
 def test_cli_cache_options_that_do_not_go_together_are_a_coded_error(tmp_path, args):
     out = zhili("cache", *args, env={**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)})
     assert out.returncode == 1 and "[E135]" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_clear_leaves_the_users_files_in_folders_named_like_parts(tmp_path):
+    """ZHILI_CACHE_DIR pointed at a project folder: `zhili cache --clear` removed the user's
+    figures/plot.png, tables/results.csv and ab/notes.txt (any file in a folder named like a part)
+    and every empty folder of the user's; entries always carry their key's hex digest."""
+    entry = _entry(tmp_path, f"tables/ab/{KEY}.csv")
+    mine = [_entry(tmp_path, rel) for rel in ("figures/plot.png", "tables/results.csv", "ab/notes.txt",
+                                              "steps/run1/log.txt")]
+    (tmp_path / "src" / "empty").mkdir(parents=True)
+    assert cache_info(tmp_path).set_index("part").loc["other", "files"] == 4
+    assert clear_cache(root=tmp_path)["files"].sum() == 1 and not entry.exists()
+    assert all(p.exists() for p in mine) and (tmp_path / "src" / "empty").is_dir()
+    assert not (tmp_path / "tables" / "ab").exists()  # the folder it emptied is gone

@@ -6,7 +6,7 @@ Clear the cache when no run is using it.
 
 >>> import tempfile
 >>> root = Path(tempfile.mkdtemp())
->>> _ = (root / "steps").mkdir(), (root / "steps" / "t.parquet").write_bytes(b"x" * 10)
+>>> _ = (root / "steps").mkdir(), (root / "steps" / f"{'ab' * 32}.parquet").write_bytes(b"x" * 10)
 >>> cache_info(root)[["part", "files", "bytes"]].values.tolist()
 [['steps', 1, 10]]
 >>> int(clear_cache(root=root)["files"].sum()), cache_info(root).empty
@@ -16,6 +16,7 @@ Clear the cache when no run is using it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -36,12 +37,19 @@ PARTS = {
 }
 
 
+#: Every entry's path below its part's folder holds the hex digest of its key (or a temporary file's
+#: name made from it), so a file of the user's in a folder named like a part (``tables/results.csv``,
+#: ``figures/plot.png``, ``ab/notes.txt``) is not taken for one.
+KEYED = re.compile(r"[0-9a-f]{32,}")
+
+
 def _part(top: str) -> str:
     return "tokens" if len(top) == 2 and all(c in "0123456789abcdef" for c in top) else top
 
 
 def _files(root: Path):
-    """(part, path, stat) of every file under ``root``."""
+    """(part, path, stat) of every file under ``root``; a file without a key in its path is 'other'
+    when it lies in a part's folder."""
     for folder, _, names in os.walk(root):
         rel = Path(folder).relative_to(root).parts
         for name in names:
@@ -50,7 +58,10 @@ def _files(root: Path):
                 st = path.stat()
             except OSError:  # removed meanwhile
                 continue
-            yield _part(rel[0]) if rel else "other", path, st
+            part = _part(rel[0]) if rel else "other"
+            if part in PARTS and not any(KEYED.search(p) for p in (*rel[1:], name)):
+                part = "other"
+            yield part, path, st
 
 
 def _summary(rows: list[tuple[str, int]]) -> pd.DataFrame:
@@ -76,18 +87,18 @@ def clear_cache(older_than_days: float | None = None, root: str | Path | None = 
     if not root.is_dir():
         return _summary([])
     cutoff = None if older_than_days is None else time.time() - float(older_than_days) * 86400
-    removed = []
+    removed, emptied = [], set()
     for part, path, st in list(_files(root)):
         if part in PARTS and (cutoff is None or st.st_mtime < cutoff):
             try:
                 path.unlink()
                 removed.append((part, st.st_size))
             except FileNotFoundError:
-                pass
-    for folder, _, _ in sorted(os.walk(root), key=lambda w: -len(Path(w[0]).parts)):
-        if Path(folder) != root:
-            try:
-                Path(folder).rmdir()  # only when empty
-            except OSError:
-                pass
+                continue
+            emptied.update(p for p in path.parents if root in p.parents)  # its folders up to the root's
+    for folder in sorted(emptied, key=lambda p: -len(p.parts)):
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
     return _summary(removed)
