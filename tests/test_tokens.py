@@ -201,3 +201,13 @@ def test_merging_remaps_in_place_but_never_writes_to_a_read_only_shard(monkeypat
     assert packed["vocab"] == ["网格", "治理", "法治"]
     assert [packed["vocab"][i] for i in packed["ids"]] == ["治理", "网格", "治理", "治理", "网格", "治理", "法治", "治理"]
     assert frozen.tolist() == [1, 0, 1, 1, 0] and merger.ids == []
+
+
+def test_a_cache_folder_that_is_a_file_only_goes_uncached(tmp_path, monkeypatch):
+    """ZHILI_CACHE_DIR pointing at a file: `zhili run` ended in a NotADirectoryError traceback from
+    the shard cache's writer (the counts' writer already went on uncached)."""
+    monkeypatch.setenv("ZHILI_CACHE_DIR", str(tmp_path / "a-file"))
+    (tmp_path / "a-file").write_text("not a folder")
+    c = corpus_from_texts(["推进网格化管理", "加强基层治理"])
+    assert tokens(c).vocab == tokens(c, cache=False).vocab
+    assert (tmp_path / "a-file").read_text() == "not a folder"

@@ -572,9 +572,12 @@ def _write_cache(path: Path, res: dict) -> None:
         pos_bytes, pos_ends = _strings_to_arrays(res["pos_vocab"])
         arrays.update(pos_ids=np.asarray(res["pos_ids"], dtype=np.int32), pos_vocab_bytes=pos_bytes,
                       pos_vocab_ends=pos_ends)
-    with replacing(path, durable=False) as tmp:  # a lost cache entry is only recomputed
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    try:
+        with replacing(path, durable=False) as tmp:  # a lost cache entry is only recomputed
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+    except OSError:  # a cache folder that cannot be written (a file, read-only, full): not cached
+        pass
 
 
 def _merge(results: list[dict], tagged: bool) -> dict:
