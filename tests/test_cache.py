@@ -97,3 +97,21 @@ def test_clear_leaves_the_users_files_in_folders_named_like_parts(tmp_path):
     assert clear_cache(root=tmp_path)["files"].sum() == 1 and not entry.exists()
     assert all(p.exists() for p in mine) and (tmp_path / "src" / "empty").is_dir()
     assert not (tmp_path / "tables" / "ab").exists()  # the folder it emptied is gone
+
+
+@pytest.mark.parametrize("days", [-1, float("nan"), "30"])
+def test_clear_cache_refuses_a_bad_age_in_python_too_regression(tmp_path, days):
+    """clear_cache(-1) removed everything and clear_cache(nan) nothing, without a word (the CLI refused both)."""
+    from zhili.errors import ZhiliError
+
+    entry = _entry(tmp_path, f"steps/{'ab' * 32}.parquet")
+    with pytest.raises(ZhiliError, match="E135"):
+        clear_cache(days, root=tmp_path)
+    assert entry.exists()
+
+
+def test_a_cache_path_that_is_a_file_is_said_regression(tmp_path):
+    """`zhili cache` with ZHILI_CACHE_DIR a file reported '0 files' as if all were well."""
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    out = zhili("cache", env={**os.environ, "ZHILI_CACHE_DIR": str(tmp_path / "file")})
+    assert out.returncode == 1 and "[E135]" in out.stderr and "not a folder" in out.stderr

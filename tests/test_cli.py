@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -231,3 +232,15 @@ def test_output_piped_into_a_reader_that_stops_early_ends_quietly_regression(tmp
     proc.stdout.close()  # the reader goes away
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141 and "Traceback" not in err, err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["cache"], ["segment", "{big}"]])
+def test_output_to_a_full_disk_is_one_line_not_a_traceback_regression(tmp_path, args):
+    """`zhili segment big.txt > /dev/full` ended in an OSError traceback."""
+    big = tmp_path / "big.txt"
+    big.write_text("推进网格化服务管理\n" * 100_000, encoding="utf-8")
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "zhili.cli", *[a.format(big=big) for a in args]], stdout=full,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "ZHILI_CACHE_DIR": str(tmp_path)})
+    assert out.returncode == 1 and "No space left" in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import E, ZhiliError
 from .segment import cache_root
 
 #: What each top folder of the cache holds; the two-character folders are segmentation shards.
@@ -73,9 +74,18 @@ def _summary(rows: list[tuple[str, int]]) -> pd.DataFrame:
     return table[["part", "what", "files", "bytes"]].astype({"files": "int64", "bytes": "int64"})
 
 
-def cache_info(root: str | Path | None = None) -> pd.DataFrame:
-    """Files and bytes of each part of the cache (``part, what, files, bytes``); empty when there is none."""
+def _root(root: str | Path | None) -> Path:
+    """The cache folder (``root``, else :func:`~zhili.segment.cache_root`); E135 when it is a file."""
     root = Path(root) if root is not None else cache_root()
+    if root.exists() and not root.is_dir():
+        raise ZhiliError(E.E135, detail=f"the cache path '{root}' ($ZHILI_CACHE_DIR) is not a folder")
+    return root
+
+
+def cache_info(root: str | Path | None = None) -> pd.DataFrame:
+    """Files and bytes of each part of the cache (``part, what, files, bytes``); empty when there is
+    none; E135 when the cache path is not a folder."""
+    root = _root(root)
     return _summary([(part, st.st_size) for part, _, st in _files(root)] if root.is_dir() else [])
 
 
@@ -83,7 +93,9 @@ def clear_cache(older_than_days: float | None = None, root: str | Path | None = 
     """Remove the files of the cache's parts (only those written more than ``older_than_days``
     days ago, when given) and the folders left empty; returns what was removed, as
     :func:`cache_info` counts it. Files that are not zhili's (part 'other') are left."""
-    root = Path(root) if root is not None else cache_root()
+    root = _root(root)
+    if older_than_days is not None and not (isinstance(older_than_days, (int, float)) and older_than_days >= 0):
+        raise ZhiliError(E.E135, detail=f"older than must be a number of days >= 0; got {older_than_days!r}")
     if not root.is_dir():
         return _summary([])
     cutoff = None if older_than_days is None else time.time() - float(older_than_days) * 86400

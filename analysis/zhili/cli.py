@@ -270,8 +270,6 @@ def _cmd_cache(a: argparse.Namespace) -> int:
 
     if a.older_than is not None and not a.clear:
         raise ZhiliError(E.E135, detail="--older-than DAYS goes with --clear")
-    if a.older_than is not None and not a.older_than >= 0:
-        raise ZhiliError(E.E135, detail=f"--older-than must be a number of days >= 0; got {a.older_than}")
     if a.clear:
         removed = clear_cache(a.older_than)
         log.info("removed %d files, %.1f MB, from %s", removed["files"].sum(), removed["bytes"].sum() / 1e6, cache_root())
@@ -319,6 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except BrokenPipeError:  # the reader went away (zhili segment ... | head): stop quietly, as cat does
                 _silence_stdout()
                 return 141
+            except OSError as exc:  # one no step foresaw (the output's disk full …): one line; -v adds the traceback
+                if getattr(args, "verbose", False):
+                    log.exception("traceback:")
+                sys.stderr.write(f"zhili: error: {exc}\n")
+                return 1
             finally:
                 if previous is not None:
                     signal.signal(signal.SIGTERM, previous)
