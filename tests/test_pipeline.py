@@ -498,3 +498,12 @@ def test_a_step_cache_folder_copied_under_another_key_is_recomputed_regression(t
     shutil.copytree(tmp_path / "steps" / "test" / "key-b", tmp_path / "steps" / "test" / "key-a")
     again, hit = cached_tables("test", "key-a", lambda: {"t": pd.DataFrame({"city": ["南通"]})})
     assert not hit and again["t"]["city"].tolist() == ["南通"]
+
+
+def test_manifest_records_the_math_libraries_thread_counts(tmp_path):
+    """The last digits of fitted numbers depend on the BLAS/OpenMP thread count (found comparing the
+    Dask and local engines), so the manifest records it to reproduce a run."""
+    res = run(RunSettings(out=str(tmp_path / "r"), topics=2, unit="paragraph", cache=False, report=False))
+    recorded = json.loads((tmp_path / "r" / "manifest.json").read_text(encoding="utf-8"))["threads"]
+    assert recorded == res.manifest["threads"] and recorded
+    assert all(isinstance(x["num_threads"], int) and x["library"] for x in recorded)

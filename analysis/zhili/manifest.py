@@ -56,6 +56,19 @@ def new_manifest(command: str, settings: dict) -> dict:
     }
 
 
+def math_threads() -> list[dict]:
+    """The BLAS and OpenMP libraries loaded and their thread counts (threadpoolctl): the order of
+    their sums, and so the last digits of fitted numbers, depends on them.
+
+    >>> all(isinstance(x["num_threads"], int) for x in math_threads())
+    True
+    """
+    from threadpoolctl import threadpool_info
+
+    return [{"library": x.get("internal_api"), "version": x.get("version"), "num_threads": x.get("num_threads")}
+            for x in threadpool_info()]
+
+
 def write_json(obj: dict, path: str | Path) -> Path:
     """Write JSON atomically (temporary file, then rename), UTF-8, Chinese unescaped."""
     path = Path(path)

@@ -40,7 +40,7 @@ from .dtm import DTM, dtm, dtm_trim, matrix_sums, term_frequencies
 from .errors import E, W, ZhiliError, ZhiliWarning, warning_text
 from .files import building, check_target, file_digests, file_sha256, replacing
 from .io import EXCEL_MAX_ROWS, TableCache, write_tables, write_workbook
-from .manifest import command_line, new_manifest, write_json
+from .manifest import command_line, math_threads, new_manifest, write_json
 from .settings import FIELDS, RunSettings, check_value, from_toml_table
 from .tokens import Tokens
 
@@ -513,6 +513,7 @@ def write_results(result: RunResult, folder: Path) -> dict[str, Path]:
     rel = {k: p.relative_to(folder) for k, p in written.items()}
     result.manifest["tables"] = {k: str(p) for k, p in rel.items()}
     result.manifest["files"] = file_digests(folder, exclude=("manifest.json", "report.html"))
+    result.manifest["threads"] = math_threads()  # the libraries the analysis loaded, at the end
     write_json(result.manifest, folder / "manifest.json")
     return rel
 
