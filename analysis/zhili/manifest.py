@@ -65,8 +65,9 @@ def math_threads() -> list[dict]:
     """
     from threadpoolctl import threadpool_info
 
-    return [{"library": x.get("internal_api"), "version": x.get("version"), "num_threads": x.get("num_threads")}
-            for x in threadpool_info()]
+    return [{"library": x.get("internal_api"), "version": x["version"] if isinstance(x.get("version"), str) else None,
+             "num_threads": x.get("num_threads")}
+            for x in threadpool_info() if x.get("user_api") in ("blas", "openmp")]  # not scipy's own pools
 
 
 def write_json(obj: dict, path: str | Path) -> Path:
