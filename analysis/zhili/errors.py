@@ -91,7 +91,9 @@ class E:
             "(e.g. tcp://host:8786) and that `dask scheduler` runs there, or drop --scheduler to start a local cluster.")
     E182 = ("--scheduler '{address}' is given but the engine is '{engine}'. Add --engine dask, or drop --scheduler.")
     E183 = ("A Dask worker failed on partition {partition} of {n}: {detail}. Every worker needs zhili {version} "
-            "installed (pip install \"zhili[dask]\"), its dictionaries at the same paths, and enough memory.")
+            "installed (pip install \"zhili[dask]\"), its dictionaries at the same paths, and enough memory; a "
+            "worker that was killed or lost its connection takes its partition with it: run again (shards the workers "
+            "cached are reused).")
     E184 = ("Dask worker {worker} would not give the same tokens as this machine: its {what} is {theirs}, here "
             "{ours}. Its zhili, jieba, dictionary, stopword or synonym files differ; install the same versions and "
             "put the same files at the same paths on every worker.")
