@@ -218,7 +218,6 @@ def table_digest(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-
 def write_tables(tables: Mapping[str, pd.DataFrame], folder: str | Path,
                  max_rows: int = EXCEL_MAX_ROWS, cache: TableCache | None = None) -> dict[str, Path]:
     """Each table as ``NAME.csv`` and ``NAME.parquet``, and all of them as sheets of one
@@ -293,8 +292,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
             with book.open(_zip_member(f"xl/worksheets/sheet{i}.xml"), "w", force_zip64=True) as stream:
                 entry = _cached_sheet(df, cache, digest) if cache is not None and digest else None
                 if entry is None:
-                    for chunk in _sheet_xml(df):
-                        stream.write(chunk.encode("utf-8", "replace"))
+                    _stream_sheet(df, stream)
                 else:
                     with entry:
                         shutil.copyfileobj(entry, stream, 2**20)
@@ -324,8 +322,13 @@ def _cached_sheet(df: pd.DataFrame, cache: TableCache, digest: str) -> BinaryIO 
 
 def _write_sheet(df: pd.DataFrame, target: Path) -> None:
     with open(target, "wb") as fh:
-        for chunk in _sheet_xml(df):
-            fh.write(chunk.encode("utf-8", "replace"))
+        _stream_sheet(df, fh)
+
+
+def _stream_sheet(df: pd.DataFrame, stream: BinaryIO) -> None:
+    """``df``'s sheet XML (:func:`_sheet_xml`) written to ``stream`` as UTF-8, chunk by chunk."""
+    for chunk in _sheet_xml(df):
+        stream.write(chunk.encode("utf-8", "replace"))
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})

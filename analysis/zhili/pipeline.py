@@ -541,9 +541,10 @@ def _units(r: RunResult, folder: Path, progress: bool | None) -> None:
         from .effects import check_variables
 
         check_variables(r.settings.effects, r.units.docs)
-    if r.settings.idf_by is not None and r.settings.idf_by not in r.units.docs.columns:  # before any analysis
-        raise ZhiliError(E.E147, detail=f"'{r.settings.idf_by}' is not a document variable; available: "
-                                        f"{', '.join(map(str, r.units.docs.columns))}")
+    if r.settings.idf_by is not None:  # an unknown variable fails before any analysis
+        from .topics import check_idf_by
+
+        check_idf_by(r.settings.idf_by, r.units.docs.columns)
 
 
 def discover_phrases(units: Corpus, settings: RunSettings) -> tuple[list[str], pd.DataFrame]:

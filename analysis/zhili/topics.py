@@ -1023,6 +1023,15 @@ def _smooth_idf(X: sp.csr_matrix, groups: np.ndarray | None = None) -> np.ndarra
     return TfidfTransformer(sublinear_tf=True).fit(X).idf_
 
 
+def check_idf_by(idf_by: object, columns: Iterable[object], plain: bool = False) -> None:
+    """E147 unless ``idf_by`` names one of the document variables ``columns`` (``plain``: the
+    units are rows of a counts matrix, which has none)."""
+    columns = list(columns)
+    if plain or not isinstance(idf_by, str) or idf_by not in columns:
+        available = "(none: a plain matrix; fit on a zhili DTM)" if plain else ", ".join(map(str, columns)) or "(none)"
+        raise ZhiliError(E.E147, detail=f"'{idf_by}' is not a document variable; available: {available}")
+
+
 def idf_groups(dtm: DTM, idf_by: str | None, method: str, plain: bool = False) -> np.ndarray | None:
     """Each unit's group for ``idf_by`` (integer codes; a unit with no value is a group of its
     own), or ``None`` without ``idf_by``; E147 for another method than NMF or an unknown variable.
@@ -1040,10 +1049,7 @@ def idf_groups(dtm: DTM, idf_by: str | None, method: str, plain: bool = False) -
         return None
     if method != "nmf":
         raise ZhiliError(E.E147, detail=f"method '{method}' is fitted on counts, not tf-idf; use method='nmf'")
-    if plain or not isinstance(idf_by, str) or idf_by not in dtm.docvars.columns:
-        available = "(none: a plain matrix; fit on a zhili DTM)" if plain else \
-            ", ".join(map(str, dtm.docvars.columns)) or "(none)"
-        raise ZhiliError(E.E147, detail=f"'{idf_by}' is not a document variable; available: {available}")
+    check_idf_by(idf_by, [] if plain else dtm.docvars.columns, plain)
     codes, _ = pd.factorize(dtm.docvars[idf_by].reset_index(drop=True), use_na_sentinel=True)
     missing = codes < 0
     if missing.any():  # said, as --by says it (W171): the grouping is partly (or wholly) not applied
